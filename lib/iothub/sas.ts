@@ -1,0 +1,86 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+
+/**
+ * Shared access signatures and connection strings, as IoT Hub defines them. Used by the local hub (to check
+ * tokens) and by the Pulumi side (to build connection strings), so both agree by construction.
+ */
+
+/** sig = base64(HMAC-SHA256(base64decode(key), resource + "\n" + expiry)). `resource` is signed exactly as given. */
+export function signature(key: string, resource: string, expiry: number): string {
+  return createHmac("sha256", Buffer.from(key, "base64")).update(`${resource}\n${expiry}`).digest("base64");
+}
+
+/** A token `SharedAccessSignature sr=<url-encoded resource>&sig=<url-encoded sig>&se=<expiry>[&skn=<policy>]`. */
+export function createSasToken(resource: string, key: string, expiry: number, policyName?: string): string {
+  const sr = encodeURIComponent(resource);
+  const sig = encodeURIComponent(signature(key, sr, expiry));
+  return (
+    `SharedAccessSignature sr=${sr}&sig=${sig}&se=${expiry}` +
+    (policyName ? `&skn=${encodeURIComponent(policyName)}` : "")
+  );
+}
+
+export interface ParsedSasToken {
+  /** The resource exactly as sent (still URL-encoded where the client encoded it): signatures cover it as sent. */
+  sr: string;
+  /** The signature, URL-decoded. */
+  sig: string;
+  se: number;
+  skn?: string;
+}
+
+/** Parses a SharedAccessSignature token; undefined when it is not one. */
+export function parseSasToken(token: string): ParsedSasToken | undefined {
+  const prefix = "SharedAccessSignature ";
+  if (!token.startsWith(prefix)) return undefined;
+  const fields = new Map<string, string>();
+  for (const part of token.slice(prefix.length).split("&")) {
+    const eq = part.indexOf("=");
+    if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  const sr = fields.get("sr");
+  const sig = fields.get("sig");
+  const se = Number(fields.get("se"));
+  if (!sr || !sig || !Number.isInteger(se)) return undefined;
+  const skn = fields.get("skn");
+  return { sr, sig: safeDecode(sig), se, skn: skn === undefined ? undefined : safeDecode(skn) };
+}
+
+/** True when `sig` was made with `key` over `sr` and `se` (constant-time comparison). */
+export function verifySignature(token: ParsedSasToken, key: string): boolean {
+  const expected = Buffer.from(signature(key, token.sr, token.se));
+  const given = Buffer.from(token.sig);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `Key=Value;Key=Value` connection strings. Values may contain `=` (base64 keys end with it). */
+export function parseConnectionString(connectionString: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const part of connectionString.split(";")) {
+    if (!part.trim()) continue;
+    const eq = part.indexOf("=");
+    if (eq <= 0) throw new Error("connection string: every part must be Key=Value");
+    fields[part.slice(0, eq).trim()] = part.slice(eq + 1);
+  }
+  return fields;
+}
+
+export function buildConnectionString(fields: Record<string, string | undefined>): string {
+  return Object.entries(fields)
+    .filter(([, value]) => value !== undefined && value !== "")
+    .map(([key, value]) => `${key}=${value}`)
+    .join(";");
+}
+
+/** The service connection string of a shared access policy. */
+export function serviceConnectionString(hostName: string, policyName: string, key: string): string {
+  return buildConnectionString({ HostName: hostName, SharedAccessKeyName: policyName, SharedAccessKey: key });
+}

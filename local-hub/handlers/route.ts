@@ -1,0 +1,36 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Right } from "../authentication/rights";
+import type { OperationClass } from "../chaos/operationClass";
+
+/** A parsed service-API request, as handlers see it: authentication, rights and chaos are already applied. */
+export interface HubRequest {
+  method: string;
+  /** Path without the query string, e.g. `/devices/d1/modules/m1`. */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON body, or undefined when there was none. */
+  body: unknown;
+  /** Path parameters, URL-decoded, named as in the route pattern. */
+  params: Record<string, string>;
+}
+
+export interface HubResponse {
+  status: number;
+  /** Serialised as JSON with Content-Type application/json (the SDK parses bodies only then). */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/**
+ * One operation of the service API. The server matches `method` + `pattern` (segments `:name` are parameters),
+ * checks the SAS token, requires `right`, counts the call against `operationClass` quotas and faults, then calls
+ * `handle`. A handler throws IotHubError for every answer IoT Hub gives as an error.
+ */
+export interface Route {
+  method: "GET" | "PUT" | "PATCH" | "POST" | "DELETE";
+  pattern: string;
+  right: Right;
+  operationClass: OperationClass;
+  handle(request: HubRequest): HubResponse | Promise<HubResponse>;
+}
