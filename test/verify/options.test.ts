@@ -1,0 +1,58 @@
+import { InputError } from "../../verify/inputError";
+import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_SECONDS, parseVerifyOptions } from "../../verify/options";
+
+describe("parseVerifyOptions", () => {
+  it("reads every flag", () => {
+    expect(
+      parseVerifyOptions([
+        "--stack",
+        "dev",
+        "--ca",
+        "ca.pem",
+        "--json",
+        "--timeout",
+        "2.5",
+        "--concurrency",
+        "3",
+        "--watch",
+        "d1/m1",
+      ]),
+    ).toEqual({
+      source: { stack: "dev" },
+      ca: "ca.pem",
+      json: true,
+      timeoutSeconds: 2.5,
+      concurrency: 3,
+      watch: { deviceId: "d1", moduleId: "m1" },
+      help: false,
+    });
+  });
+
+  it("has defaults, and --outputs - means standard input", () => {
+    expect(parseVerifyOptions(["--outputs", "-"])).toMatchObject({
+      source: { file: "-" },
+      json: false,
+      timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+      concurrency: DEFAULT_CONCURRENCY,
+    });
+  });
+
+  it.each([
+    [[], /--stack NAME or --outputs FILE/],
+    [["--stack", "a", "--outputs", "b"], /not both/],
+    [["--outputs", "o.json", "--timeout", "0"], /--timeout: must be a positive number/],
+    [["--outputs", "o.json", "--concurrency", "1.5"], /--concurrency: must be a positive whole number/],
+    [["--outputs", "o.json", "--watch", "nomodule"], /--watch: must be DEVICE\/MODULE/],
+    [["--outputs", "o.json", "--bogus"], /bogus/],
+  ])("rejects %j as a usage error", (argv, message) => {
+    let caught: unknown;
+    try {
+      parseVerifyOptions(argv as string[]);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(InputError);
+    expect((caught as InputError).usage).toBe(true);
+    expect((caught as Error).message).toMatch(message);
+  });
+});

@@ -1,0 +1,49 @@
+import { ModuleClient, type Twin } from "azure-iot-device";
+import { Mqtt } from "azure-iot-device-mqtt";
+
+/** A module client over MQTT, trusting `caPem` in addition to the system CAs when given. */
+export async function openModuleClient(
+  connectionString: string,
+  caPem: string | undefined,
+): Promise<ModuleClient> {
+  const client = ModuleClient.fromConnectionString(connectionString, Mqtt);
+  // Without an 'error' listener a late transport error would crash the whole run instead of failing one module.
+  client.on("error", () => undefined);
+  if (caPem) await client.setOptions({ ca: caPem });
+  await client.open();
+  return client;
+}
+
+/**
+ * Listens for desired-property patches and resolves once the hub has granted the subscription. The SDK
+ * subscribes when the first listener is added but does not say when that is done, and patches sent before the
+ * SUBACK are lost; asking again for the same subscription completes only after it is in place.
+ */
+export async function listenForDesiredPatches(
+  twin: Twin,
+  onPatch: (patch: Record<string, unknown>) => void,
+): Promise<void> {
+  let first = true;
+  twin.on("properties.desired", (value: Record<string, unknown>) => {
+    // The first event is the whole current document, fired as the listener is added; patches come after it.
+    if (first) {
+      first = false;
+      return;
+    }
+    onPatch(value);
+  });
+  await new Promise<void>((resolve, reject) =>
+    twin.enableTwinDesiredPropertiesUpdates((error) => (error ? reject(error) : resolve())),
+  );
+}
+
+/** Closes without letting a hung transport hold the run: close is best effort after the verdict is known. */
+export async function closeQuietly(client: ModuleClient | undefined, seconds: number): Promise<void> {
+  if (!client) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.close().catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, seconds * 1000))),
+  ]);
+  clearTimeout(timer);
+}
