@@ -1,0 +1,127 @@
+import type { TLSSocket } from "node:tls";
+import { parseSasToken, verifySignature } from "../../lib/iothub/sas";
+import type { IdentityRef } from "../events";
+import type { DeviceApiBackend, IdentityCredentials } from "./backend";
+
+/**
+ * Who an MQTT CONNECT claims to be and whether it proves it, the way IoT Hub decides:
+ * clientId `{deviceId}` or `{deviceId}/{moduleId}`; username `{hostName}/{clientId}/?api-version=...`;
+ * password a SAS token over the URL-encoded resource `{hostName}/devices/{d}[/modules/{m}]`, signed with the
+ * identity's primary or secondary key; or no password and a TLS client certificate whose SHA-1 or SHA-256
+ * thumbprint is registered on an identity of type `selfSigned`.
+ */
+
+export type AuthenticationResult = { ok: true; identity: IdentityRef } | { ok: false; reason: string };
+
+export interface ConnectAttempt {
+  clientId: string;
+  username: string | undefined;
+  password: Buffer | undefined;
+  /** The client's TLS certificate thumbprints (upper-case hex), when it sent one. */
+  certificateThumbprints?: { sha1: string; sha256: string };
+}
+
+/** Parses `{d}` / `{d}/{m}`. Ids cannot contain `/` (IoT Hub's id alphabet), so one slash separates them. */
+export function identityFromClientId(clientId: string): IdentityRef | undefined {
+  const parts = clientId.split("/");
+  if (parts.length === 1 && parts[0]) return { deviceId: parts[0] };
+  if (parts.length === 2 && parts[0] && parts[1]) return { deviceId: parts[0], moduleId: parts[1] };
+  return undefined;
+}
+
+/** The resource a SAS token of this identity must be scoped to (before URL-encoding). */
+export function identityResource(hostName: string, identity: IdentityRef): string {
+  return (
+    `${hostName}/devices/${identity.deviceId}` + (identity.moduleId ? `/modules/${identity.moduleId}` : "")
+  );
+}
+
+export function authenticateConnect(
+  backend: DeviceApiBackend,
+  hostName: string,
+  attempt: ConnectAttempt,
+  now: Date,
+): AuthenticationResult {
+  const identity = identityFromClientId(attempt.clientId);
+  if (!identity)
+    return { ok: false, reason: `clientId '${attempt.clientId}' is not {deviceId}[/{moduleId}]` };
+
+  // The username names the hub and the same identity as the clientId; what follows is the SDK's query string.
+  const expectedPrefix = `${hostName}/${attempt.clientId}/`;
+  if (
+    !attempt.username ||
+    attempt.username.slice(0, expectedPrefix.length).toLowerCase() !== expectedPrefix.toLowerCase()
+  ) {
+    return { ok: false, reason: `username must start with '${expectedPrefix}'` };
+  }
+
+  const device = backend.getDevice(identity.deviceId);
+  if (!device) return { ok: false, reason: `device '${identity.deviceId}' is not registered` };
+  if (device.status !== "enabled") return { ok: false, reason: `device '${identity.deviceId}' is disabled` };
+  const credentials: IdentityCredentials | undefined = identity.moduleId
+    ? backend.getModule(identity.deviceId, identity.moduleId)
+    : device;
+  if (!credentials) return { ok: false, reason: `module '${attempt.clientId}' is not registered` };
+
+  const password = attempt.password?.toString("utf8");
+  if (password) return checkSasToken(credentials, hostName, identity, password, now);
+  return checkCertificate(credentials, attempt.certificateThumbprints, identity);
+}
+
+function checkSasToken(
+  credentials: IdentityCredentials,
+  hostName: string,
+  identity: IdentityRef,
+  password: string,
+  now: Date,
+): AuthenticationResult {
+  const token = parseSasToken(password);
+  if (!token) return { ok: false, reason: "password is not a SharedAccessSignature token" };
+  if (token.se * 1000 <= now.getTime()) return { ok: false, reason: "the SAS token has expired" };
+  let resource: string;
+  try {
+    resource = decodeURIComponent(token.sr);
+  } catch {
+    return { ok: false, reason: "the SAS token's sr is not URL-encoded correctly" };
+  }
+  if (resource.toLowerCase() !== identityResource(hostName, identity).toLowerCase()) {
+    return { ok: false, reason: `the SAS token is scoped to '${resource}', not to this identity` };
+  }
+  const keys = credentials.authentication.symmetricKey;
+  if (credentials.authentication.type !== "sas" || !keys) {
+    return { ok: false, reason: "the identity does not use symmetric keys" };
+  }
+  const valid = [keys.primaryKey, keys.secondaryKey].some((key) => !!key && verifySignature(token, key));
+  return valid
+    ? { ok: true, identity }
+    : { ok: false, reason: "the SAS token's signature does not match a key" };
+}
+
+function checkCertificate(
+  credentials: IdentityCredentials,
+  thumbprints: ConnectAttempt["certificateThumbprints"],
+  identity: IdentityRef,
+): AuthenticationResult {
+  if (!thumbprints) return { ok: false, reason: "neither a SAS token nor a client certificate was given" };
+  const registered = credentials.authentication.x509Thumbprint;
+  if (credentials.authentication.type !== "selfSigned" || !registered) {
+    return { ok: false, reason: "the identity does not use self-signed X.509 thumbprints" };
+  }
+  const presented = [thumbprints.sha1, thumbprints.sha256];
+  const matches = [registered.primaryThumbprint, registered.secondaryThumbprint].some(
+    (thumbprint) => !!thumbprint && presented.includes(thumbprint.toUpperCase()),
+  );
+  return matches
+    ? { ok: true, identity }
+    : { ok: false, reason: "the client certificate's thumbprint is not registered for this identity" };
+}
+
+/** The thumbprints of the certificate the TLS client presented, if any (the server requests, never requires, one). */
+export function peerCertificateThumbprints(socket: unknown): ConnectAttempt["certificateThumbprints"] {
+  const tlsSocket = socket as Partial<TLSSocket>;
+  if (typeof tlsSocket.getPeerCertificate !== "function") return undefined;
+  const certificate = tlsSocket.getPeerCertificate();
+  if (!certificate || !certificate.fingerprint) return undefined;
+  const hex = (fingerprint: string): string => fingerprint.replace(/:/g, "").toUpperCase();
+  return { sha1: hex(certificate.fingerprint), sha256: hex(certificate.fingerprint256) };
+}

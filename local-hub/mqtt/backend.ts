@@ -1,0 +1,41 @@
+import type { IdentityRef } from "../events";
+
+/**
+ * What the device API needs from the rest of the hub: the narrow slice of the identity store it reads and writes.
+ * `IdentityStore` (local-hub/persistence/identityStore.ts) satisfies it as it is; tests and benchmarks may pass
+ * anything else with the same shape.
+ */
+
+/** The parts of a registry entry that decide whether and how an identity may connect. */
+export interface IdentityCredentials {
+  authentication: {
+    type: "sas" | "selfSigned" | "certificateAuthority" | "none";
+    symmetricKey?: { primaryKey: string | null; secondaryKey: string | null };
+    x509Thumbprint?: { primaryThumbprint: string | null; secondaryThumbprint: string | null };
+  };
+}
+
+export interface DeviceApiBackend {
+  getDevice(deviceId: string): (IdentityCredentials & { status: "enabled" | "disabled" }) | undefined;
+  getModule(deviceId: string, moduleId: string): IdentityCredentials | undefined;
+  /** `{desired:{..., "$version": n}, reported:{..., "$version": m}}`, as a twin GET over MQTT answers it. */
+  getDeviceSideTwin(
+    ref: IdentityRef,
+  ): { desired: Record<string, unknown>; reported: Record<string, unknown> } | undefined;
+  /** Merges a reported patch; returns the new reported $version. Throws IotHubError for bad input. */
+  patchReported(ref: IdentityRef, patch: Record<string, unknown>): number;
+  setConnectionState(ref: IdentityRef, state: "Connected" | "Disconnected", at: Date): void;
+  touchActivity(ref: IdentityRef, at: Date): void;
+}
+
+/**
+ * What an injected quota or fault does to one device-API operation (the platform's chaos module decides; the
+ * device API carries it out). `subject` is the MQTT topic, so `fault add --match TEXT` can aim at one identity.
+ * desiredPush: anything but "proceed" means the patch is applied but not pushed ("reset" also drops the socket).
+ * deviceTwin: "throttle" answers 429, "unavailable" 503, "hang"/"drop" never answer, "reset" drops the socket.
+ */
+export type DeviceApiChaosOutcome = "proceed" | "throttle" | "unavailable" | "hang" | "reset" | "drop";
+export type DeviceApiChaos = (
+  operationClass: "desiredPush" | "deviceTwin",
+  subject: string,
+) => DeviceApiChaosOutcome;

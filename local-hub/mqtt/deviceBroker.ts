@@ -1,0 +1,389 @@
+import { EventEmitter } from "node:events";
+import {
+  Aedes,
+  type AedesPublishPacket,
+  type AuthenticateError,
+  type Client,
+  type Subscription,
+} from "aedes";
+import {
+  badRequest,
+  deviceNotFound,
+  moduleNotFound,
+  serviceUnavailable,
+  throttled,
+} from "../errors/iotHubError";
+import type { HubEvents, IdentityRef } from "../events";
+import type { MethodInvoker, MethodRequest, MethodResult } from "../handlers/methods";
+import { authenticateConnect, peerCertificateThumbprints } from "./authenticate";
+import type { DeviceApiBackend, DeviceApiChaos, DeviceApiChaosOutcome } from "./backend";
+import { deviceErrorAnswer } from "./deviceErrors";
+import { DirectMethods, identityKey } from "./directMethods";
+import type { SessionStore } from "./sessions";
+import { parseTopicProperties, type TelemetryMessage } from "./telemetryTap";
+import {
+  allowedSubscriptions,
+  classifyPublish,
+  hubTopics,
+  isHubToDeviceTopic,
+  METHOD_REQUESTS,
+  topicMatches,
+} from "./topics";
+
+/**
+ * IoT Hub's device API on an aedes broker. aedes does the MQTT protocol (CONNECT, QoS, keepalive, sessions);
+ * everything IoT Hub decides is here: who may connect, which topics each identity may use, and every answer,
+ * written to the one connection it is for (never routed through the broker's topic tree, where all clients share
+ * the same `$iothub/...` names).
+ */
+
+export interface DeviceBrokerOptions {
+  hostName: string;
+  backend: DeviceApiBackend;
+  events: HubEvents;
+  sessions: SessionStore;
+  chaos?: DeviceApiChaos;
+  log?: (line: string) => void;
+}
+
+interface Connection {
+  client: Client;
+  identity: IdentityRef;
+}
+
+/** lastActivityTime is written at most this often per identity: telemetry must not turn into one write per message. */
+const ACTIVITY_WRITE_INTERVAL_MS = 1000;
+
+export class DeviceBroker implements MethodInvoker {
+  /** Every accepted device-to-cloud message. */
+  readonly telemetry = new EventEmitter<{ message: [TelemetryMessage] }>();
+  private readonly connections = new Map<string, Connection>();
+  private readonly identities = new WeakMap<Client, IdentityRef>();
+  /** Emits an identity's key when it starts listening for direct methods. */
+  private readonly methodListeners = new EventEmitter();
+  private readonly lastActivityWrite = new Map<string, number>();
+  private readonly methods: DirectMethods;
+  private readonly detachEvents: () => void;
+
+  private constructor(
+    readonly aedes: Aedes,
+    private readonly options: DeviceBrokerOptions,
+  ) {
+    this.methodListeners.setMaxListeners(0);
+    this.methods = new DirectMethods(
+      (identity, methodName, rid, payload) =>
+        this.sendToIdentity(identity, hubTopics.methodRequest(methodName, rid), payload),
+      (identity, timeoutMs) => this.waitForMethodListener(identity, timeoutMs),
+    );
+    aedes.authenticate = (client, username, password, done) =>
+      this.authenticate(client, username, password, done);
+    aedes.authorizePublish = (client, packet, done) => this.authorizePublish(client, packet.topic, done);
+    aedes.authorizeSubscribe = (client, subscription, done) =>
+      this.authorizeSubscribe(client, subscription, done);
+    // Only the hub's own answers reach clients; nothing a client publishes is forwarded to another client.
+    aedes.authorizeForward = (_client, packet) => (isHubToDeviceTopic(packet.topic) ? packet : null);
+    aedes.on("clientReady", (client) => this.onClientReady(client));
+    aedes.on("clientDisconnect", (client) => this.onClientDisconnect(client));
+    aedes.on("publish", (packet, client) => {
+      if (client) this.onDevicePublish(client, packet);
+    });
+    aedes.on("unsubscribe", (filters, client) => {
+      // aedes also reports the subscriptions it drops when a connection closes; those stay in the session.
+      if (!client.closed) for (const filter of filters) options.sessions.remove(client.id, filter);
+    });
+
+    const onDesiredChanged = (identity: IdentityRef, patch: Record<string, unknown>, version: number): void =>
+      this.pushDesired(identity, patch, version);
+    const onRevoked = (identity: IdentityRef, reason: "deleted" | "credentialsChanged" | "disabled"): void =>
+      this.revoke(identity, reason);
+    options.events.on("desiredChanged", onDesiredChanged);
+    options.events.on("identityRevoked", onRevoked);
+    this.detachEvents = () => {
+      options.events.off("desiredChanged", onDesiredChanged);
+      options.events.off("identityRevoked", onRevoked);
+    };
+  }
+
+  static async create(options: DeviceBrokerOptions): Promise<DeviceBroker> {
+    const aedes = await Aedes.createBroker({
+      // IoT Hub ids are up to 128 characters; a module's clientId is two of them.
+      maxClientsIdLength: 260,
+      drainTimeout: 30_000,
+    });
+    return new DeviceBroker(aedes, options);
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  invokeMethod(identity: IdentityRef, request: MethodRequest): Promise<MethodResult> {
+    const device = this.options.backend.getDevice(identity.deviceId);
+    if (!device) return Promise.reject(deviceNotFound(identity.deviceId));
+    if (identity.moduleId && !this.options.backend.getModule(identity.deviceId, identity.moduleId)) {
+      return Promise.reject(moduleNotFound(identity.deviceId, identity.moduleId));
+    }
+    return this.methods.invoke(identity, request);
+  }
+
+  async close(): Promise<void> {
+    this.detachEvents();
+    this.methods.close();
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+  }
+
+  // --- connect, disconnect, revoke -----------------------------------------------------------------------------
+
+  private authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
+    const result = authenticateConnect(
+      this.options.backend,
+      this.options.hostName,
+      {
+        clientId: client.id,
+        username,
+        password,
+        certificateThumbprints: peerCertificateThumbprints(client.conn),
+      },
+      new Date(),
+    );
+    if (result.ok) {
+      this.identities.set(client, result.identity);
+      done(null, true);
+      return;
+    }
+    this.options.log?.(`mqtt: refused ${client.id}: ${result.reason}`);
+    // CONNACK 5 "not authorized", whatever the reason, as IoT Hub answers.
+    const error = Object.assign(new Error(`Not authorized: ${result.reason}`), { returnCode: 5 });
+    done(error as AuthenticateError, null);
+  }
+
+  private onClientReady(client: Client): void {
+    const identity = this.identities.get(client);
+    if (!identity) return;
+    const key = identityKey(identity);
+    this.connections.set(key, { client, identity });
+    // A clean session starts empty; a persistent one keeps what it subscribed to, even across hub restarts.
+    if (client.clean) this.options.sessions.clear(client.id);
+    this.options.backend.setConnectionState(identity, "Connected", new Date());
+    if (this.grantedQos(client, hubTopics.methodRequest("x", "x")) !== undefined) {
+      this.methodListeners.emit(key);
+    }
+  }
+
+  private onClientDisconnect(client: Client): void {
+    const identity = this.identities.get(client);
+    if (!identity) return;
+    const key = identityKey(identity);
+    // After a session takeover the new connection is already registered: only the current one counts.
+    if (this.connections.get(key)?.client !== client) return;
+    this.connections.delete(key);
+    if (client.clean) this.options.sessions.clear(client.id);
+    this.lastActivityWrite.delete(key);
+    try {
+      this.options.backend.setConnectionState(identity, "Disconnected", new Date());
+    } catch (error) {
+      // The identity may have just been deleted (the reason it was disconnected).
+      this.options.log?.(`mqtt: could not record the disconnect of ${key}: ${String(error)}`);
+    }
+  }
+
+  /** A deleted, re-keyed or disabled identity loses its connection at once, as on IoT Hub. */
+  private revoke(identity: IdentityRef, reason: "deleted" | "credentialsChanged" | "disabled"): void {
+    const wholeDevice = identity.moduleId === undefined && reason !== "credentialsChanged";
+    for (const [key, connection] of this.connections) {
+      const affected = wholeDevice
+        ? connection.identity.deviceId === identity.deviceId
+        : key === identityKey(identity);
+      if (!affected) continue;
+      this.options.log?.(`mqtt: dropping ${key} (${reason})`);
+      if (reason === "deleted") this.options.sessions.clear(connection.client.id);
+      connection.client.close();
+    }
+    if (reason === "deleted") this.options.sessions.clear(identityKey(identity));
+  }
+
+  // --- what clients may do ---------------------------------------------------------------------------------------
+
+  private authorizePublish(client: Client | null, topic: string, done: (error?: Error | null) => void): void {
+    const identity = client ? this.identities.get(client) : undefined;
+    if (!identity || !classifyPublish(identity, topic)) {
+      // IoT Hub closes the connection of a client that publishes where it may not.
+      this.options.log?.(`mqtt: ${client?.id ?? "?"} may not publish to ${topic}`);
+      done(new Error(`not authorized to publish to ${topic}`));
+      return;
+    }
+    done(null);
+  }
+
+  private authorizeSubscribe(
+    client: Client,
+    subscription: Subscription,
+    done: (error: Error | null, subscription?: Subscription | null) => void,
+  ): void {
+    const identity = this.identities.get(client);
+    if (!identity || !allowedSubscriptions(identity).includes(subscription.topic)) {
+      this.options.log?.(`mqtt: ${client.id} may not subscribe to ${subscription.topic}`);
+      done(null, null); // SUBACK 0x80 for this filter
+      return;
+    }
+    // IoT Hub has no QoS 2.
+    const qos = subscription.qos > 1 ? 1 : subscription.qos;
+    this.options.sessions.add(client.id, subscription.topic, qos);
+    if (subscription.topic === METHOD_REQUESTS) {
+      const key = identityKey(identity);
+      setImmediate(() => this.methodListeners.emit(key));
+    }
+    done(null, { ...subscription, qos });
+  }
+
+  // --- device -> hub ---------------------------------------------------------------------------------------------
+
+  private onDevicePublish(client: Client, packet: AedesPublishPacket): void {
+    const identity = this.identities.get(client);
+    if (!identity) return;
+    const request = classifyPublish(identity, packet.topic);
+    if (!request) return;
+    this.recordActivity(identity);
+    const body = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    switch (request.kind) {
+      case "telemetry":
+        this.telemetry.emit("message", {
+          enqueuedTime: new Date().toISOString(),
+          deviceId: identity.deviceId,
+          ...(identity.moduleId ? { moduleId: identity.moduleId } : {}),
+          properties: parseTopicProperties(request.properties),
+          body: body.toString("utf8"),
+        });
+        return;
+      case "methodResponse":
+        this.methods.handleResponse(identity, request.rid, request.status, body);
+        return;
+      case "twinGet":
+        this.answerTwinRequest(client, packet.topic, request.rid, () => {
+          const twin = this.options.backend.getDeviceSideTwin(identity);
+          if (!twin)
+            throw identity.moduleId
+              ? moduleNotFound(identity.deviceId, identity.moduleId)
+              : deviceNotFound(identity.deviceId);
+          return { status: 200, body: JSON.stringify(twin) };
+        });
+        return;
+      case "reportedPatch":
+        this.answerTwinRequest(client, packet.topic, request.rid, () => {
+          const patch = parseJsonObject(body);
+          const version = this.options.backend.patchReported(identity, patch);
+          return { status: 204, body: "", version };
+        });
+        return;
+    }
+  }
+
+  private answerTwinRequest(
+    client: Client,
+    topic: string,
+    rid: string,
+    operation: () => { status: number; body: string; version?: number },
+  ): void {
+    const outcome = this.chaos("deviceTwin", topic);
+    if (outcome === "reset") return void client.conn.destroy();
+    if (outcome === "hang" || outcome === "drop") return;
+    let answer: { status: number; body: string; version?: number };
+    try {
+      if (outcome === "throttle") throw throttled("deviceTwin");
+      if (outcome === "unavailable") throw serviceUnavailable();
+      answer = operation();
+    } catch (error) {
+      const failure = deviceErrorAnswer(error);
+      answer = { status: failure.status, body: JSON.stringify(failure.body) };
+    }
+    this.sendToClient(client, hubTopics.twinResponse(answer.status, rid, answer.version), answer.body);
+  }
+
+  private recordActivity(identity: IdentityRef): void {
+    const key = identityKey(identity);
+    const now = Date.now();
+    if (now - (this.lastActivityWrite.get(key) ?? 0) < ACTIVITY_WRITE_INTERVAL_MS) return;
+    this.lastActivityWrite.set(key, now);
+    try {
+      this.options.backend.touchActivity(identity, new Date(now));
+    } catch (error) {
+      this.options.log?.(`mqtt: could not record activity of ${key}: ${String(error)}`);
+    }
+  }
+
+  // --- hub -> device ---------------------------------------------------------------------------------------------
+
+  private pushDesired(identity: IdentityRef, patch: Record<string, unknown>, version: number): void {
+    const connection = this.connections.get(identityKey(identity));
+    if (!connection) return;
+    const topic = hubTopics.desiredPatch(version);
+    if (this.grantedQos(connection.client, topic) === undefined) return;
+    const outcome = this.chaos("desiredPush", topic);
+    if (outcome === "reset") connection.client.conn.destroy();
+    if (outcome !== "proceed") return;
+    this.sendToClient(connection.client, topic, JSON.stringify({ ...patch, $version: version }));
+  }
+
+  /** Sends to the identity's live connection if it subscribed to `topic`; false when nobody would receive it. */
+  private sendToIdentity(identity: IdentityRef, topic: string, payload: string): boolean {
+    const connection = this.connections.get(identityKey(identity));
+    if (!connection) return false;
+    return this.sendToClient(connection.client, topic, payload);
+  }
+
+  private sendToClient(client: Client, topic: string, payload: string): boolean {
+    const qos = this.grantedQos(client, topic);
+    if (qos === undefined || client.closed) return false;
+    client.publish(
+      { cmd: "publish", topic, payload, qos: qos as 0 | 1, retain: false, dup: false },
+      (error) => {
+        if (error) this.options.log?.(`mqtt: could not deliver ${topic} to ${client.id}: ${error.message}`);
+      },
+    );
+    return true;
+  }
+
+  private grantedQos(client: Client, topic: string): number | undefined {
+    for (const [filter, qos] of this.options.sessions.subscriptions(client.id)) {
+      if (topicMatches(filter, topic)) return qos;
+    }
+    return undefined;
+  }
+
+  private waitForMethodListener(identity: IdentityRef, timeoutMs: number): Promise<boolean> {
+    const key = identityKey(identity);
+    return new Promise((resolve) => {
+      const onListening = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.methodListeners.off(key, onListening);
+        resolve(false);
+      }, timeoutMs);
+      this.methodListeners.once(key, onListening);
+    });
+  }
+
+  private chaos(operationClass: "desiredPush" | "deviceTwin", topic: string): DeviceApiChaosOutcome {
+    return this.options.chaos?.(operationClass, topic) ?? "proceed";
+  }
+}
+
+function parseJsonObject(body: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw badRequest("The reported properties patch must be a JSON object.");
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw badRequest("The reported properties patch must be a JSON object.");
+  }
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,114 @@
+import type { AddressInfo } from "node:net";
+import { createServer, type TLSSocket } from "node:tls";
+import type { Database } from "better-sqlite3";
+import type { EventEmitter } from "node:events";
+import type { HubEvents, IdentityRef } from "../events";
+import type { MethodInvoker, MethodRequest, MethodResult } from "../handlers/methods";
+import type { DeviceApiBackend, DeviceApiChaos } from "./backend";
+import { DeviceBroker } from "./deviceBroker";
+import { MemorySessionStore, SqliteSessionStore } from "./sessions";
+import { TelemetryTap, telemetryTapPath, type TelemetryMessage } from "./telemetryTap";
+
+export type { DeviceApiBackend, DeviceApiChaos, DeviceApiChaosOutcome } from "./backend";
+export type { TelemetryMessage } from "./telemetryTap";
+export { telemetryTapPath } from "./telemetryTap";
+
+/** How the platform (local-hub/server.ts) starts the device API. */
+export interface DeviceApiOptions {
+  /** PEM server key and certificate (and the hub's CA, sent along as the chain). */
+  tls: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
+  /** Address to bind, e.g. 127.0.0.1. */
+  host: string;
+  /** 0 picks a free port (the returned `port` tells which). */
+  port: number;
+  /** The hub's host name: SAS tokens are scoped to `{hostName}/devices/...`, usernames start with it. */
+  hostName: string;
+  /** The identity store (IdentityStore satisfies DeviceApiBackend). */
+  store: DeviceApiBackend;
+  events: HubEvents;
+  /** Quotas and faults for the classes `desiredPush` and `deviceTwin`. */
+  chaos?: DeviceApiChaos;
+  /** hub.db: clean=false sessions are kept there and survive a restart. Without it they live in memory. */
+  database?: Database;
+  /** The state dir: enables the telemetry tap (`iothub-local tail`) on a socket of this dir. */
+  stateDir?: string;
+  /** Diagnostics (refused connections, ACL denials); never given keys or tokens. */
+  log?: (line: string) => void;
+}
+
+export interface DeviceApi extends MethodInvoker {
+  port: number;
+  close(): Promise<void>;
+  /** Every accepted device-to-cloud message, in process (the tap streams the same to `tail`). */
+  telemetry: EventEmitter<{ message: [TelemetryMessage] }>;
+  /** Identities connected right now. */
+  connectionCount(): number;
+}
+
+export async function startDeviceApi(options: DeviceApiOptions): Promise<DeviceApi> {
+  const broker = await DeviceBroker.create({
+    hostName: options.hostName,
+    backend: options.store,
+    events: options.events,
+    sessions: options.database ? new SqliteSessionStore(options.database) : new MemorySessionStore(),
+    chaos: options.chaos,
+    log: options.log,
+  });
+
+  const sockets = new Set<TLSSocket>();
+  // Client certificates are requested, never required: SAS clients send none, X.509 clients are checked by
+  // thumbprint against the registry (self-signed certificates would never verify against a CA).
+  const server = createServer(
+    {
+      key: options.tls.key,
+      cert: options.tls.cert,
+      ca: options.tls.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    (socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      broker.aedes.handle(socket);
+    },
+  );
+  // A failed handshake is the client's problem; the SDK reports it as "Not authorized".
+  server.on("tlsClientError", () => undefined);
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, options.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await broker.close();
+    throw error;
+  }
+
+  let tap: TelemetryTap | undefined;
+  if (options.stateDir) {
+    tap = await TelemetryTap.open(telemetryTapPath(options.stateDir));
+    const tapRef = tap;
+    broker.telemetry.on("message", (message) => tapRef.publish(message));
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: (server.address() as AddressInfo).port,
+    telemetry: broker.telemetry,
+    connectionCount: () => broker.connectionCount,
+    invokeMethod: (identity: IdentityRef, request: MethodRequest): Promise<MethodResult> =>
+      broker.invokeMethod(identity, request),
+    close: () =>
+      (closing ??= (async () => {
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await broker.close();
+        for (const socket of sockets) socket.destroy();
+        await serverClosed;
+        await tap?.close();
+      })()),
+  };
+}
