@@ -1,0 +1,255 @@
+import type { Agent } from "node:https";
+import type { Registry } from "azure-iothub";
+import { parseConnectionString } from "../../lib/iothub/sas";
+import { isAlreadyExists } from "./errors";
+import { resolveRetryOptions, paceFor, type OperationClass, type RegistryProviderOptions } from "./options";
+import { pacerFor } from "./pacer";
+import { withRetry, type RetryReport } from "./retry";
+
+/** What every registry resource needs to reach its hub (plain values: the engine strips secrets before calling). */
+export interface HubConnection {
+  serviceConnectionString: string;
+  caCertificate?: string;
+  registry?: RegistryProviderOptions;
+}
+
+/** An identity as the hub's REST API returns it (the fields the providers use). */
+export interface IdentityBody {
+  deviceId: string;
+  moduleId?: string;
+  generationId?: string;
+  etag?: string;
+  status?: "enabled" | "disabled";
+  statusReason?: string;
+  managedBy?: string;
+  deviceScope?: string;
+  parentScopes?: string[];
+  capabilities?: { iotEdge?: boolean };
+  authentication?: {
+    type?: "sas" | "selfSigned" | "certificateAuthority" | "none";
+    symmetricKey?: { primaryKey?: string | null; secondaryKey?: string | null };
+    x509Thumbprint?: { primaryThumbprint?: string | null; secondaryThumbprint?: string | null };
+  };
+}
+
+export interface TwinBody {
+  deviceId: string;
+  moduleId?: string;
+  etag: string;
+  version?: number;
+  tags?: Record<string, unknown>;
+  desired: Record<string, unknown>;
+}
+
+/**
+ * The registry calls the providers make, each paced (one limiter per hub in the process) and retried within the
+ * resource's budget. Built on the service SDK's Registry so errors keep the SDK's classification.
+ */
+export class HubClient {
+  readonly hostName: string;
+  private readonly registry: Registry;
+  private readonly options: RegistryProviderOptions | undefined;
+
+  constructor(connection: HubConnection) {
+    this.hostName = parseConnectionString(connection.serviceConnectionString).HostName ?? "";
+    this.registry = registryFor(connection);
+    this.options = connection.registry;
+  }
+
+  getDevice(deviceId: string): Promise<IdentityBody> {
+    return this.call("registry", () => this.registry.get(deviceId));
+  }
+
+  /**
+   * PUT without If-Match: create-only. If an earlier attempt was cut off (reset, timeout) the hub may have created
+   * the device already; the 409 that follows is then our own creation, and the device is read instead.
+   */
+  async createDevice(device: IdentityBody): Promise<IdentityBody> {
+    return this.createOrRecover(
+      () => this.registry.create(device as never),
+      () => this.getDevice(device.deviceId),
+    );
+  }
+
+  /** PUT with If-Match "*": a full replace, so `device` must carry the keys to keep. */
+  updateDevice(device: IdentityBody): Promise<IdentityBody> {
+    return this.call("registry", () => this.registry.update(device as never));
+  }
+
+  deleteDevice(deviceId: string): Promise<void> {
+    return this.call("registry", () => this.registry.delete(deviceId));
+  }
+
+  getModule(deviceId: string, moduleId: string): Promise<IdentityBody> {
+    return this.call("registry", () => this.registry.getModule(deviceId, moduleId));
+  }
+
+  async createModule(module: IdentityBody): Promise<IdentityBody> {
+    return this.createOrRecover(
+      () => this.registry.addModule(module as never),
+      () => this.getModule(module.deviceId, module.moduleId ?? ""),
+    );
+  }
+
+  updateModule(module: IdentityBody): Promise<IdentityBody> {
+    return this.call("registry", () => this.registry.updateModule(module as never, true));
+  }
+
+  deleteModule(deviceId: string, moduleId: string): Promise<void> {
+    return this.call("registry", () => this.registry.removeModule(deviceId, moduleId));
+  }
+
+  async getTwin(deviceId: string, moduleId?: string): Promise<TwinBody> {
+    const twin = await this.call("twinRead", () =>
+      moduleId === undefined
+        ? this.registry.getTwin(deviceId)
+        : this.registry.getModuleTwin(deviceId, moduleId),
+    );
+    return twinBody(twin);
+  }
+
+  /** PATCH (merge; null deletes) with If-Match `etag` ("*" = unconditional). */
+  async patchTwin(
+    deviceId: string,
+    moduleId: string | undefined,
+    patch: unknown,
+    etag: string,
+  ): Promise<TwinBody> {
+    const twin = await this.call("twinUpdate", () =>
+      moduleId === undefined
+        ? this.registry.updateTwin(deviceId, patch, etag)
+        : this.registry.updateModuleTwin(deviceId, moduleId, patch, etag),
+    );
+    return twinBody(twin);
+  }
+
+  private async createOrRecover(
+    create: () => Promise<unknown>,
+    read: () => Promise<IdentityBody>,
+  ): Promise<IdentityBody> {
+    let report: RetryReport | undefined;
+    try {
+      return await this.call("registry", create, (r) => (report = r));
+    } catch (error) {
+      if (isAlreadyExists(error) && report?.ambiguousFailure) return read();
+      throw error;
+    }
+  }
+
+  private async call<T>(
+    operation: OperationClass,
+    call: () => Promise<unknown>,
+    onReport?: (report: RetryReport) => void,
+  ): Promise<T> {
+    const pace = paceFor(this.options, operation);
+    const pacer = pace ? pacerFor(this.hostName, pace.limiterName, pace.opsPerSecond) : undefined;
+    const result = await withRetry(async (report) => {
+      onReport?.(report);
+      await pacer?.acquire();
+      countCall(operation);
+      return call();
+    }, resolveRetryOptions(this.options));
+    return (result as { responseBody?: T } | undefined)?.responseBody as T;
+  }
+}
+
+function twinBody(twin: unknown): TwinBody {
+  const raw = twin as {
+    deviceId: string;
+    moduleId?: string;
+    etag: string;
+    version?: number;
+    tags?: Record<string, unknown>;
+    properties?: { desired?: Record<string, unknown> };
+  };
+  const desired: Record<string, unknown> = { ...(raw.properties?.desired ?? {}) };
+  delete desired.$metadata;
+  delete desired.$version;
+  return {
+    deviceId: raw.deviceId,
+    moduleId: raw.moduleId,
+    etag: raw.etag,
+    version: raw.version ?? (raw.properties?.desired?.$version as number | undefined),
+    tags: raw.tags,
+    desired,
+  };
+}
+
+const CLIENTS_KEY = Symbol.for("iothub-provisioner.registries");
+const STATS_KEY = Symbol.for("iothub-provisioner.calls");
+
+/**
+ * One Registry (and so one keep-alive agent) per hub, connection string and CA in the process.
+ *
+ * Trust: the service SDK has no CA option and its Registry constructor installs its own https.Agent; the only
+ * other route is NODE_EXTRA_CA_CERTS, which Node reads once at process start and which the engine's provider
+ * process does not inherit from the program. So the Registry is built on the SDK's own RestApiClient, and after
+ * construction that client gets an agent whose trust is the system CAs plus `caCertificate`. Verification stays on;
+ * the extra CA applies only to this hub's connections.
+ */
+function registryFor(connection: HubConnection): Registry {
+  const { createHash } = require("node:crypto") as typeof import("node:crypto");
+  const global = globalThis as unknown as Record<symbol, Map<string, Registry> | undefined>;
+  const registries = (global[CLIENTS_KEY] ??= new Map<string, Registry>());
+  const cacheKey = createHash("sha256")
+    .update(`${connection.serviceConnectionString}\n${connection.caCertificate ?? ""}`)
+    .digest("hex");
+  let registry = registries.get(cacheKey);
+  if (!registry) {
+    registry = createRegistry(connection);
+    registries.set(cacheKey, registry);
+  }
+  return registry;
+}
+
+function createRegistry(connection: HubConnection): Registry {
+  // Required here, not at module level: the provider is closure-serialized and SDK modules cannot be.
+  const iothub = require("azure-iothub") as typeof import("azure-iothub");
+  const { RestApiClient } = require("azure-iothub/dist/common-http/rest_api_client") as {
+    RestApiClient: new (config: unknown, userAgent: string) => { setOptions(options: unknown): void };
+  };
+  const https = require("node:https") as typeof import("node:https");
+  const tls = require("node:tls") as typeof import("node:tls");
+  const fields = parseConnectionString(connection.serviceConnectionString);
+  if (!fields.HostName || !fields.SharedAccessKeyName || !fields.SharedAccessKey) {
+    throw new Error("serviceConnectionString: must hold HostName, SharedAccessKeyName and SharedAccessKey");
+  }
+  const config = {
+    host: fields.HostName,
+    sharedAccessSignature: iothub.SharedAccessSignature.create(
+      fields.HostName,
+      fields.SharedAccessKeyName,
+      fields.SharedAccessKey,
+      Date.now(),
+    ),
+  };
+  const restApiClient = new RestApiClient(config, "iothub-provisioner");
+  const registry = new iothub.Registry(config as never, restApiClient as never);
+  const agent: Agent = new https.Agent({
+    keepAlive: true,
+    maxSockets: 64,
+    ca: connection.caCertificate ? [...tls.rootCertificates, connection.caCertificate] : undefined,
+  });
+  restApiClient.setOptions({ http: { agent } });
+  return registry;
+}
+
+/** REST calls made by this process, by operation class (attempts, retries included). */
+export function callCounts(): Record<string, number> {
+  const global = globalThis as unknown as Record<symbol, Record<string, number> | undefined>;
+  return (global[STATS_KEY] ??= {});
+}
+
+/**
+ * Counts a call; when IOTHUB_PROVISIONER_STATS_FILE is set (benchmarks), also writes the counts there, since the
+ * provider runs in the engine's process and has no other way out.
+ */
+function countCall(operation: OperationClass): void {
+  const counts = callCounts();
+  counts[operation] = (counts[operation] ?? 0) + 1;
+  const file = process.env.IOTHUB_PROVISIONER_STATS_FILE;
+  if (file) {
+    const fs = require("node:fs") as typeof import("node:fs");
+    fs.writeFileSync(file, JSON.stringify(counts));
+  }
+}

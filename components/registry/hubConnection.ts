@@ -1,0 +1,107 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { buildConnectionString, parseConnectionString } from "../../lib/iothub/sas";
+import type { RuleViolation } from "../../lib/iothub/rules";
+import { checkProviderOptions, type RegistryProviderOptions } from "./options";
+
+/** Arguments every registry resource takes to reach its hub. */
+export interface HubConnectionArgs {
+  /** The hub's service connection string (secret): a policy with RegistryWrite and ServiceConnect. */
+  serviceConnectionString: pulumi.Input<string>;
+  /** PEM the provider trusts besides the system CAs (the local hub's CA). Public; never a private key. */
+  caCertificate?: pulumi.Input<string>;
+  /** `host:port` put in device/module connection strings as GatewayHostName when MQTT is not on 8883. */
+  gatewayHostName?: pulumi.Input<string>;
+  /** Retry budget and pacing for this hub (see RegistryProviderOptions). */
+  registry?: pulumi.Input<RegistryProviderOptions>;
+}
+
+/** The same arguments as the provider sees them (resolved; secrets already unwrapped by the engine). */
+export interface HubConnectionInputs {
+  serviceConnectionString: string;
+  caCertificate?: string;
+  gatewayHostName?: string;
+  registry?: RegistryProviderOptions;
+}
+
+/** The host a connection string points at: the identity of "the hub" for diff (another hub = replace). */
+export function hubHostName(serviceConnectionString: string): string {
+  try {
+    return parseConnectionString(serviceConnectionString).HostName ?? "";
+  } catch {
+    return "";
+  }
+}
+
+/** Violations of the hub arguments. Never quotes the connection string (it holds a key). */
+export function checkHubConnection(inputs: Partial<HubConnectionInputs>): RuleViolation[] {
+  const violations: RuleViolation[] = [];
+  const connection = inputs.serviceConnectionString;
+  if (typeof connection !== "string" || connection.length === 0) {
+    violations.push({ field: "serviceConnectionString", rule: "is required" });
+  } else {
+    let fields: Record<string, string> = {};
+    try {
+      fields = parseConnectionString(connection);
+    } catch {
+      // reported below as missing fields
+    }
+    const missing = ["HostName", "SharedAccessKeyName", "SharedAccessKey"].filter((name) => !fields[name]);
+    if (missing.length > 0) {
+      violations.push({
+        field: "serviceConnectionString",
+        rule: `must hold ${missing.join(", ")} (Key=Value;...)`,
+      });
+    } else if (fields.HostName.includes(":")) {
+      violations.push({
+        field: "serviceConnectionString",
+        rule: "HostName must not carry a port (the service API is always on 443)",
+      });
+    }
+  }
+  if (
+    inputs.caCertificate !== undefined &&
+    !/-----BEGIN CERTIFICATE-----/.test(String(inputs.caCertificate))
+  ) {
+    violations.push({
+      field: "caCertificate",
+      rule: "must be a PEM certificate (-----BEGIN CERTIFICATE-----)",
+    });
+  }
+  const gateway = inputs.gatewayHostName;
+  if (
+    gateway !== undefined &&
+    (typeof gateway !== "string" || !/^[A-Za-z0-9.\-[\]:]+(:\d{1,5})?$/.test(gateway))
+  ) {
+    violations.push({ field: "gatewayHostName", rule: "must be host or host:port" });
+  }
+  violations.push(...checkProviderOptions(inputs.registry));
+  return violations;
+}
+
+/** A device's (or, with moduleId, a module's) connection string. */
+export function identityConnectionString(
+  inputs: HubConnectionInputs,
+  deviceId: string,
+  moduleId: string | undefined,
+  primaryKey: string | undefined,
+): string {
+  return buildConnectionString({
+    HostName: hubHostName(inputs.serviceConnectionString),
+    DeviceId: deviceId,
+    ModuleId: moduleId,
+    SharedAccessKey: primaryKey,
+    x509: primaryKey ? undefined : "true",
+    GatewayHostName: inputs.gatewayHostName,
+  });
+}
+
+/** Check failures in the engine's shape; the reason names the resource, the field and the rule. */
+export function checkFailures(
+  resource: string,
+  violations: RuleViolation[],
+): { property: string; reason: string }[] {
+  return violations.map((violation) => ({
+    property: violation.field.split(/[.[]/)[0],
+    reason: `${resource}: ${violation.field}: ${violation.rule}`,
+  }));
+}

@@ -1,0 +1,54 @@
+/**
+ * Twins are shared: the program owns the desired keys (and tags) it declares, the device and other tools own the
+ * rest. These functions compute patches and drift over the owned keys only.
+ */
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * The patch that moves the twin from what this resource owned (`previous`) to what the program declares now:
+ * every declared key, and null (delete) for each key owned before and no longer declared, at any depth. Keys this
+ * resource never owned are not in the patch, so IoT Hub's merge leaves them alone.
+ */
+export function ownedPatch(previous: Json | undefined, declared: Json): Json {
+  const patch: Json = {};
+  for (const [key, value] of Object.entries(declared)) {
+    const before = previous?.[key];
+    patch[key] = isObject(value) && isObject(before) ? ownedPatch(before, value) : value;
+  }
+  for (const key of Object.keys(previous ?? {})) {
+    if (!(key in declared)) patch[key] = null;
+  }
+  return patch;
+}
+
+/** The part of `actual` (the twin's section now) that covers the keys of `owned`: what read() reports. */
+export function ownedView(actual: Json | undefined, owned: Json): Json {
+  const view: Json = {};
+  for (const [key, value] of Object.entries(owned)) {
+    if (!actual || !(key in actual)) continue;
+    const now = actual[key];
+    view[key] = isObject(value) && isObject(now) ? ownedView(now, value) : now;
+  }
+  return view;
+}
+
+/** Structural equality of JSON values (object key order does not matter). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return (
+      Array.isArray(a) &&
+      Array.isArray(b) &&
+      a.length === b.length &&
+      a.every((item, i) => jsonEqual(item, b[i]))
+    );
+  }
+  if (!isObject(a) || !isObject(b)) return false;
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  return keysA.length === keysB.length && keysA.every((key) => key in b && jsonEqual(a[key], b[key]));
+}

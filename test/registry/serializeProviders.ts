@@ -1,0 +1,24 @@
+/**
+ * Serializes each registry provider the way @pulumi/pulumi does for the engine and prints
+ * {name: {ok, text | error}} as JSON. Run in its own node process: under jest the serializer may not throw.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { providers } from "../../components/registry/providers";
+
+async function main(): Promise<void> {
+  const results: Record<string, { ok: boolean; text?: string; error?: string }> = {};
+  for (const [name, provider] of Object.entries(providers)) {
+    try {
+      const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+      results[name] = { ok: true, text: serialized.text };
+    } catch (error) {
+      results[name] = { ok: false, error: String(error) };
+    }
+  }
+  process.stdout.write(JSON.stringify(results));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
