@@ -1,0 +1,47 @@
+import { moduleNotFound } from "../errors/iotHubError";
+import type { IdentityStore } from "../persistence/identityStore";
+import type { Route } from "./route";
+
+/** Module identities: PUT (create, or replace with If-Match), GET, DELETE, and the modules of a device. */
+export function moduleRoutes(store: IdentityStore): Route[] {
+  return [
+    {
+      method: "PUT",
+      pattern: "/devices/:deviceId/modules/:moduleId",
+      right: "RegistryWrite",
+      operationClass: "registry",
+      handle: ({ params, body, headers }) => ({
+        status: 200,
+        body: store.putModule(params.deviceId, params.moduleId, body, headers["if-match"]),
+      }),
+    },
+    {
+      method: "GET",
+      pattern: "/devices/:deviceId/modules/:moduleId",
+      right: "RegistryRead",
+      operationClass: "registry",
+      handle: ({ params }) => {
+        const module = store.getModule(params.deviceId, params.moduleId);
+        if (!module) throw moduleNotFound(params.deviceId, params.moduleId);
+        return { status: 200, body: module };
+      },
+    },
+    {
+      method: "DELETE",
+      pattern: "/devices/:deviceId/modules/:moduleId",
+      right: "RegistryWrite",
+      operationClass: "registry",
+      handle: ({ params, headers }) => {
+        store.deleteModule(params.deviceId, params.moduleId, headers["if-match"]);
+        return { status: 204 };
+      },
+    },
+    {
+      method: "GET",
+      pattern: "/devices/:deviceId/modules",
+      right: "RegistryRead",
+      operationClass: "registry",
+      handle: ({ params }) => ({ status: 200, body: store.listModules(params.deviceId) }),
+    },
+  ];
+}

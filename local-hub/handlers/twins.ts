@@ -1,0 +1,42 @@
+import type { IdentityRef } from "../events";
+import type { IdentityStore } from "../persistence/identityStore";
+import type { HubRequest, Route } from "./route";
+
+/** Device and module twins: GET, PATCH (merge; null deletes), PUT (replace tags and desired), with etags. */
+export function twinRoutes(store: IdentityStore): Route[] {
+  return ["/twins/:deviceId", "/twins/:deviceId/modules/:moduleId"].flatMap((pattern): Route[] => [
+    {
+      method: "GET",
+      pattern,
+      right: "ServiceConnect",
+      operationClass: "twinRead",
+      handle: (request) => ({ status: 200, body: store.getTwin(identityOf(request)) }),
+    },
+    {
+      method: "PATCH",
+      pattern,
+      right: "ServiceConnect",
+      operationClass: "twinUpdate",
+      handle: (request) => ({
+        status: 200,
+        body: store.patchTwin(identityOf(request), request.body, request.headers["if-match"]),
+      }),
+    },
+    {
+      method: "PUT",
+      pattern,
+      right: "ServiceConnect",
+      operationClass: "twinUpdate",
+      handle: (request) => ({
+        status: 200,
+        body: store.replaceTwin(identityOf(request), request.body, request.headers["if-match"]),
+      }),
+    },
+  ]);
+}
+
+function identityOf({ params }: HubRequest): IdentityRef {
+  return params.moduleId === undefined
+    ? { deviceId: params.deviceId }
+    : { deviceId: params.deviceId, moduleId: params.moduleId };
+}

@@ -1,0 +1,56 @@
+import { matches, parseTwinQuery, pinnedDeviceId } from "../../local-hub/persistence/twinQuery";
+
+const twin = {
+  deviceId: "d1",
+  status: "enabled",
+  tags: { site: "paris", floor: 3, flags: { hot: true } },
+  properties: { desired: { interval: 10 }, reported: { firmware: "1.2.0" } },
+};
+
+const where = (condition: string): boolean =>
+  matches(parseTwinQuery(`SELECT * FROM devices WHERE ${condition}`).where, twin);
+
+describe("twin query language", () => {
+  it("parses both sources, case-insensitively", () => {
+    expect(parseTwinQuery("SELECT * FROM devices").from).toBe("devices");
+    expect(parseTwinQuery("select * from devices.modules").from).toBe("modules");
+    expect(() => parseTwinQuery("SELECT * FROM jobs")).toThrow(/only devices and devices.modules/);
+    expect(() => parseTwinQuery("SELECT * FROM devices WHERE")).toThrow(/expected a property/);
+    expect(() => parseTwinQuery("SELECT * FROM devices WHERE tags.x = 'open")).toThrow(/unterminated/);
+  });
+
+  it("compares ids, status, tags and properties with every operator", () => {
+    expect(where("deviceId = 'd1'")).toBe(true);
+    expect(where("status != 'disabled'")).toBe(true);
+    expect(where("status <> 'enabled'")).toBe(false);
+    expect(where("tags.floor > 2 AND tags.floor >= 3 AND tags.floor < 4 AND tags.floor <= 3")).toBe(true);
+    expect(where('tags.site = "paris"')).toBe(true);
+    expect(where("tags.flags.hot = true")).toBe(true);
+    expect(where("properties.desired.interval = 10")).toBe(true);
+    expect(where("properties.reported.firmware >= '1.10.0'")).toBe(true);
+  });
+
+  it("combines with AND, OR, NOT and parentheses, AND binding tighter than OR", () => {
+    expect(where("tags.site = 'rome' OR tags.floor = 3 AND status = 'enabled'")).toBe(true);
+    expect(where("(tags.site = 'rome' OR tags.floor = 3) AND status = 'disabled'")).toBe(false);
+    expect(where("NOT tags.site = 'rome'")).toBe(true);
+    expect(where("NOT (tags.site = 'paris')")).toBe(false);
+  });
+
+  it("treats missing properties and mismatched types as no match, even under NOT", () => {
+    expect(where("tags.missing = 1")).toBe(false);
+    expect(where("tags.missing != 1")).toBe(false);
+    expect(where("NOT tags.missing = 1")).toBe(false);
+    expect(where("tags.floor = '3'")).toBe(false);
+    expect(where("IS_DEFINED(tags.site) AND NOT IS_DEFINED(tags.missing)")).toBe(true);
+  });
+
+  it("pins the device id of a top-level equality so the store reads one device", () => {
+    expect(
+      pinnedDeviceId(parseTwinQuery("SELECT * FROM devices WHERE deviceId = 'd7' AND tags.a = 1").where),
+    ).toBe("d7");
+    expect(
+      pinnedDeviceId(parseTwinQuery("SELECT * FROM devices WHERE deviceId = 'd7' OR tags.a = 1").where),
+    ).toBe(undefined);
+  });
+});
