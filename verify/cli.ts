@@ -3,8 +3,6 @@ import { loadStackOutputs } from "./loadOutputs";
 import { parseVerifyOptions, USAGE } from "./options";
 import { renderJson, renderTable } from "./report";
 import { REEXEC_MARKER, reexecWithTrust, resolveTrust } from "./trust";
-import { verifyModules } from "./run";
-import { watchModule } from "./watch";
 
 /**
  * `npm run verify`: proves each module of a stack connects, holds its declared desired properties and receives
@@ -22,12 +20,15 @@ async function main(argv: string[]): Promise<number> {
   const trust = resolveTrust(options.ca, outputs.caFile);
   if (trust.reexecWith) return reexecWithTrust(trust.reexecWith, text);
 
+  // The Azure SDKs take most of the start-up time: load them only once there is something to check.
   if (options.watch) {
+    const { watchModule } = await import("./watch");
     return watchModule(outputs, options.watch, trust, {
       json: options.json,
       timeoutSeconds: options.timeoutSeconds,
     });
   }
+  const { verifyModules } = await import("./run");
   const report = await verifyModules(outputs, trust, options);
   console.log(options.json ? renderJson(report) : renderTable(report));
   return report.ok ? 0 : 1;

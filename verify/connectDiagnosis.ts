@@ -1,7 +1,7 @@
 import { connect as tcpConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { isIP } from "node:net";
-import { Registry } from "azure-iothub";
+import type { Registry } from "azure-iothub";
 import { parseConnectionString } from "../lib/iothub/sas";
 import { describeError, withTimeout, type Failure } from "./failures";
 import { mqttEndpoint } from "./outputs";

@@ -1,0 +1,60 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+
+/** The verify CLI as a pipeline runs it: a child process, exit code and output captured. */
+export const ROOT = join(__dirname, "..", "..");
+export const VERIFY_ARGS = ["--import", "tsx", join(ROOT, "verify", "cli.ts")];
+
+export interface VerifyRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function startVerify(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  stdin?: string,
+): ChildProcess {
+  const child = spawn(process.execPath, [...VERIFY_ARGS, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+  });
+  if (stdin !== undefined) child.stdin!.end(stdin);
+  return child;
+}
+
+export function runVerify(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  stdin?: string,
+): Promise<VerifyRun> {
+  const child = startVerify(args, env, stdin);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk) => (stdout += chunk));
+  child.stderr!.on("data", (chunk) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Resolves with everything printed so far once `pattern` appears on the child's stdout. */
+export function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString();
+      if (pattern.test(text)) {
+        child.stdout!.off("data", onData);
+        resolve(text);
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.once("exit", (code) =>
+      reject(new Error(`verify exited (${code}) before printing ${pattern}: ${text}`)),
+    );
+  });
+}
