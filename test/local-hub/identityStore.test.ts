@@ -1,0 +1,92 @@
+import BetterSqlite3 from "better-sqlite3";
+import { IotHubError } from "../../local-hub/errors/iotHubError";
+import { HubEvents, type IdentityRef } from "../../local-hub/events";
+import { IdentityStore } from "../../local-hub/persistence/identityStore";
+
+// The store on its own, in memory: what the MQTT side relies on (device-side twin, reported patches, connection
+// state) and the event bus. The service API through the SDK is covered by registry/modules/twins/... tests.
+
+function storeWithEvents(): { store: IdentityStore; events: HubEvents } {
+  const events = new HubEvents();
+  return { store: new IdentityStore(new BetterSqlite3(":memory:"), events), events };
+}
+
+function errorOf(action: () => unknown): IotHubError {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof IotHubError) return error;
+    throw error;
+  }
+  throw new Error("expected an IotHubError");
+}
+
+describe("identity store (device side)", () => {
+  it("serves the device-side twin with $version and merges reported patches (null deletes)", () => {
+    const { store } = storeWithEvents();
+    store.putDevice("d1", {});
+    store.putModule("d1", "m1", {});
+    const ref: IdentityRef = { deviceId: "d1", moduleId: "m1" };
+    expect(store.getDeviceSideTwin(ref)).toEqual({ desired: { $version: 1 }, reported: { $version: 1 } });
+    expect(store.patchReported(ref, { fw: "1.0", nested: { a: 1, b: 2 } })).toBe(2);
+    expect(store.patchReported(ref, { fw: null, nested: { b: null, c: 3 } })).toBe(3);
+    expect(store.getDeviceSideTwin(ref)?.reported).toEqual({ nested: { a: 1, c: 3 }, $version: 3 });
+    const twin = store.getTwin(ref) as { properties: { reported: { $metadata: Record<string, unknown> } } };
+    expect(Object.keys(twin.properties.reported.$metadata).sort()).toEqual(["$lastUpdated", "nested"]);
+  });
+
+  it("rejects bad reported patches and unknown identities with IoT Hub's errors", () => {
+    const { store } = storeWithEvents();
+    store.putDevice("d1", {});
+    expect(errorOf(() => store.patchReported({ deviceId: "d1" }, { "bad.key": 1 })).status).toBe(400);
+    expect(errorOf(() => store.patchReported({ deviceId: "nope" }, { a: 1 })).code).toBe("DeviceNotFound");
+    expect(errorOf(() => store.patchReported({ deviceId: "d1", moduleId: "nope" }, { a: 1 })).code).toBe(
+      "ModuleNotFound",
+    );
+    expect(store.getDeviceSideTwin({ deviceId: "nope" })).toBeUndefined();
+  });
+
+  it("records connection state and activity", () => {
+    const { store } = storeWithEvents();
+    store.putDevice("d1", {});
+    const at = new Date("2026-01-02T03:04:05.000Z");
+    store.setConnectionState({ deviceId: "d1" }, "Connected", at);
+    expect(store.getDevice("d1")).toMatchObject({
+      connectionState: "Connected",
+      connectionStateUpdatedTime: at.toISOString(),
+    });
+    const later = new Date("2026-01-02T04:00:00.000Z");
+    store.touchActivity({ deviceId: "d1" }, later);
+    expect(store.getDevice("d1")?.lastActivityTime).toBe(later.toISOString());
+  });
+
+  it("announces desired changes and revocations on the event bus", () => {
+    const { store, events } = storeWithEvents();
+    const desired: unknown[] = [];
+    const revoked: unknown[] = [];
+    events.on("desiredChanged", (...args) => desired.push(args));
+    events.on("identityRevoked", (...args) => revoked.push(args));
+    store.putDevice("d1", {});
+    store.putModule("d1", "m1", {});
+    store.patchTwin({ deviceId: "d1", moduleId: "m1" }, { properties: { desired: { rate: 5 } } });
+    store.replaceTwin({ deviceId: "d1", moduleId: "m1" }, { properties: { desired: { mode: "eco" } } });
+    expect(desired).toEqual([
+      [{ deviceId: "d1", moduleId: "m1" }, { rate: 5 }, 2],
+      [{ deviceId: "d1", moduleId: "m1" }, { rate: null, mode: "eco" }, 3],
+    ]);
+    store.putModule("d1", "m1", {}, '"*"');
+    store.putDevice(
+      "d1",
+      { status: "disabled", authentication: store.getDevice("d1")?.authentication },
+      '"*"',
+    );
+    store.deleteDevice("d1", '"*"');
+    expect(revoked).toEqual([
+      [{ deviceId: "d1", moduleId: "m1" }, "credentialsChanged"],
+      [{ deviceId: "d1" }, "disabled"],
+      [{ deviceId: "d1", moduleId: "m1" }, "disabled"],
+      [{ deviceId: "d1" }, "deleted"],
+      [{ deviceId: "d1", moduleId: "m1" }, "deleted"],
+    ]);
+  });
+});
