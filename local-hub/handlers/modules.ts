@@ -1,4 +1,3 @@
-import { moduleNotFound } from "../errors/iotHubError";
 import type { IdentityStore } from "../persistence/identityStore";
 import type { Route } from "./route";
 
@@ -20,11 +19,7 @@ export function moduleRoutes(store: IdentityStore): Route[] {
       pattern: "/devices/:deviceId/modules/:moduleId",
       right: "RegistryRead",
       operationClass: "registry",
-      handle: ({ params }) => {
-        const module = store.getModule(params.deviceId, params.moduleId);
-        if (!module) throw moduleNotFound(params.deviceId, params.moduleId);
-        return { status: 200, body: module };
-      },
+      handle: ({ params }) => ({ status: 200, body: store.requireModule(params.deviceId, params.moduleId) }),
     },
     {
       method: "DELETE",

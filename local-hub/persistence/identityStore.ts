@@ -277,6 +277,14 @@ export class IdentityStore {
     return row && moduleRecord(row);
   }
 
+  /** GET /devices/{d}/modules/{m}: 404 DeviceNotFound or ModuleNotFound, as IoT Hub tells them apart. */
+  requireModule(deviceId: string, moduleId: string): ModuleRecord {
+    const module = this.getModule(deviceId, moduleId);
+    if (module) return module;
+    if (!this.statements.deviceExists.get(deviceId)) throw deviceNotFound(deviceId);
+    throw moduleNotFound(deviceId, moduleId);
+  }
+
   /** GET /devices/{d}/modules: 404 when the device does not exist. */
   listModules(deviceId: string): ModuleRecord[] {
     if (!this.statements.deviceExists.get(deviceId)) throw deviceNotFound(deviceId);
