@@ -300,6 +300,8 @@ export class DeviceIdentity extends pulumi.dynamic.Resource {
         ...opts,
         additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...IDENTITY_SECRET_OUTPUTS],
       },
+      "iothub",
+      "DeviceIdentity",
     );
   }
 }

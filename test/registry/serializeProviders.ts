@@ -3,9 +3,19 @@
  * {name: {ok, text | error}} as JSON. Run in its own node process: under jest the serializer may not throw.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { HubClient } from "../../components/registry/client";
 import { providers } from "../../components/registry/providers";
 
 async function main(): Promise<void> {
+  // `--canary KEY`: use a connection string holding KEY first, so that any key material kept in module state
+  // (rather than on globalThis or in inputs) would show up in the serialized text.
+  const canaryAt = process.argv.indexOf("--canary");
+  if (canaryAt > 0) {
+    const key = process.argv[canaryAt + 1];
+    new HubClient({
+      serviceConnectionString: `HostName=canary.invalid;SharedAccessKeyName=p;SharedAccessKey=${key}`,
+    });
+  }
   const results: Record<string, { ok: boolean; text?: string; error?: string }> = {};
   for (const [name, provider] of Object.entries(providers)) {
     try {

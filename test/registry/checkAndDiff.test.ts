@@ -1,0 +1,182 @@
+import { serializedProviders, startProviderServer, type ProviderServer } from "../support/providerServer";
+
+/** check() and diff() through the real dynamic-provider server; neither calls the hub. */
+const hubConnection = {
+  serviceConnectionString:
+    "HostName=hub.example;SharedAccessKeyName=provisioner;SharedAccessKey=" + "A".repeat(44),
+};
+const KEY_A = Buffer.alloc(32, 1).toString("base64");
+const KEY_B = Buffer.alloc(32, 2).toString("base64");
+
+let server: ProviderServer;
+let providers: Record<string, string>;
+
+beforeAll(async () => {
+  [server, providers] = await Promise.all([startProviderServer(), serializedProviders()]);
+});
+afterAll(() => server?.stop());
+
+describe("check", () => {
+  it("accepts valid inputs unchanged", async () => {
+    const news = {
+      ...hubConnection,
+      deviceId: "dev-1",
+      authentication: { type: "sas", primaryKey: KEY_A, secondaryKey: KEY_B },
+    };
+    const result = await server.check(providers.DeviceIdentity, {}, news);
+    expect(result.failures).toEqual([]);
+    expect(result.inputs).toMatchObject(news);
+  });
+
+  it.each([
+    ["DeviceIdentity", { deviceId: "x".repeat(129) }, "deviceId", "at most 128 characters"],
+    ["DeviceIdentity", { deviceId: "has space" }, "deviceId", "may contain only"],
+    [
+      "DeviceIdentity",
+      { deviceId: "d", authentication: { type: "sas", primaryKey: KEY_A } },
+      "authentication.secondaryKey",
+      "both keys",
+    ],
+    [
+      "DeviceIdentity",
+      { deviceId: "d", authentication: { type: "sas", primaryKey: "bm90LWEta2V5", secondaryKey: KEY_B } },
+      "authentication.primaryKey",
+      "16-64 bytes",
+    ],
+    [
+      "DeviceIdentity",
+      { deviceId: "d", authentication: { type: "selfSigned", primaryThumbprint: "abc" } },
+      "authentication.primaryThumbprint",
+      "40 hex",
+    ],
+    ["DeviceIdentity", { deviceId: "d", status: "paused" }, "status", '"enabled" or "disabled"'],
+    ["ModuleIdentity", { deviceId: "d", moduleId: "$edgeAgent" }, "moduleId", "must not start with $"],
+    [
+      "ModuleTwin",
+      { deviceId: "d", moduleId: "m", desired: { "a.b": 1 } },
+      "desired.a.b",
+      "must not contain",
+    ],
+    [
+      "ModuleTwin",
+      { deviceId: "d", moduleId: "m", desired: { s: "x".repeat(4097) } },
+      "desired.s",
+      "at most 4096 bytes",
+    ],
+    [
+      "DeviceTwin",
+      { deviceId: "d", tags: { big: "x".repeat(4000), more: "y".repeat(4000), most: "z".repeat(300) } },
+      "tags",
+      "at most 8192 bytes",
+    ],
+    [
+      "DeviceIdentity",
+      { deviceId: "d", registry: { opsPerSecond: -1 } },
+      "registry.opsPerSecond",
+      "positive number",
+    ],
+  ])("%s %j fails naming the resource, %s and the rule", async (resource, inputs, field, rule) => {
+    const { failures } = await server.check(providers[resource], {}, { ...hubConnection, ...inputs });
+    const failure = failures.find((f) => f.reason.includes(`: ${field}: `));
+    expect(failure?.reason).toContain(rule);
+    expect(failure?.reason).toMatch(
+      /^(device|module|module twin|device twin) "d|^device "x+"|^device "has space"/,
+    );
+    expect(failure?.property).toBe(field.split(/[.[]/)[0]);
+  });
+
+  it("rejects a connection string without a key, without quoting it", async () => {
+    const secretish = "HostName=h;SharedAccessKeyName=p";
+    const { failures } = await server.check(
+      providers.DeviceIdentity,
+      {},
+      { serviceConnectionString: secretish, deviceId: "d" },
+    );
+    expect(failures).toEqual([
+      {
+        property: "serviceConnectionString",
+        reason: 'device "d": serviceConnectionString: must hold SharedAccessKey (Key=Value;...)',
+      },
+    ]);
+  });
+});
+
+describe("diff", () => {
+  const oldDevice = {
+    ...hubConnection,
+    deviceId: "dev-1",
+    hostName: "hub.example",
+    status: "enabled",
+    edgeEnabled: false,
+    authenticationType: "sas",
+    primaryKey: KEY_A,
+    secondaryKey: KEY_B,
+    etag: "e1",
+    generationId: "g1",
+    connectionString: "HostName=hub.example;DeviceId=dev-1;SharedAccessKey=" + KEY_A,
+  };
+
+  it("reports no change when nothing changed (a second up is a no-op)", async () => {
+    const result = await server.diff(providers.DeviceIdentity, "dev-1", oldDevice, {
+      ...hubConnection,
+      deviceId: "dev-1",
+    });
+    expect(result).toEqual({ changes: "none", replaces: [], deleteBeforeReplace: false });
+  });
+
+  it("updates in place when the status or declared keys change", async () => {
+    for (const news of [
+      { ...hubConnection, deviceId: "dev-1", status: "disabled" },
+      {
+        ...hubConnection,
+        deviceId: "dev-1",
+        authentication: { type: "sas", primaryKey: KEY_B, secondaryKey: KEY_A },
+      },
+      { ...hubConnection, deviceId: "dev-1", edgeEnabled: true },
+    ]) {
+      expect(await server.diff(providers.DeviceIdentity, "dev-1", oldDevice, news)).toEqual({
+        changes: "some",
+        replaces: [],
+        deleteBeforeReplace: false,
+      });
+    }
+  });
+
+  it("replaces when the id or the hub changes", async () => {
+    const renamed = await server.diff(providers.DeviceIdentity, "dev-1", oldDevice, {
+      ...hubConnection,
+      deviceId: "dev-2",
+    });
+    expect(renamed.replaces).toEqual(["deviceId"]);
+    const otherHub = await server.diff(providers.DeviceIdentity, "dev-1", oldDevice, {
+      serviceConnectionString: hubConnection.serviceConnectionString.replace("hub.example", "other.example"),
+      deviceId: "dev-1",
+    });
+    expect(otherHub.replaces).toEqual(["serviceConnectionString"]);
+  });
+
+  it("updates a twin when a desired key changes and replaces it when the module changes", async () => {
+    const olds = { ...hubConnection, deviceId: "d", moduleId: "m", desired: { a: 1 }, version: 2, etag: "e" };
+    const same = await server.diff(providers.ModuleTwin, "d/m", olds, {
+      ...hubConnection,
+      deviceId: "d",
+      moduleId: "m",
+      desired: { a: 1 },
+    });
+    expect(same.changes).toBe("none");
+    const changed = await server.diff(providers.ModuleTwin, "d/m", olds, {
+      ...hubConnection,
+      deviceId: "d",
+      moduleId: "m",
+      desired: { a: 2 },
+    });
+    expect(changed).toEqual({ changes: "some", replaces: [], deleteBeforeReplace: false });
+    const moved = await server.diff(providers.ModuleTwin, "d/m", olds, {
+      ...hubConnection,
+      deviceId: "d",
+      moduleId: "m2",
+      desired: { a: 1 },
+    });
+    expect(moved.replaces).toEqual(["moduleId"]);
+  });
+});

@@ -1,0 +1,48 @@
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+
+/**
+ * Each provider is serialized in its own node process, as the Pulumi SDK does it for the engine (jest's sandbox
+ * confuses the serializer, so a failure there might not throw). The text must not hold key material: the
+ * providers capture none, keys only ever arrive as inputs.
+ */
+describe("registry providers, closure-serialized", () => {
+  const root = path.resolve(__dirname, "../..");
+  const canary = Buffer.from("canary key material, 32 bytes!!").toString("base64");
+  const script = "test/registry/serializeProviders.ts";
+  const run = spawnSync(process.execPath, ["--import", "tsx", script, "--canary", canary], {
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const results = JSON.parse(run.stdout || "{}") as Record<
+    string,
+    { ok: boolean; text?: string; error?: string }
+  >;
+
+  it("serializes all four providers", () => {
+    expect(run.status).toBe(0);
+    expect(Object.keys(results).sort()).toEqual([
+      "DeviceIdentity",
+      "DeviceTwin",
+      "ModuleIdentity",
+      "ModuleTwin",
+    ]);
+    for (const result of Object.values(results)) expect(result).toMatchObject({ ok: true });
+  });
+
+  it.each(["DeviceIdentity", "ModuleIdentity", "ModuleTwin", "DeviceTwin"])(
+    "%s holds no key, connection string or token",
+    (name) => {
+      const text = results[name]?.text ?? "";
+      expect(text.length).toBeGreaterThan(0);
+      expect(text).not.toMatch(/SharedAccessKey=[A-Za-z0-9+/]/);
+      expect(text).not.toMatch(/sig=[A-Za-z0-9%+/]{20,}/); // a signed token
+      expect(text).not.toContain(canary);
+      // a padded base64 key (16, 32 or 64 bytes) as a literal
+      expect(text).not.toMatch(/["'`][A-Za-z0-9+/]{22,86}={1,2}["'`]/);
+      // SDK modules are required at call time, not captured
+      expect(text).toMatch(/require\("azure-iothub"\)/);
+    },
+  );
+});
