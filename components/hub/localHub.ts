@@ -37,7 +37,10 @@ const MQTT_DEFAULT_PORT = 8883;
  * exists in exactly the way a user would have created it. Everything it needs is required inside the methods:
  * the provider is serialized into the state and run by the engine in another process.
  */
-const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<LocalHubPolicyInputs, LocalHubPolicyOutputs> = {
+export const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<
+  LocalHubPolicyInputs,
+  LocalHubPolicyOutputs
+> = {
   async diff(_id, olds, news) {
     const replaces = (["stateDir", "policyName", "rights"] as const).filter((key) => olds[key] !== news[key]);
     // hubCli only says where the CLI is today: a moved checkout is not a new policy.
@@ -164,7 +167,7 @@ class LocalHubPolicy extends pulumi.dynamic.Resource {
         gatewayHostName: undefined,
       },
       { ...opts, additionalSecretOutputs: ["serviceConnectionString"] },
-      "iothub-provisioner",
+      "iothub",
       "LocalHubPolicy",
     );
   }

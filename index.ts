@@ -1,0 +1,42 @@
+import * as pulumi from "@pulumi/pulumi";
+import { StackConfigError, readStackConfig, type StackConfig } from "./components/config";
+import { Fleet } from "./components/fleet";
+import { AzureHub } from "./components/hub/azureHub";
+import type { HubOutputs } from "./components/hub/hubOutputs";
+import { LocalHub } from "./components/hub/localHub";
+
+/**
+ * The program: stack config -> hub (Azure or the local hub) -> fleet -> stack outputs. Both targets yield the same
+ * HubOutputs, so everything after the hub is identical for both.
+ */
+
+function loadConfig(): StackConfig {
+  try {
+    return readStackConfig();
+  } catch (error) {
+    // RunError: Pulumi prints the message alone, without a stack trace, and creates nothing.
+    if (error instanceof StackConfigError) throw new pulumi.RunError(error.message);
+    throw error;
+  }
+}
+
+const config = loadConfig();
+
+const hub: HubOutputs =
+  config.target === "azure"
+    ? new AzureHub("hub", { hub: config.hub!, policyName: config.policyName })
+    : new LocalHub("hub", { stateDir: config.localHub.stateDir, policyName: config.policyName });
+
+const fleet = new Fleet("fleet", {
+  serviceConnectionString: hub.serviceConnectionString,
+  caCertificate: hub.caCertificate,
+  gatewayHostName: hub.gatewayHostName,
+  devices: config.devices,
+  registry: config.registry,
+});
+
+// The stack outputs: the contract the verify command reads (docs/architecture.md).
+export const hostName = hub.hostName;
+export const serviceConnectionString = pulumi.secret(hub.serviceConnectionString);
+export const caFile = config.target === "local" ? hub.caFile : undefined;
+export const modules = fleet.modules;

@@ -1,0 +1,338 @@
+import * as path from "node:path";
+import { FAKE_CA_PEM, FAKE_LOCAL_HOST, FAKE_POLICY_KEY, fakeCloud } from "./support/fakeCloud";
+import { PROJECT_DIR, isSecretInput, plainInputs, runProgram, type Registration } from "./support/runProgram";
+
+/**
+ * The program's resource graph for both targets, under mocks (azure-native cannot reach Azure here and the
+ * registry resources are answered by a fake): what is created, with which inputs, what is secret, and which
+ * config errors stop it before anything is created.
+ */
+
+const tutorialDevices = [
+  {
+    deviceId: "myFirstDevice",
+    modules: [{ moduleId: "myFirstModule", desired: { telemetryInterval: 122 } }],
+  },
+];
+
+const azureConfig = {
+  target: "azure",
+  hub: { name: "my-hub", sku: "S1", capacity: 1, resourceGroupName: "my-rg", location: "westeurope" },
+  policyName: "provisioner",
+  devices: tutorialDevices,
+};
+
+const localConfig = { target: "local", devices: tutorialDevices };
+
+function byType(registrations: Registration[], type: string): Registration[] {
+  return registrations.filter((registration) => registration.type === type);
+}
+
+function only(registrations: Registration[], type: string): Registration {
+  const found = byType(registrations, type);
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+/** True when `needle` occurs in `value` anywhere outside a secret wrapper. */
+function appearsInClear(value: unknown, needle: string): boolean {
+  if (isSecretInput(value)) return false;
+  if (typeof value === "string") return value.includes(needle);
+  if (Array.isArray(value)) return value.some((item) => appearsInClear(item, needle));
+  if (value !== null && typeof value === "object")
+    return Object.values(value).some((item) => appearsInClear(item, needle));
+  return false;
+}
+
+const REGISTRY_TYPES = [
+  "pulumi-nodejs:dynamic/iothub:DeviceIdentity",
+  "pulumi-nodejs:dynamic/iothub:ModuleIdentity",
+  "pulumi-nodejs:dynamic/iothub:ModuleTwin",
+];
+
+describe("the program on the azure target", () => {
+  it("creates a resource group and a hub whose only policy is the provisioner's (RegistryWrite, ServiceConnect)", async () => {
+    const cloud = fakeCloud();
+    const run = await runProgram({ stack: "dev", config: azureConfig, engine: cloud });
+
+    const group = only(run.registrations, "azure-native:resources:ResourceGroup");
+    expect(group.inputs).toMatchObject({ resourceGroupName: "my-rg", location: "westeurope" });
+    const hub = only(run.registrations, "azure-native:iothub:IotHubResource");
+    expect(hub.inputs).toMatchObject({
+      resourceName: "my-hub",
+      resourceGroupName: "my-rg",
+      sku: { name: "S1", capacity: 1 },
+    });
+    expect((hub.inputs.properties as Record<string, unknown>).authorizationPolicies).toEqual([
+      { keyName: "provisioner", rights: "RegistryWrite, ServiceConnect" },
+    ]);
+    expect(byType(run.registrations, "pulumi-nodejs:dynamic/iothub:LocalHubPolicy")).toHaveLength(0);
+
+    const keyCalls = cloud.calls.filter(
+      (call) => call.token === "azure-native:iothub:listIotHubResourceKeysForKeyName",
+    );
+    expect(keyCalls).toHaveLength(1);
+    expect(keyCalls[0].inputs).toEqual({
+      keyName: "provisioner",
+      resourceGroupName: "my-rg",
+      resourceName: "my-hub",
+    });
+  });
+
+  it("keeps an owner policy only when hub.ownerPolicy is set", async () => {
+    const run = await runProgram({
+      stack: "dev",
+      config: { ...azureConfig, hub: { ...azureConfig.hub, ownerPolicy: true } },
+      engine: fakeCloud(),
+    });
+    const hub = only(run.registrations, "azure-native:iothub:IotHubResource");
+    expect((hub.inputs.properties as Record<string, unknown>).authorizationPolicies).toEqual([
+      { keyName: "provisioner", rights: "RegistryWrite, ServiceConnect" },
+      { keyName: "iothubowner", rights: "RegistryRead, RegistryWrite, ServiceConnect, DeviceConnect" },
+    ]);
+  });
+
+  it("exports hostName, the secret service connection string and the modules, and no caFile", async () => {
+    const run = await runProgram({ stack: "dev", config: azureConfig, engine: fakeCloud() });
+    const connectionString = `HostName=my-hub.azure-devices.net;SharedAccessKeyName=provisioner;SharedAccessKey=${FAKE_POLICY_KEY}`;
+    expect(run.outputs.hostName).toBe("my-hub.azure-devices.net");
+    expect(run.outputs.serviceConnectionString).toBe(connectionString);
+    expect(run.outputs).not.toHaveProperty("caFile");
+    expect(run.outputs.modules).toEqual([
+      {
+        deviceId: "myFirstDevice",
+        moduleId: "myFirstModule",
+        connectionString: `HostName=hub;DeviceId=myFirstDevice;ModuleId=myFirstModule;SharedAccessKey=${FAKE_POLICY_KEY}`,
+        desired: { telemetryInterval: 122 },
+      },
+    ]);
+    expect(run.secretOutputs).toEqual(
+      expect.arrayContaining(["serviceConnectionString", "modules[0].connectionString"]),
+    );
+  });
+
+  it("hands every registry resource the policy's connection string as a secret, never in clear", async () => {
+    const run = await runProgram({ stack: "dev", config: azureConfig, engine: fakeCloud() });
+    for (const type of REGISTRY_TYPES) {
+      const resource = only(run.registrations, type);
+      expect(isSecretInput(resource.inputs.serviceConnectionString)).toBe(true);
+      expect(plainInputs(resource.inputs.serviceConnectionString)).toContain(
+        "SharedAccessKeyName=provisioner;",
+      );
+      expect(appearsInClear(resource.inputs, FAKE_POLICY_KEY)).toBe(false);
+      expect(resource.inputs.caCertificate).toBeUndefined();
+    }
+  });
+});
+
+describe("the program on the local target", () => {
+  it("creates the provisioner policy in the local hub and no Azure resource", async () => {
+    const run = await runProgram({ stack: "local", config: localConfig, engine: fakeCloud() });
+    const policy = only(run.registrations, "pulumi-nodejs:dynamic/iothub:LocalHubPolicy");
+    expect(policy.inputs).toMatchObject({
+      stateDir: path.join(PROJECT_DIR, ".iothub-local"),
+      policyName: "provisioner",
+      rights: "RegistryWrite,ServiceConnect",
+      hubCli: path.join(PROJECT_DIR, "bin", "iothub-local.js"),
+    });
+    expect(run.registrations.filter((registration) => registration.type.startsWith("azure-native:"))).toEqual(
+      [],
+    );
+  });
+
+  it("exports the same outputs as Azure plus caFile, and wires the hub's CA and MQTT gateway into the fleet", async () => {
+    const run = await runProgram({
+      stack: "local",
+      config: { ...localConfig, localHub: { stateDir: "state/hub" }, policyName: "deployer" },
+      engine: fakeCloud(),
+    });
+    expect(only(run.registrations, "pulumi-nodejs:dynamic/iothub:LocalHubPolicy").inputs).toMatchObject({
+      stateDir: path.join(PROJECT_DIR, "state", "hub"),
+      policyName: "deployer",
+    });
+    expect(run.outputs).toMatchObject({
+      hostName: FAKE_LOCAL_HOST,
+      serviceConnectionString: `HostName=${FAKE_LOCAL_HOST};SharedAccessKeyName=deployer;SharedAccessKey=${FAKE_POLICY_KEY}`,
+      caFile: "/fake/state/ca.pem",
+    });
+    expect(Object.keys(run.outputs).sort()).toEqual([
+      "caFile",
+      "hostName",
+      "modules",
+      "serviceConnectionString",
+    ]);
+    expect(run.secretOutputs).toEqual(
+      expect.arrayContaining(["serviceConnectionString", "modules[0].connectionString"]),
+    );
+    for (const type of REGISTRY_TYPES) {
+      const resource = only(run.registrations, type);
+      expect(resource.inputs.caCertificate).toBe(FAKE_CA_PEM);
+      expect(resource.inputs.gatewayHostName).toBe(`${FAKE_LOCAL_HOST}:18883`);
+      expect(isSecretInput(resource.inputs.serviceConnectionString)).toBe(true);
+    }
+  });
+});
+
+describe("the fleet", () => {
+  const key1 = Buffer.alloc(32, 1).toString("base64");
+  const key2 = Buffer.alloc(32, 2).toString("base64");
+  const fleetConfig = {
+    ...localConfig,
+    registry: { opsPerSecond: { registry: 1.5 }, maxAttempts: 4 },
+    devices: [
+      {
+        deviceId: "sensor:01",
+        parentDeviceId: "gateway",
+        status: "disabled",
+        statusReason: "not installed yet",
+        tags: { site: "north" },
+        desired: { firmware: "1.2" },
+        authentication: { type: "sas", primaryKey: key1, secondaryKey: key2 },
+        modules: [
+          {
+            moduleId: "temp",
+            desired: { interval: 5 },
+            authentication: { type: "sas", primaryKey: key2, secondaryKey: key1 },
+          },
+          { moduleId: "noTwin" },
+        ],
+      },
+      { deviceId: "gateway", edgeEnabled: true },
+      {
+        deviceId: "x509-device",
+        authentication: { type: "selfSigned", primaryThumbprint: "A".repeat(40) },
+      },
+    ],
+  };
+
+  it("names resources after the ids, URN-safe, and declares every identity and twin", async () => {
+    const run = await runProgram({ stack: "local", config: fleetConfig, engine: fakeCloud() });
+    const names = (type: string) =>
+      byType(run.registrations, `pulumi-nodejs:dynamic/iothub:${type}`)
+        .map((r) => r.name)
+        .sort();
+    expect(names("DeviceIdentity")).toEqual([
+      "fleet-device-gateway",
+      "fleet-device-sensor%3A01",
+      "fleet-device-x509-device",
+    ]);
+    expect(names("DeviceTwin")).toEqual(["fleet-twin-sensor%3A01"]);
+    expect(names("ModuleIdentity")).toEqual([
+      "fleet-module-sensor%3A01/noTwin",
+      "fleet-module-sensor%3A01/temp",
+    ]);
+    expect(names("ModuleTwin")).toEqual(["fleet-moduletwin-sensor%3A01/temp"]);
+    for (const registration of run.registrations) expect(registration.name).not.toContain("::");
+
+    const sensor = run.registrations.find((r) => r.name === "fleet-device-sensor%3A01")!;
+    expect(plainInputs(sensor.inputs)).toMatchObject({
+      deviceId: "sensor:01",
+      status: "disabled",
+      statusReason: "not installed yet",
+      parentScope: "ms-azure-iot-edge://gateway-0001",
+      registry: { opsPerSecond: { registry: 1.5 }, maxAttempts: 4 },
+    });
+    const twin = run.registrations.find((r) => r.name === "fleet-twin-sensor%3A01")!;
+    expect(twin.inputs).toMatchObject({
+      deviceId: "sensor:01",
+      tags: { site: "north" },
+      desired: { firmware: "1.2" },
+    });
+    const x509 = run.registrations.find((r) => r.name === "fleet-device-x509-device")!;
+    expect(x509.inputs.authentication).toEqual({ type: "selfSigned", primaryThumbprint: "A".repeat(40) });
+
+    expect(run.outputs.modules).toEqual([
+      expect.objectContaining({ deviceId: "sensor:01", moduleId: "temp", desired: { interval: 5 } }),
+      expect.objectContaining({ deviceId: "sensor:01", moduleId: "noTwin", desired: {} }),
+    ]);
+    expect(run.secretOutputs).toEqual(
+      expect.arrayContaining(["modules[0].connectionString", "modules[1].connectionString"]),
+    );
+  });
+
+  it.each([
+    ["stored as config secrets", ["devices"]],
+    ["written in clear in the stack file", []],
+  ])("passes declared keys to the providers as secrets when %s", async (_case, secretKeys) => {
+    const run = await runProgram({ stack: "local", config: fleetConfig, secretKeys, engine: fakeCloud() });
+    const device = run.registrations.find((r) => r.name === "fleet-device-sensor%3A01")!;
+    const module = run.registrations.find((r) => r.name === "fleet-module-sensor%3A01/temp")!;
+    expect(plainInputs(device.inputs.authentication)).toEqual({
+      type: "sas",
+      primaryKey: key1,
+      secondaryKey: key2,
+    });
+    expect(plainInputs(module.inputs.authentication)).toEqual({
+      type: "sas",
+      primaryKey: key2,
+      secondaryKey: key1,
+    });
+    for (const registration of run.registrations) {
+      expect(appearsInClear(registration.inputs, key1)).toBe(false);
+      expect(appearsInClear(registration.inputs, key2)).toBe(false);
+    }
+  });
+});
+
+describe("an invalid stack config", () => {
+  it("stops the program before anything is created, naming every key path and rule at once", async () => {
+    const cloud = fakeCloud();
+    const error = await runProgram({
+      stack: "local",
+      config: {
+        target: "local",
+        policyName: "no spaces",
+        devices: [
+          { deviceId: "bad id", modules: [{ moduleId: "$edgeAgent" }, { moduleId: "m" }, { moduleId: "m" }] },
+          {
+            deviceId: "ok",
+            authentication: { type: "sas", primaryKey: "c2hvcnQ=", secondaryKey: "c2hvcnQ=" },
+          },
+          { deviceId: "ok", desired: { "bad.key": 1 }, colour: "red" },
+        ],
+      },
+      engine: cloud,
+    }).then(
+      () => undefined,
+      (thrown: unknown) => thrown as Error,
+    );
+    expect(error).toBeInstanceOf(Error);
+    const message = error!.message;
+    for (const expected of [
+      "iothub-provisioner:policyName: must be 1-64 letters",
+      "iothub-provisioner:devices[0].deviceId: may contain only",
+      "iothub-provisioner:devices[0].modules[0].moduleId: must not start with $",
+      "iothub-provisioner:devices[0].modules[2].moduleId: must be unique on its device",
+      "iothub-provisioner:devices[1].authentication.primaryKey: must decode to 16-64 bytes",
+      "iothub-provisioner:devices[2].deviceId: must be unique",
+      "iothub-provisioner:devices[2].desired.bad.key: property names must not contain",
+      "iothub-provisioner:devices[2]: Unrecognized key(s) in object: 'colour'",
+    ]) {
+      expect(message).toContain(expected);
+    }
+    expect(message).not.toContain("c2hvcnQ=");
+    expect(cloud.resourceCount()).toBe(0);
+  });
+
+  it.each([
+    [{ devices: tutorialDevices }, "iothub-provisioner:target: is required"],
+    [{ target: "gcp" }, "iothub-provisioner:target: must be one of azure, local"],
+    [{ target: "azure" }, "iothub-provisioner:hub: is required when target is azure"],
+    [
+      { target: "azure", hub: { name: "h-", resourceGroupName: "rg" } },
+      "iothub-provisioner:hub.location: is required",
+    ],
+    [
+      { target: "local", registry: { opsPerSecond: 0 } },
+      "iothub-provisioner:registry.opsPerSecond: must be a positive number",
+    ],
+    [
+      { target: "local", devices: [{ deviceId: "child", parentDeviceId: "plain" }, { deviceId: "plain" }] },
+      "iothub-provisioner:devices[0].parentDeviceId: must name an edge device",
+    ],
+  ])("%j is rejected: %s", async (config, expected) => {
+    const cloud = fakeCloud();
+    await expect(runProgram({ stack: "local", config, engine: cloud })).rejects.toThrow(expected);
+    expect(cloud.resourceCount()).toBe(0);
+  });
+});

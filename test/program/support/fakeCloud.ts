@@ -1,0 +1,90 @@
+/**
+ * A stand-in for what cannot run here: Azure (azure-native's resources and the key-listing invoke) and, for the
+ * graph tests, the registry providers. It answers like the real services would, and records what it was asked.
+ */
+import type * as PulumiModule from "@pulumi/pulumi";
+import type { MockEngine } from "./runProgram";
+
+export const FAKE_POLICY_KEY = Buffer.alloc(32, 7).toString("base64");
+export const FAKE_LOCAL_HOST = "127.0.0.42";
+export const FAKE_CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n";
+
+export interface FakeCloud extends MockEngine {
+  calls: PulumiModule.runtime.MockCallArgs[];
+  resourceCount(): number;
+}
+
+export function fakeCloud(): FakeCloud {
+  const calls: PulumiModule.runtime.MockCallArgs[] = [];
+  let resources = 0;
+  return {
+    calls,
+    resourceCount: () => resources,
+    async newResource(args) {
+      resources++;
+      const inputs = args.inputs as Record<string, unknown>;
+      switch (args.type) {
+        case "azure-native:resources:ResourceGroup":
+          return {
+            id: `/subscriptions/0000/resourceGroups/${String(inputs.resourceGroupName)}`,
+            state: { ...inputs, name: inputs.resourceGroupName },
+          };
+        case "azure-native:iothub:IotHubResource": {
+          const properties = (inputs.properties ?? {}) as Record<string, unknown>;
+          return {
+            id: `/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Devices/IotHubs/${String(inputs.resourceName)}`,
+            state: {
+              ...inputs,
+              name: inputs.resourceName,
+              properties: { ...properties, hostName: `${String(inputs.resourceName)}.azure-devices.net` },
+            },
+          };
+        }
+        case "pulumi-nodejs:dynamic/iothub:LocalHubPolicy":
+          return {
+            id: `${String(inputs.stateDir)}#${String(inputs.policyName)}`,
+            state: {
+              ...inputs,
+              hostName: FAKE_LOCAL_HOST,
+              serviceConnectionString: `HostName=${FAKE_LOCAL_HOST};SharedAccessKeyName=${String(inputs.policyName)};SharedAccessKey=${FAKE_POLICY_KEY}`,
+              caFile: "/fake/state/ca.pem",
+              caCertificate: FAKE_CA_PEM,
+              gatewayHostName: `${FAKE_LOCAL_HOST}:18883`,
+            },
+          };
+        case "pulumi-nodejs:dynamic/iothub:DeviceIdentity":
+          return {
+            id: String(inputs.deviceId),
+            state: {
+              ...inputs,
+              deviceScope: `ms-azure-iot-edge://${String(inputs.deviceId)}-0001`,
+              connectionString: `HostName=hub;DeviceId=${String(inputs.deviceId)};SharedAccessKey=${FAKE_POLICY_KEY}`,
+            },
+          };
+        case "pulumi-nodejs:dynamic/iothub:ModuleIdentity":
+          return {
+            id: `${String(inputs.deviceId)}/${String(inputs.moduleId)}`,
+            state: {
+              ...inputs,
+              connectionString: `HostName=hub;DeviceId=${String(inputs.deviceId)};ModuleId=${String(inputs.moduleId)};SharedAccessKey=${FAKE_POLICY_KEY}`,
+            },
+          };
+        default:
+          // components, twins: their inputs are their state
+          return { id: args.custom ? `${args.name}-id` : undefined, state: { ...inputs } };
+      }
+    },
+    call(args) {
+      calls.push(args);
+      if (args.token === "azure-native:iothub:listIotHubResourceKeysForKeyName") {
+        return {
+          keyName: args.inputs.keyName,
+          primaryKey: FAKE_POLICY_KEY,
+          secondaryKey: FAKE_POLICY_KEY,
+          rights: "RegistryWrite, ServiceConnect",
+        };
+      }
+      throw new Error(`unexpected invoke ${args.token}`);
+    },
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * Runs the Pulumi program (index.ts) under pulumi.runtime.setMocks with a given stack config, the way
+ * `pulumi up` would run it, and returns what it registered and exported. Each run loads a fresh copy of
+ * @pulumi/pulumi and the program (jest.isolateModules), so runs do not share runtime state.
+ */
+import * as path from "node:path";
+import type * as PulumiModule from "@pulumi/pulumi";
+
+export const PROJECT_DIR = path.resolve(__dirname, "../../..");
+export const PROJECT_NAME = "iothub-provisioner";
+
+/** The engine's marker of a secret value, as mocks receive secret inputs. */
+export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface Registration {
+  type: string;
+  name: string;
+  /** As the engine receives them: secrets are `{[SECRET_SIG_KEY]: SECRET_SIG, value}`. */
+  inputs: Record<string, unknown>;
+}
+
+export interface MockEngine {
+  newResource(
+    args: PulumiModule.runtime.MockResourceArgs,
+  ): Promise<{ id: string | undefined; state: Record<string, unknown> }>;
+  call(args: PulumiModule.runtime.MockCallArgs): Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+export interface ProgramRun {
+  /** Every resource the program registered, in registration order. */
+  registrations: Registration[];
+  /** The stack outputs, resolved to plain values. */
+  outputs: Record<string, unknown>;
+  /** Which stack outputs (top-level, and `modules[i].connectionString`) are secret. */
+  secretOutputs: string[];
+}
+
+/** Config values as `pulumi config set` stores them: strings, structured values as JSON. */
+function configStrings(config: Record<string, unknown>): Record<string, string> {
+  const strings: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) {
+    strings[key.includes(":") ? key : `${PROJECT_NAME}:${key}`] =
+      typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return strings;
+}
+
+export function isSecretInput(value: unknown): value is { value: unknown } {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG
+  );
+}
+
+/** Inputs with secrets unwrapped: what a provider receives from the engine. */
+export function plainInputs(value: unknown): unknown {
+  if (isSecretInput(value)) return plainInputs(value.value);
+  if (Array.isArray(value)) return value.map(plainInputs);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, plainInputs(item)]));
+  }
+  return value;
+}
+
+/**
+ * Runs index.ts with `config` (keys with or without the `iothub-provisioner:` prefix) on stack `stack`.
+ * Rejects with the program's error when it throws (e.g. an invalid config) or when a resource fails.
+ */
+export async function runProgram(options: {
+  stack: string;
+  config: Record<string, unknown>;
+  secretKeys?: string[];
+  engine: MockEngine;
+}): Promise<ProgramRun> {
+  const registrations: Registration[] = [];
+  const failures: unknown[] = [];
+  let onFailure: (error: unknown) => void = () => undefined;
+  // A failed resource never resolves the outputs that depend on it: its error ends the run instead.
+  const failed = new Promise<never>((_, reject) => (onFailure = reject));
+  failed.catch(() => undefined);
+  let inFlight = 0;
+  let settled: () => void = () => undefined;
+
+  const mocks: PulumiModule.runtime.Mocks = {
+    async newResource(args) {
+      registrations.push({
+        type: args.type,
+        name: args.name,
+        inputs: args.inputs as Record<string, unknown>,
+      });
+      inFlight++;
+      try {
+        const result = await options.engine.newResource(args);
+        return { id: result.id, state: result.state };
+      } catch (error) {
+        failures.push(error);
+        onFailure(error);
+        throw error;
+      } finally {
+        inFlight--;
+        settled();
+      }
+    },
+    call: (args) => options.engine.call(args),
+  };
+
+  let pulumi!: typeof PulumiModule;
+  let program!: Record<string, unknown>;
+  jest.isolateModules(() => {
+    pulumi = require("@pulumi/pulumi") as typeof PulumiModule;
+    void pulumi.runtime.setMocks(mocks, PROJECT_NAME, options.stack, false);
+    pulumi.runtime.setAllConfig(
+      configStrings(options.config),
+      (options.secretKeys ?? []).map((key) => (key.includes(":") ? key : `${PROJECT_NAME}:${key}`)),
+    );
+    program = require("../../../index") as Record<string, unknown>;
+  });
+
+  const exported = Object.fromEntries(
+    Object.entries(program).filter(([, value]) => value !== undefined && typeof value !== "function"),
+  );
+  const outputs = await Promise.race([
+    new Promise<Record<string, unknown>>((resolve) =>
+      pulumi.output(exported).apply((value) => resolve(value as Record<string, unknown>)),
+    ),
+    failed,
+  ]);
+
+  // Resources that no output depends on (twins) may still be in flight: wait for every registration to finish.
+  while (inFlight > 0) await new Promise<void>((resolve) => (settled = resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  while (inFlight > 0) await new Promise<void>((resolve) => (settled = resolve));
+  if (failures.length > 0) throw failures[0];
+
+  const secretOutputs: string[] = [];
+  for (const [key, value] of Object.entries(exported)) {
+    if (pulumi.Output.isInstance(value) && (await pulumi.isSecret(value))) secretOutputs.push(key);
+  }
+  const modules = program.modules as Array<{ connectionString: PulumiModule.Output<string> }> | undefined;
+  for (const [index, module] of (modules ?? []).entries()) {
+    if (await pulumi.isSecret(module.connectionString))
+      secretOutputs.push(`modules[${index}].connectionString`);
+  }
+  return { registrations, outputs, secretOutputs };
+}
