@@ -30,7 +30,6 @@ export interface CheckContext {
   caPem?: string;
   trustDescription: string;
   timeoutSeconds: number;
-  onStep?: (module: ModuleOutput, step: StepName) => void;
 }
 
 class StepFailure extends Error {
@@ -56,7 +55,6 @@ export async function checkModule(module: ModuleOutput, context: CheckContext): 
     durationMs: performance.now() - started,
   });
   const step = async <T>(name: StepName, work: () => Promise<T>): Promise<T> => {
-    context.onStep?.(module, name);
     const value = await work();
     passedSteps.push(name);
     return value;
