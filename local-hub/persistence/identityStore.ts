@@ -74,6 +74,7 @@ export interface BulkEntry {
   id?: unknown;
   importMode?: unknown;
   eTag?: unknown;
+  etag?: unknown;
   [field: string]: unknown;
 }
 
@@ -541,8 +542,10 @@ export class IdentityStore {
 
   private applyBulkEntry(deviceId: string, entry: BulkEntry): void {
     const mode = typeof entry.importMode === "string" ? entry.importMode.toLowerCase() : "";
-    const { id: _id, importMode: _mode, eTag, ...device } = entry;
-    const etagHeader = typeof eTag === "string" && eTag !== "" ? `"${eTag}"` : undefined;
+    // IoT Hub's import format says `eTag`; the SDK passes its Device objects through, which say `etag`.
+    const { id: _id, importMode: _mode, eTag, etag, ...device } = entry;
+    const givenEtag = [eTag, etag].find((value) => typeof value === "string" && value !== "");
+    const etagHeader = givenEtag === undefined ? undefined : `"${String(givenEtag)}"`;
     switch (mode) {
       case "create":
         this.putDevice(deviceId, { ...device, deviceId });

@@ -1,0 +1,54 @@
+import { request } from "node:https";
+import { createSasToken, parseConnectionString } from "../../lib/iothub/sas";
+
+/**
+ * A raw service-API call, for the few requests the SDK cannot make (twin PUT, bulk batches the SDK refuses
+ * client-side, etags on device delete). Signed exactly as the SDK signs; trusts the suite CA via NODE_EXTRA_CA_CERTS.
+ */
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+export function serviceRequest(
+  connectionString: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
+  const fields = parseConnectionString(connectionString);
+  const expiry = Math.floor(Date.now() / 1000) + 600;
+  const token = createSasToken(fields.HostName, fields.SharedAccessKey, expiry, fields.SharedAccessKeyName);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const call = request(
+      {
+        host: fields.HostName,
+        port: 443,
+        method,
+        path: `${path}${path.includes("?") ? "&" : "?"}api-version=2021-04-12`,
+        headers: {
+          authorization: token,
+          ...(payload === undefined ? {} : { "content-type": "application/json; charset=utf-8" }),
+          ...headers,
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: text === "" ? undefined : (JSON.parse(text) as unknown),
+          });
+        });
+      },
+    );
+    call.on("error", reject);
+    call.end(payload);
+  });
+}
