@@ -4,6 +4,7 @@ import { parseConnectionString } from "../../lib/iothub/sas";
 import { isAlreadyExists } from "./errors";
 import { resolveRetryOptions, paceFor, type OperationClass, type RegistryProviderOptions } from "./options";
 import { pacerFor } from "./pacer";
+import { processWide } from "./processState";
 import { withRetry, type RetryReport } from "./retry";
 
 /** What every registry resource needs to reach its hub (plain values: the engine strips secrets before calling). */
@@ -175,9 +176,6 @@ function twinBody(twin: unknown): TwinBody {
   };
 }
 
-const CLIENTS_KEY = Symbol.for("iothub-provisioner.registries");
-const STATS_KEY = Symbol.for("iothub-provisioner.calls");
-
 /**
  * One Registry (and so one keep-alive agent) per hub, connection string and CA in the process.
  *
@@ -189,8 +187,7 @@ const STATS_KEY = Symbol.for("iothub-provisioner.calls");
  */
 function registryFor(connection: HubConnection): Registry {
   const { createHash } = require("node:crypto") as typeof import("node:crypto");
-  const global = globalThis as unknown as Record<symbol, Map<string, Registry> | undefined>;
-  const registries = (global[CLIENTS_KEY] ??= new Map<string, Registry>());
+  const registries = processWide("registries", () => new Map<string, Registry>());
   const cacheKey = createHash("sha256")
     .update(`${connection.serviceConnectionString}\n${connection.caCertificate ?? ""}`)
     .digest("hex");
@@ -236,8 +233,7 @@ function createRegistry(connection: HubConnection): Registry {
 
 /** REST calls made by this process, by operation class (attempts, retries included). */
 export function callCounts(): Record<string, number> {
-  const global = globalThis as unknown as Record<symbol, Record<string, number> | undefined>;
-  return (global[STATS_KEY] ??= {});
+  return processWide("calls", () => ({}) as Record<string, number>);
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   type IdentityAuthentication,
 } from "./authentication";
 import { HubClient, type IdentityBody } from "./client";
+import { asState } from "./state";
 import { describeFailure, isAlreadyExists, isNotFound } from "./errors";
 import {
   checkFailures,
@@ -205,14 +206,14 @@ export const deviceIdentityProvider: pulumi.dynamic.ResourceProvider = {
       }
       device = await adopt(client, inputs);
     }
-    return { id: inputs.deviceId, outs: deviceOutputs(inputs, device) };
+    return { id: inputs.deviceId, outs: asState(deviceOutputs(inputs, device)) };
   },
 
   async read(id: string, props: DeviceIdentityOutputs) {
     const client = new HubClient(props);
     try {
       const device = await client.getDevice(props.deviceId);
-      return { id, props: deviceOutputs(props, device) };
+      return { id, props: asState(deviceOutputs(props, device)) };
     } catch (error) {
       if (isNotFound(error)) return { id: "", props: {} };
       throw describeFailure(label(props), "read", error);
@@ -224,7 +225,7 @@ export const deviceIdentityProvider: pulumi.dynamic.ResourceProvider = {
     const client = new HubClient(news);
     try {
       const device = await client.updateDevice(deviceBody(news, currentFromOutputs(olds)));
-      return { outs: deviceOutputs(news, device) };
+      return { outs: asState(deviceOutputs(news, device)) };
     } catch (error) {
       throw describeFailure(label(news), "update", error);
     }

@@ -6,6 +6,7 @@ import {
   type RuleViolation,
 } from "../../lib/iothub/rules";
 import { HubClient } from "./client";
+import { asState } from "./state";
 import { describeFailure, isNotFound } from "./errors";
 import {
   checkFailures,
@@ -112,7 +113,7 @@ export const deviceTwinProvider: pulumi.dynamic.ResourceProvider = {
 
   async create(inputs: DeviceTwinInputs) {
     assertValid(inputs);
-    return { id: inputs.deviceId, outs: await write(inputs, undefined, "*", "create") };
+    return { id: inputs.deviceId, outs: asState(await write(inputs, undefined, "*", "create")) };
   },
 
   async read(id: string, props: DeviceTwinOutputs) {
@@ -120,13 +121,13 @@ export const deviceTwinProvider: pulumi.dynamic.ResourceProvider = {
       const twin = await new HubClient(props).getTwin(props.deviceId);
       return {
         id,
-        props: {
+        props: asState({
           ...props,
           desired: ownedView(twin.desired, props.desired ?? {}),
           tags: ownedView(twin.tags, props.tags ?? {}),
           version: twin.version ?? props.version,
           etag: twin.etag,
-        },
+        }),
       };
     } catch (error) {
       if (isNotFound(error)) return { id: "", props: {} };
@@ -136,7 +137,7 @@ export const deviceTwinProvider: pulumi.dynamic.ResourceProvider = {
 
   async update(_id: string, olds: DeviceTwinOutputs, news: DeviceTwinInputs) {
     assertValid(news);
-    return { outs: await write(news, olds, olds.etag, "update") };
+    return { outs: asState(await write(news, olds, olds.etag, "update")) };
   },
 
   /** Removes the owned keys and tags; a device already gone took its twin with it. */

@@ -10,6 +10,7 @@ import {
 } from "./authentication";
 import { HubClient, type IdentityBody } from "./client";
 import { IDENTITY_SECRET_OUTPUTS } from "./deviceIdentity";
+import { asState } from "./state";
 import { describeFailure, isAlreadyExists, isNotFound } from "./errors";
 import {
   checkFailures,
@@ -155,13 +156,13 @@ export const moduleIdentityProvider: pulumi.dynamic.ResourceProvider = {
       }
       module = await adopt(client, inputs);
     }
-    return { id: `${inputs.deviceId}/${inputs.moduleId}`, outs: moduleOutputs(inputs, module) };
+    return { id: `${inputs.deviceId}/${inputs.moduleId}`, outs: asState(moduleOutputs(inputs, module)) };
   },
 
   async read(id: string, props: ModuleIdentityOutputs) {
     try {
       const module = await new HubClient(props).getModule(props.deviceId, props.moduleId);
-      return { id, props: moduleOutputs(props, module) };
+      return { id, props: asState(moduleOutputs(props, module)) };
     } catch (error) {
       if (isNotFound(error)) return { id: "", props: {} };
       throw describeFailure(label(props), "read", error);
@@ -172,7 +173,7 @@ export const moduleIdentityProvider: pulumi.dynamic.ResourceProvider = {
     assertValid(news);
     try {
       const module = await new HubClient(news).updateModule(moduleBody(news, oldsAsBody(olds)));
-      return { outs: moduleOutputs(news, module) };
+      return { outs: asState(moduleOutputs(news, module)) };
     } catch (error) {
       throw describeFailure(label(news), "update", error);
     }

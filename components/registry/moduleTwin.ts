@@ -7,6 +7,7 @@ import {
   type RuleViolation,
 } from "../../lib/iothub/rules";
 import { HubClient } from "./client";
+import { asState } from "./state";
 import { describeFailure, isNotFound } from "./errors";
 import {
   checkFailures,
@@ -106,7 +107,7 @@ export const moduleTwinProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ModuleTwinInputs) {
     assertValid(inputs);
     // "*": nothing owned yet, and the patch touches only the declared keys.
-    const outs = await write(inputs, undefined, "*", "create");
+    const outs = asState(await write(inputs, undefined, "*", "create"));
     return { id: `${inputs.deviceId}/${inputs.moduleId}`, outs };
   },
 
@@ -114,7 +115,10 @@ export const moduleTwinProvider: pulumi.dynamic.ResourceProvider = {
     try {
       const twin = await new HubClient(props).getTwin(props.deviceId, props.moduleId);
       const desired = ownedView(twin.desired, props.desired);
-      return { id, props: { ...props, desired, version: twin.version ?? props.version, etag: twin.etag } };
+      return {
+        id,
+        props: asState({ ...props, desired, version: twin.version ?? props.version, etag: twin.etag }),
+      };
     } catch (error) {
       if (isNotFound(error)) return { id: "", props: {} };
       throw describeFailure(label(props), "read", error);
@@ -123,7 +127,7 @@ export const moduleTwinProvider: pulumi.dynamic.ResourceProvider = {
 
   async update(_id: string, olds: ModuleTwinOutputs, news: ModuleTwinInputs) {
     assertValid(news);
-    return { outs: await write(news, olds.desired, olds.etag, "update") };
+    return { outs: asState(await write(news, olds.desired, olds.etag, "update")) };
   },
 
   /** Removes the owned keys (null each); a module already gone took its twin with it. */

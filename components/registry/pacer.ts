@@ -1,8 +1,9 @@
+import { processWide } from "./processState";
+
 /**
  * Paces calls to a hub. The engine runs every resource of a class in ONE provider process with unbounded
- * parallelism, and deserializes each resource class's provider separately; the limiters therefore live on
- * `globalThis` (not in a module variable, which closure serialization would copy per provider) so that all
- * providers in the process share one limiter per hub.
+ * parallelism, and deserializes each resource class's provider separately; the limiters are therefore
+ * process-wide (see processState.ts), so that all providers in the process share one limiter per hub.
  */
 export class Pacer {
   private nextFree = 0;
@@ -27,12 +28,9 @@ export class Pacer {
   }
 }
 
-const REGISTRY_KEY = Symbol.for("iothub-provisioner.pacers");
-
 /** The process-wide limiter for `hub` (a host name) and `limiterName`, created on first use. */
 export function pacerFor(hub: string, limiterName: string, opsPerSecond: number): Pacer {
-  const global = globalThis as unknown as Record<symbol, Map<string, Pacer> | undefined>;
-  const pacers = (global[REGISTRY_KEY] ??= new Map<string, Pacer>());
+  const pacers = processWide("pacers", () => new Map<string, Pacer>());
   const key = `${hub}|${limiterName}`;
   let pacer = pacers.get(key);
   if (!pacer) {
