@@ -49,7 +49,12 @@ function readPulumiStackOutputs(stack: string): Promise<string> {
         );
       }
       const detail = lastLines(String(stderr)) || error.message;
-      reject(new InputError(`--stack ${stack}: \`pulumi ${args.join(" ")}\` failed: ${detail}`));
+      reject(
+        new InputError(
+          `--stack ${stack}: \`pulumi ${args.join(" ")}\` failed: ${detail}\n` +
+            "Check that the Pulumi CLI is installed and logged in to the stack's backend, or pass --outputs FILE.",
+        ),
+      );
     });
   });
 }
