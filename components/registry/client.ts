@@ -143,7 +143,7 @@ export class HubClient {
     onReport?: (report: RetryReport) => void,
   ): Promise<T> {
     const pace = paceFor(this.options, operation);
-    const pacer = pace ? pacerFor(this.hostName, pace.limiterName, pace.opsPerSecond) : undefined;
+    const pacer = pace ? pacerFor(this.hostName, pace.limiterName, pace.opsPerSecond, pace.burst) : undefined;
     const result = await withRetry(async (report) => {
       onReport?.(report);
       await pacer?.acquire();

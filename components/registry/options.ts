@@ -12,6 +12,11 @@ export interface RegistryProviderOptions {
    * = 1.67/s, twinRead 100/s, twinUpdate 50/s). Unset: no pacing (throttled calls are still retried).
    */
   opsPerSecond?: number | Partial<Record<OperationClass, number>>;
+  /**
+   * Calls a limiter may make ahead of its rate after a quiet spell (default 1: none), shaped like `opsPerSecond`.
+   * IoT Hub's buckets hold one period's worth (S1 registry: 100), so matching it uses the whole quota.
+   */
+  burst?: number | Partial<Record<OperationClass, number>>;
   /** Attempts per call, the first included (default 10). */
   maxAttempts?: number;
   /** Time budget per call across all its attempts, in milliseconds (default 300000). */
@@ -46,12 +51,20 @@ export function resolveRetryOptions(options: RegistryProviderOptions | undefined
 export function paceFor(
   options: RegistryProviderOptions | undefined,
   operation: OperationClass,
-): { limiterName: string; opsPerSecond: number } | undefined {
+): { limiterName: string; opsPerSecond: number; burst: number } | undefined {
   const pace = options?.opsPerSecond;
   if (pace === undefined) return undefined;
-  if (typeof pace === "number") return { limiterName: "all", opsPerSecond: pace };
+  const burst = options?.burst;
+  if (typeof pace === "number") {
+    return { limiterName: "all", opsPerSecond: pace, burst: typeof burst === "number" ? burst : 1 };
+  }
   const rate = pace[operation];
-  return rate === undefined ? undefined : { limiterName: operation, opsPerSecond: rate };
+  if (rate === undefined) return undefined;
+  return {
+    limiterName: operation,
+    opsPerSecond: rate,
+    burst: (typeof burst === "number" ? burst : burst?.[operation]) ?? 1,
+  };
 }
 
 /** Violations of the options themselves, checked in check() like every other input. */

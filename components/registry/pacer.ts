@@ -6,36 +6,43 @@ import { processWide } from "./processState";
  * process-wide (see processState.ts), so that all providers in the process share one limiter per hub.
  */
 export class Pacer {
-  private nextFree = 0;
-  private interval: number;
+  /** When the next call would be due at the steady rate (GCRA's theoretical arrival time). */
+  private due = 0;
+  private interval = 0;
+  private burst = 1;
 
-  constructor(opsPerSecond: number) {
-    this.interval = 1000 / opsPerSecond;
+  constructor(opsPerSecond: number, burst = 1) {
+    this.setRate(opsPerSecond, burst);
   }
 
   /** Later resources may declare another pace for the same hub: the latest declaration wins. */
-  setRate(opsPerSecond: number): void {
+  setRate(opsPerSecond: number, burst = 1): void {
     this.interval = 1000 / opsPerSecond;
+    this.burst = Math.max(1, Math.floor(burst));
   }
 
-  /** Resolves when the caller may make its call. Slots are handed out in order, one interval apart. */
+  /**
+   * Resolves when the caller may make its call. Slots are handed out in order, one interval apart; after a quiet
+   * spell up to `burst` calls go at once (like the hub's own bucket, which holds a period's worth).
+   */
   acquire(): Promise<void> {
     const now = Date.now();
-    const slot = Math.max(now, this.nextFree);
-    this.nextFree = slot + this.interval;
+    const due = Math.max(this.due, now);
+    const slot = Math.max(now, due - (this.burst - 1) * this.interval);
+    this.due = due + this.interval;
     const delay = slot - now;
     return delay <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, delay));
   }
 }
 
 /** The process-wide limiter for `hub` (a host name) and `limiterName`, created on first use. */
-export function pacerFor(hub: string, limiterName: string, opsPerSecond: number): Pacer {
+export function pacerFor(hub: string, limiterName: string, opsPerSecond: number, burst = 1): Pacer {
   const pacers = processWide("pacers", () => new Map<string, Pacer>());
   const key = `${hub}|${limiterName}`;
   let pacer = pacers.get(key);
   if (!pacer) {
-    pacer = new Pacer(opsPerSecond);
+    pacer = new Pacer(opsPerSecond, burst);
     pacers.set(key, pacer);
-  } else pacer.setRate(opsPerSecond);
+  } else pacer.setRate(opsPerSecond, burst);
   return pacer;
 }

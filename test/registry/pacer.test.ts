@@ -17,6 +17,18 @@ describe("Pacer", () => {
     expect(granted).toEqual([0, 1, 2, 3]);
   });
 
+  it("lets up to `burst` calls go at once after a quiet spell, then paces", async () => {
+    const pacer = new Pacer(10, 3);
+    const granted: number[] = [];
+    for (let i = 0; i < 5; i++) void pacer.acquire().then(() => granted.push(i));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(granted).toEqual([0, 1, 2]);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(granted).toEqual([0, 1, 2, 3]);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(granted).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it("takes a new rate for the slots handed out after the change", async () => {
     const pacer = new Pacer(1);
     await pacer.acquire();
@@ -49,10 +61,15 @@ describe("pacerFor", () => {
 
 describe("paceFor", () => {
   it("paces every class with one limiter for a number, each class on its own for an object", () => {
-    expect(paceFor({ opsPerSecond: 3 }, "twinRead")).toEqual({ limiterName: "all", opsPerSecond: 3 });
-    expect(paceFor({ opsPerSecond: { registry: 1.5 } }, "registry")).toEqual({
+    expect(paceFor({ opsPerSecond: 3 }, "twinRead")).toEqual({
+      limiterName: "all",
+      opsPerSecond: 3,
+      burst: 1,
+    });
+    expect(paceFor({ opsPerSecond: { registry: 1.5 }, burst: { registry: 100 } }, "registry")).toEqual({
       limiterName: "registry",
       opsPerSecond: 1.5,
+      burst: 100,
     });
     expect(paceFor({ opsPerSecond: { registry: 1.5 } }, "twinUpdate")).toBeUndefined();
     expect(paceFor(undefined, "registry")).toBeUndefined();
