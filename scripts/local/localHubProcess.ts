@@ -1,0 +1,87 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync, watch } from "node:fs";
+import * as path from "node:path";
+
+/**
+ * The local hub as `npm run local` needs it: reuse a running one, or start one in the background (detached, its
+ * output in <state>/hub.log) and wait until it is ready. `iothub-local stop --state <state>` stops it.
+ */
+
+export interface RunningHub {
+  hostName: string;
+  pid: number;
+  /** True when this call started it. */
+  started: boolean;
+}
+
+interface HubJson {
+  hostName: string;
+  pid: number;
+}
+
+function readRunningHub(stateDir: string): HubJson | undefined {
+  const file = path.join(stateDir, "hub.json");
+  if (!existsSync(file)) return undefined;
+  let info: HubJson;
+  try {
+    info = JSON.parse(readFileSync(file, "utf8")) as HubJson;
+  } catch {
+    return undefined; // being written right now
+  }
+  try {
+    process.kill(info.pid, 0);
+    return info;
+  } catch (error) {
+    // EPERM: alive, someone else's process. ESRCH: a hub that died without removing hub.json.
+    return (error as NodeJS.ErrnoException).code === "EPERM" ? info : undefined;
+  }
+}
+
+/** Resolves once hub.json names a live hub; rejects when the hub process exits first. */
+export async function ensureLocalHub(options: {
+  cli: string;
+  stateDir: string;
+  args?: string[];
+}): Promise<RunningHub> {
+  const running = readRunningHub(options.stateDir);
+  if (running) return { ...running, started: false };
+
+  mkdirSync(options.stateDir, { recursive: true });
+  const logFile = path.join(options.stateDir, "hub.log");
+  const log = openSync(logFile, "a");
+  const child = spawn(
+    process.execPath,
+    [options.cli, "start", "--state", options.stateDir, ...(options.args ?? [])],
+    {
+      detached: true,
+      stdio: ["ignore", log, log],
+    },
+  );
+
+  return new Promise<RunningHub>((resolve, reject) => {
+    const watcher = watch(options.stateDir, () => check());
+    const finish = (error?: Error, hub?: RunningHub) => {
+      watcher.close();
+      child.removeAllListeners("exit");
+      if (error) reject(error);
+      else {
+        // Leave it running on its own: this process may exit, the hub stays.
+        child.unref();
+        resolve(hub!);
+      }
+    };
+    function check(): void {
+      const hub = readRunningHub(options.stateDir);
+      if (hub && hub.pid === child.pid) finish(undefined, { ...hub, started: true });
+    }
+    child.once("exit", (code, signal) => {
+      const tail = existsSync(logFile)
+        ? readFileSync(logFile, "utf8").trim().split("\n").slice(-15).join("\n")
+        : "";
+      finish(
+        new Error(`The local IoT Hub did not start (exit ${code ?? signal}). Its log (${logFile}):\n${tail}`),
+      );
+    });
+    check();
+  });
+}
