@@ -17,7 +17,7 @@ import {
   moduleNotFound,
   preconditionFailed,
 } from "../errors/iotHubError";
-import type { HubEvents, IdentityRef } from "../events";
+import type { HubEventMap, HubEvents, IdentityRef } from "../events";
 import { credentialsChanged, normalizeAuthentication, type Authentication } from "./authenticationInput";
 import {
   bumpVersion,
@@ -189,6 +189,20 @@ export class IdentityStore {
     this.statements = prepareStatements(db);
   }
 
+  /** Events of a batch wait until the batch's transaction committed (set while `bulk` runs). */
+  private deferredEvents: Array<() => void> | undefined;
+
+  /** Emits on the bus now, or after the enclosing batch committed: listeners must never see a rolled-back change. */
+  private announce<K extends keyof HubEventMap>(event: K, ...args: HubEventMap[K]): void {
+    if (!this.events) return;
+    const events = this.events;
+    const emit = (): void => {
+      (events.emit as (name: K, ...rest: HubEventMap[K]) => boolean)(event, ...args);
+    };
+    if (this.deferredEvents) this.deferredEvents.push(emit);
+    else emit();
+  }
+
   // ---- devices ------------------------------------------------------------------------------------------------
 
   getDevice(deviceId: string): DeviceRecord | undefined {
@@ -213,6 +227,7 @@ export class IdentityStore {
           cloudToDeviceMessageCount: 0,
           ...input,
         };
+        withEdgeScope(deviceId, stored);
         this.statements.insertDevice.run(deviceId, JSON.stringify(stored), stored.status, serializeTwin(now));
         return this.getDevice(deviceId) as DeviceRecord;
       }
@@ -225,6 +240,7 @@ export class IdentityStore {
         cloudToDeviceMessageCount: existing.cloudToDeviceMessageCount,
         ...input,
       };
+      withEdgeScope(deviceId, stored, existing.deviceScope);
       this.statements.updateDeviceIdentity.run(JSON.stringify(stored), stored.status, deviceId);
       if (existing.status === "enabled" && stored.status === "disabled") {
         revoked.push([{ deviceId }, "disabled"]);
@@ -234,7 +250,7 @@ export class IdentityStore {
       }
       return this.getDevice(deviceId) as DeviceRecord;
     })();
-    for (const [ref, reason] of revoked) this.events?.emit("identityRevoked", ref, reason);
+    for (const [ref, reason] of revoked) this.announce("identityRevoked", ref, reason);
     return record;
   }
 
@@ -250,8 +266,8 @@ export class IdentityStore {
       this.statements.deleteDevice.run(deviceId);
       return ids;
     })();
-    this.events?.emit("identityRevoked", { deviceId }, "deleted");
-    for (const moduleId of moduleIds) this.events?.emit("identityRevoked", { deviceId, moduleId }, "deleted");
+    this.announce("identityRevoked", { deviceId }, "deleted");
+    for (const moduleId of moduleIds) this.announce("identityRevoked", { deviceId, moduleId }, "deleted");
   }
 
   /** GET /devices/: the first `top` devices (IoT Hub answers at most 1,000). */
@@ -341,7 +357,7 @@ export class IdentityStore {
       revoked = credentialsChanged(existing.authentication, stored.authentication);
       return this.getModule(deviceId, moduleId) as ModuleRecord;
     })();
-    if (revoked) this.events?.emit("identityRevoked", { deviceId, moduleId }, "credentialsChanged");
+    if (revoked) this.announce("identityRevoked", { deviceId, moduleId }, "credentialsChanged");
     return record;
   }
 
@@ -357,7 +373,7 @@ export class IdentityStore {
       checkEtag(ifMatch, existing.etag, `module ${deviceId}/${moduleId}`);
       this.statements.deleteModule.run(deviceId, moduleId);
     })();
-    this.events?.emit("identityRevoked", { deviceId, moduleId }, "deleted");
+    this.announce("identityRevoked", { deviceId, moduleId }, "deleted");
   }
 
   private moduleIds(deviceId: string): string[] {
@@ -421,7 +437,7 @@ export class IdentityStore {
       this.saveTwin(ref, row.twin);
       return { json: renderTwin(row, ref), desiredChange };
     })();
-    if (desiredChange) this.events?.emit("desiredChanged", ref, desiredChange.patch, desiredChange.version);
+    if (desiredChange) this.announce("desiredChanged", ref, desiredChange.patch, desiredChange.version);
     return json;
   }
 
@@ -521,10 +537,22 @@ export class IdentityStore {
       );
     }
     const errors: BulkError[] = [];
+    // One transaction for the whole batch (one commit instead of up to 100); each entry is a savepoint of its own.
+    const deferred: Array<() => void> = [];
+    this.deferredEvents = deferred;
+    try {
+      this.runBatch(body as BulkEntry[], errors);
+    } finally {
+      this.deferredEvents = undefined;
+    }
+    for (const emit of deferred) emit();
+    return { isSuccessful: errors.length === 0, errors, warnings: [] };
+  }
+
+  private runBatch(entries: BulkEntry[], errors: BulkError[]): void {
     const seen = new Set<string>();
-    // One transaction for the whole batch: one fsync instead of up to 100.
     this.db.transaction(() => {
-      for (const entry of body as BulkEntry[]) {
+      for (const entry of entries) {
         const deviceId = typeof entry?.id === "string" ? entry.id : String(entry?.id ?? "");
         try {
           if (seen.has(deviceId))
@@ -537,7 +565,6 @@ export class IdentityStore {
         }
       }
     })();
-    return { isSuccessful: errors.length === 0, errors, warnings: [] };
   }
 
   private applyBulkEntry(deviceId: string, entry: BulkEntry): void {
@@ -620,6 +647,12 @@ function prepareStatements(db: Database): Record<string, Statement> {
       "UPDATE modules SET last_activity_time = ? WHERE device_id = ? AND module_id = ?",
     ),
   };
+}
+
+/** IoT Hub gives every IoT Edge device a scope of its own (children name it as their parent); it survives updates. */
+function withEdgeScope(deviceId: string, stored: StoredDevice, previousScope?: string): void {
+  if (!stored.capabilities.iotEdge || stored.deviceScope !== undefined) return;
+  stored.deviceScope = previousScope ?? `ms-azure-iot-edge://${deviceId}-${stored.generationId}`;
 }
 
 // ---- rows <-> records ---------------------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ import { IdentityStore } from "../../local-hub/persistence/identityStore";
 // The store on its own, in memory: what the MQTT side relies on (device-side twin, reported patches, connection
 // state) and the event bus. The service API through the SDK is covered by registry/modules/twins/... tests.
 
-function storeWithEvents(): { store: IdentityStore; events: HubEvents } {
+function storeWithEvents(): { store: IdentityStore; events: HubEvents; db: BetterSqlite3.Database } {
   const events = new HubEvents();
-  return { store: new IdentityStore(new BetterSqlite3(":memory:"), events), events };
+  const db = new BetterSqlite3(":memory:");
+  return { store: new IdentityStore(db, events), events, db };
 }
 
 function errorOf(action: () => unknown): IotHubError {
@@ -90,5 +91,20 @@ describe("identity store (device side)", () => {
       [{ deviceId: "d1" }, "deleted"],
       [{ deviceId: "d1", moduleId: "m1" }, "deleted"],
     ]);
+  });
+
+  it("announces a bulk batch's revocations once the batch is stored, and none of a failed entry", () => {
+    const { store, events } = storeWithEvents();
+    store.putDevice("b1", {});
+    const seenBy: Array<[string, boolean]> = [];
+    events.on("identityRevoked", (ref) =>
+      seenBy.push([ref.deviceId, store.getDevice(ref.deviceId) === undefined]),
+    );
+    const result = store.bulk([
+      { id: "b1", importMode: "Delete" },
+      { id: "b2", importMode: "Delete" },
+    ]);
+    expect(result.errors.map((e) => e.deviceId)).toEqual(["b2"]);
+    expect(seenBy).toEqual([["b1", false]]);
   });
 });
