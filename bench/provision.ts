@@ -1,0 +1,260 @@
+/**
+ * `npm run bench:provision`: provisions a fleet (devices x 2 modules, each module with a desired twin) on a local
+ * hub twice: through the registry providers, served by the real dynamic-provider server and called the way the
+ * engine calls them (check then create, every resource as soon as its dependency exists), and the tutorial's way
+ * (one SDK call after another). Then, on a hub with IoT Hub's S1 quota, a smaller fleet through the providers
+ * paced to that quota: the share of the quota used and the failed resources.
+ *
+ * Flags: --devices N (default 1000), --quota-devices N (default 60), --skip-quota.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import type { RegistryProviderOptions } from "../components/registry/options";
+import { providers } from "../components/registry/providers";
+import { startProviderServer, type ProviderServer } from "../test/support/providerServer";
+
+const ROOT = path.resolve(__dirname, "..");
+const CA_STATE = path.join(ROOT, ".iothub-local-test");
+
+interface BenchHub {
+  connectionString: string;
+  hostName: string;
+  caPem: string;
+  mqttPort: number;
+  process: ChildProcess;
+}
+
+function flag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+/** A local hub on a loopback address of its own, seeded with the suite CA (which this process trusts). */
+async function startBenchHub(extraArgs: string[]): Promise<BenchHub> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-provision-"));
+    for (const file of ["ca.pem", "ca-key.pem"])
+      fs.copyFileSync(path.join(CA_STATE, file), path.join(stateDir, file));
+    const host = `127.0.${1 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
+    const child = spawn(
+      process.execPath,
+      ["bin/iothub-local.js", "start", "--state", stateDir, "--host", host, "--mqtt-port", "0", ...extraArgs],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout?.on("data", (chunk: Buffer) => {
+        if (chunk.toString().includes("ready")) resolve(null);
+      });
+      child.once("exit", resolve);
+    });
+    if (code === 3) continue; // address in use: another address
+    if (code !== null) throw new Error(`local hub exited with code ${code}`);
+    const hubJson = path.join(stateDir, "hub.json");
+    while (!fs.existsSync(hubJson)) await new Promise((resolve) => setTimeout(resolve, 20));
+    const info = JSON.parse(fs.readFileSync(hubJson, "utf8")) as {
+      connectionString: string;
+      hostName: string;
+      caFile: string;
+      mqttPort: number;
+    };
+    return { ...info, caPem: fs.readFileSync(info.caFile, "utf8"), process: child };
+  }
+  throw new Error("no free loopback address for the bench hub");
+}
+
+async function stopHub(hub: BenchHub): Promise<void> {
+  const exited = new Promise((resolve) => hub.process.once("exit", resolve));
+  hub.process.kill("SIGTERM");
+  await exited;
+}
+
+interface Fleet {
+  devices: number;
+  prefix: string;
+}
+
+const desiredFor = (device: number, module: number): Record<string, unknown> => ({
+  telemetryIntervalSeconds: 10 + module,
+  site: { name: `site-${device % 17}`, rack: device % 5 },
+});
+
+/** The engine's way: each resource checked then created as soon as what it depends on exists. */
+async function provisionThroughProviders(
+  server: ProviderServer,
+  texts: Record<string, string>,
+  hub: BenchHub,
+  fleet: Fleet,
+  registry: RegistryProviderOptions | undefined,
+): Promise<{ resources: number; failed: number; errors: string[] }> {
+  const hubArgs = {
+    serviceConnectionString: hub.connectionString,
+    caCertificate: hub.caPem,
+    gatewayHostName: `${hub.hostName}:${hub.mqttPort}`,
+    ...(registry ? { registry } : {}),
+  };
+  let resources = 0;
+  const errors: string[] = [];
+  const create = async (kind: string, inputs: Record<string, unknown>): Promise<boolean> => {
+    resources += 1;
+    try {
+      const checked = await server.check(texts[kind], {}, inputs);
+      if (checked.failures.length > 0) throw new Error(checked.failures.map((f) => f.reason).join("; "));
+      await server.create(texts[kind], checked.inputs);
+      return true;
+    } catch (error) {
+      errors.push(`${kind}: ${(error as { details?: string }).details ?? String(error)}`);
+      return false;
+    }
+  };
+  await Promise.all(
+    Array.from({ length: fleet.devices }, async (_, d) => {
+      const deviceId = `${fleet.prefix}device-${d}`;
+      if (!(await create("DeviceIdentity", { ...hubArgs, deviceId }))) return;
+      await Promise.all(
+        [0, 1].map(async (m) => {
+          const moduleId = `module-${m}`;
+          if (!(await create("ModuleIdentity", { ...hubArgs, deviceId, moduleId }))) return;
+          await create("ModuleTwin", { ...hubArgs, deviceId, moduleId, desired: desiredFor(d, m) });
+        }),
+      );
+    }),
+  );
+  return { resources, failed: errors.length, errors };
+}
+
+/** The tutorial's way: the service SDK, one awaited call after another. */
+async function provisionTheTutorialWay(hub: BenchHub, fleet: Fleet): Promise<number> {
+  const { Registry } = require("azure-iothub") as typeof import("azure-iothub");
+  const registry = Registry.fromConnectionString(hub.connectionString);
+  let calls = 0;
+  for (let d = 0; d < fleet.devices; d++) {
+    const deviceId = `${fleet.prefix}device-${d}`;
+    await registry.create({ deviceId });
+    calls += 1;
+    for (const m of [0, 1]) {
+      const moduleId = `module-${m}`;
+      await registry.addModule({ deviceId, moduleId } as never);
+      await registry.updateModuleTwin(deviceId, moduleId, { properties: { desired: desiredFor(d, m) } }, "*");
+      calls += 2;
+    }
+  }
+  return calls;
+}
+
+function readCounts(file: string): Record<string, number> {
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, number>) : {};
+}
+
+const seconds = (ms: number): string => (ms / 1000).toFixed(1);
+
+async function main(): Promise<void> {
+  const devices = flag("devices", 1000);
+  const quotaDevices = flag("quota-devices", 60);
+  const texts: Record<string, string> = {};
+  for (const [name, provider] of Object.entries(providers)) {
+    texts[name] = (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
+  }
+  const statsDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-provision-stats-"));
+
+  console.log(
+    `fleet: ${devices} devices x 2 modules, each module with a desired twin (${devices * 5} resources)`,
+  );
+  const hub = await startBenchHub([]);
+  try {
+    let started = Date.now();
+    const tutorialCalls = await provisionTheTutorialWay(hub, { devices, prefix: "tutorial-" });
+    const tutorialMs = Date.now() - started;
+    console.log(`tutorial way (sequential SDK calls): ${seconds(tutorialMs)} s, ${tutorialCalls} REST calls`);
+
+    const statsFile = path.join(statsDir, "unthrottled.json");
+    const server = await startProviderServer({ env: { IOTHUB_PROVISIONER_STATS_FILE: statsFile } });
+    try {
+      started = Date.now();
+      const result = await provisionThroughProviders(
+        server,
+        texts,
+        hub,
+        { devices, prefix: "providers-" },
+        undefined,
+      );
+      const providersMs = Date.now() - started;
+      const calls = Object.values(readCounts(statsFile)).reduce((a, b) => a + b, 0);
+      console.log(
+        `providers (real provider server, engine-style parallelism): ${seconds(providersMs)} s, ` +
+          `${result.resources} resources, ${result.failed} failed, ${calls} REST calls ` +
+          `(${(calls / result.resources).toFixed(2)} per resource)`,
+      );
+      console.log(`speed-up over the tutorial way: ${(tutorialMs / providersMs).toFixed(1)}x`);
+      for (const error of result.errors.slice(0, 5)) console.log(`  failure: ${error}`);
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await stopHub(hub);
+  }
+
+  if (process.argv.includes("--skip-quota")) return;
+  const registryQuotaPerMin = 100;
+  console.log(
+    `\nunder the S1 quota (registry ${registryQuotaPerMin}/min, bucket of one minute; twinUpdate 50/s): ` +
+      `${quotaDevices} devices x 2 modules (smaller fleet: at 100 registry ops/min the full fleet takes 30 min)`,
+  );
+  const quotaHub = await startBenchHub(["--quota", "S1"]);
+  const statsFile = path.join(statsDir, "quota.json");
+  const server = await startProviderServer({ env: { IOTHUB_PROVISIONER_STATS_FILE: statsFile } });
+  try {
+    const registry: RegistryProviderOptions = {
+      opsPerSecond: { registry: registryQuotaPerMin / 60, twinRead: 100, twinUpdate: 50 },
+      burst: { registry: registryQuotaPerMin, twinRead: 100, twinUpdate: 50 },
+    };
+    const started = Date.now();
+    const result = await provisionThroughProviders(
+      server,
+      texts,
+      quotaHub,
+      { devices: quotaDevices, prefix: "q-" },
+      registry,
+    );
+    const elapsedMs = Date.now() - started;
+    const counts = readCounts(statsFile);
+    const registryCalls = counts.registry ?? 0;
+    const registryOpsNeeded = quotaDevices * 3;
+    const allowed = registryQuotaPerMin + (registryQuotaPerMin / 60) * (elapsedMs / 1000);
+    console.log(
+      `providers paced to S1: ${seconds(elapsedMs)} s, ${result.resources} resources, ${result.failed} failed, ` +
+        `registry calls ${registryCalls} for ${registryOpsNeeded} registry operations ` +
+        `(${registryCalls - registryOpsNeeded} throttled and retried), twin updates ${counts.twinUpdate ?? 0}`,
+    );
+    console.log(
+      `share of the registry quota used: ${((100 * registryOpsNeeded) / allowed).toFixed(1)} % ` +
+        `(${registryOpsNeeded} operations; the quota allowed ${allowed.toFixed(0)} in ${seconds(elapsedMs)} s ` +
+        `including the bucket's initial ${registryQuotaPerMin})`,
+    );
+    for (const error of result.errors.slice(0, 5)) console.log(`  failure: ${error}`);
+  } finally {
+    await server.stop();
+    await stopHub(quotaHub);
+  }
+}
+
+/** The service SDK (the tutorial's way) trusts only NODE_EXTRA_CA_CERTS, read at start: re-run with it set. */
+if (process.env.NODE_EXTRA_CA_CERTS !== path.join(CA_STATE, "ca.pem")) {
+  spawnSync(process.execPath, ["bin/iothub-local.js", "ca", "--state", CA_STATE], {
+    cwd: ROOT,
+    stdio: "ignore",
+  });
+  const run = spawnSync(process.execPath, ["--import", "tsx", __filename, ...process.argv.slice(2)], {
+    cwd: ROOT,
+    stdio: "inherit",
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(CA_STATE, "ca.pem") },
+  });
+  process.exit(run.status ?? 1);
+} else {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

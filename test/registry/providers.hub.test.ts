@@ -1,0 +1,276 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Registry } from "azure-iothub";
+import {
+  serializedProviders,
+  startProviderServer,
+  type Props,
+  type ProviderServer,
+} from "../support/providerServer";
+import { startRegistryHub, type RegistryHub } from "./registryHub";
+
+/**
+ * The registry providers driven the way the engine drives them (the real dynamic-provider server, the providers
+ * as the SDK serializes them) against a real local hub, checked with the real service SDK.
+ */
+let hub: RegistryHub;
+let server: ProviderServer;
+let texts: Record<string, string>;
+let registry: Registry;
+let hubArgs: Props;
+const statsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "registry-stats-")), "calls.json");
+
+const KEY_A = Buffer.alloc(32, 7).toString("base64");
+const KEY_B = Buffer.alloc(32, 8).toString("base64");
+
+beforeAll(async () => {
+  [hub, server, texts] = await Promise.all([
+    startRegistryHub(),
+    startProviderServer({ env: { IOTHUB_PROVISIONER_STATS_FILE: statsFile } }),
+    serializedProviders(),
+  ]);
+  registry = Registry.fromConnectionString(hub.connectionString);
+  hubArgs = {
+    serviceConnectionString: hub.connectionString,
+    caCertificate: hub.caPem,
+    gatewayHostName: `${hub.hostName}:${hub.mqttPort}`,
+  };
+});
+afterAll(async () => {
+  await server?.stop();
+  await hub?.stop();
+});
+
+/** check then create, as the engine does for a new resource. */
+async function createResource(kind: string, inputs: Props): Promise<{ id: string; outs: Props }> {
+  const checked = await server.check(texts[kind], {}, inputs);
+  expect(checked.failures).toEqual([]);
+  return server.create(texts[kind], checked.inputs);
+}
+
+function callCount(): number {
+  const counts = JSON.parse(fs.readFileSync(statsFile, "utf8")) as Record<string, number>;
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+describe("DeviceIdentity", () => {
+  it("creates a device with hub-generated keys and outputs its keys and connection string", async () => {
+    const { id, outs } = await createResource("DeviceIdentity", { ...hubArgs, deviceId: "gen-keys" });
+    const device = (await registry.get("gen-keys")).responseBody;
+    expect(id).toBe("gen-keys");
+    expect(outs).toMatchObject({ deviceId: "gen-keys", status: "enabled", etag: device.etag });
+    expect(outs.generationId).toBe(device.generationId);
+    expect(outs.primaryKey).toBe(device.authentication?.symmetricKey?.primaryKey);
+    expect(outs.connectionString).toBe(
+      `HostName=${hub.hostName};DeviceId=gen-keys;SharedAccessKey=${outs.primaryKey};` +
+        `GatewayHostName=${hub.hostName}:${hub.mqttPort}`,
+    );
+  });
+
+  it("is a no-op on a second up: diff reports no change and read reports no drift", async () => {
+    const inputs = { ...hubArgs, deviceId: "steady" };
+    const { outs } = await createResource("DeviceIdentity", inputs);
+    expect((await server.diff(texts.DeviceIdentity, "steady", outs, inputs)).changes).toBe("none");
+    const read = await server.read(texts.DeviceIdentity, "steady", outs);
+    expect(read).toEqual({ id: "steady", props: outs });
+  });
+
+  it("uses given keys, and an update (disable) keeps them because it sends the full identity", async () => {
+    const inputs = {
+      ...hubArgs,
+      deviceId: "given-keys",
+      authentication: { type: "sas", primaryKey: KEY_A, secondaryKey: KEY_B },
+    };
+    const { outs } = await createResource("DeviceIdentity", inputs);
+    expect(outs).toMatchObject({ primaryKey: KEY_A, secondaryKey: KEY_B });
+    const disabled = { ...inputs, status: "disabled", statusReason: "maintenance" };
+    expect((await server.diff(texts.DeviceIdentity, "given-keys", outs, disabled)).changes).toBe("some");
+    const updated = await server.update(texts.DeviceIdentity, "given-keys", outs, disabled);
+    const device = (await registry.get("given-keys")).responseBody;
+    expect(device.status).toBe("disabled");
+    expect(device.authentication?.symmetricKey).toMatchObject({ primaryKey: KEY_A, secondaryKey: KEY_B });
+    expect(updated).toMatchObject({ status: "disabled", statusReason: "maintenance", etag: device.etag });
+  });
+
+  it("keeps hub-generated keys across an update", async () => {
+    const inputs = { ...hubArgs, deviceId: "kept-keys" };
+    const { outs } = await createResource("DeviceIdentity", inputs);
+    const updated = await server.update(texts.DeviceIdentity, "kept-keys", outs, {
+      ...inputs,
+      edgeEnabled: true,
+    });
+    const device = (await registry.get("kept-keys")).responseBody;
+    expect(device.capabilities?.iotEdge).toBe(true);
+    expect(device.authentication?.symmetricKey?.primaryKey).toBe(outs.primaryKey);
+    expect(updated.primaryKey).toBe(outs.primaryKey);
+  });
+
+  it("refuses to create over an existing device, explaining adopt; adopts it when asked", async () => {
+    await registry.create({ deviceId: "pre-existing" });
+    const before = (await registry.get("pre-existing")).responseBody;
+    const inputs = { ...hubArgs, deviceId: "pre-existing", status: "disabled" };
+    await expect(server.create(texts.DeviceIdentity, inputs)).rejects.toMatchObject({
+      details: expect.stringContaining("set `adopt: true`"),
+    });
+    const { outs } = await server.create(texts.DeviceIdentity, { ...inputs, adopt: true });
+    const after = (await registry.get("pre-existing")).responseBody;
+    expect(after.status).toBe("disabled");
+    expect(after.authentication?.symmetricKey?.primaryKey).toBe(
+      before.authentication?.symmetricKey?.primaryKey,
+    );
+    expect(outs).toMatchObject({
+      status: "disabled",
+      primaryKey: before.authentication?.symmetricKey?.primaryKey,
+    });
+  });
+
+  it("sees a device disabled out of band (refresh) and brings it back (up)", async () => {
+    const inputs = { ...hubArgs, deviceId: "drifting" };
+    const { outs } = await createResource("DeviceIdentity", inputs);
+    const device = (await registry.get("drifting")).responseBody;
+    await registry.update({ ...device, status: "disabled" } as never);
+    const refreshed = await server.read(texts.DeviceIdentity, "drifting", outs);
+    expect(refreshed.props.status).toBe("disabled");
+    expect((await server.diff(texts.DeviceIdentity, "drifting", refreshed.props, inputs)).changes).toBe(
+      "some",
+    );
+    await server.update(texts.DeviceIdentity, "drifting", refreshed.props, inputs);
+    expect((await registry.get("drifting")).responseBody.status).toBe("enabled");
+  });
+
+  it("reports a device deleted out of band as gone, and deleting it again succeeds", async () => {
+    const { outs } = await createResource("DeviceIdentity", { ...hubArgs, deviceId: "vanishing" });
+    await registry.delete("vanishing");
+    expect((await server.read(texts.DeviceIdentity, "vanishing", outs)).id).toBe("");
+    await expect(server.delete(texts.DeviceIdentity, "vanishing", outs)).resolves.toBeUndefined();
+  });
+
+  it("deletes the device", async () => {
+    const { outs } = await createResource("DeviceIdentity", { ...hubArgs, deviceId: "doomed" });
+    await server.delete(texts.DeviceIdentity, "doomed", outs);
+    await expect(registry.get("doomed")).rejects.toMatchObject({ name: "DeviceNotFoundError" });
+  });
+
+  it("retries injected 503s and succeeds", async () => {
+    await hub.cli("fault", "add", "registry", "--mode", "503", "--count", "2");
+    const before = callCount();
+    const { outs } = await createResource("DeviceIdentity", { ...hubArgs, deviceId: "after-503s" });
+    expect(outs.deviceId).toBe("after-503s");
+    expect(callCount() - before).toBe(3);
+    await hub.cli("fault", "clear");
+  });
+
+  it("retries a reset connection and ends with the device created once", async () => {
+    await hub.cli("fault", "add", "registry", "--mode", "reset", "--count", "1", "--match", "after-reset");
+    const { outs } = await createResource("DeviceIdentity", { ...hubArgs, deviceId: "after-reset" });
+    const device = (await registry.get("after-reset")).responseBody;
+    expect(outs.primaryKey).toBe(device.authentication?.symmetricKey?.primaryKey);
+    await hub.cli("fault", "clear");
+  });
+});
+
+describe("ModuleIdentity", () => {
+  it("creates, reads and deletes a module; its connection string names the module", async () => {
+    await createResource("DeviceIdentity", { ...hubArgs, deviceId: "with-module" });
+    const inputs = { ...hubArgs, deviceId: "with-module", moduleId: "sensor", managedBy: "fleet" };
+    const { id, outs } = await createResource("ModuleIdentity", inputs);
+    const module = (await registry.getModule("with-module", "sensor")).responseBody;
+    expect(id).toBe("with-module/sensor");
+    expect(outs).toMatchObject({
+      managedBy: "fleet",
+      primaryKey: module.authentication?.symmetricKey?.primaryKey,
+    });
+    expect(outs.connectionString).toContain(";DeviceId=with-module;ModuleId=sensor;SharedAccessKey=");
+    expect((await server.diff(texts.ModuleIdentity, id, outs, inputs)).changes).toBe("none");
+    await server.delete(texts.ModuleIdentity, id, outs);
+    expect((await server.read(texts.ModuleIdentity, id, outs)).id).toBe("");
+    await expect(server.delete(texts.ModuleIdentity, id, outs)).resolves.toBeUndefined();
+  });
+
+  it("refuses an existing module without adopt and adopts it with adopt", async () => {
+    await createResource("DeviceIdentity", { ...hubArgs, deviceId: "module-adopt" });
+    await registry.addModule({ deviceId: "module-adopt", moduleId: "m" } as never);
+    const inputs = { ...hubArgs, deviceId: "module-adopt", moduleId: "m", managedBy: "me" };
+    await expect(server.create(texts.ModuleIdentity, inputs)).rejects.toMatchObject({
+      details: expect.stringContaining("adopt: true"),
+    });
+    const { outs } = await server.create(texts.ModuleIdentity, { ...inputs, adopt: true });
+    expect((await registry.getModule("module-adopt", "m")).responseBody.managedBy).toBe("me");
+    expect(outs.managedBy).toBe("me");
+  });
+});
+
+describe("ModuleTwin", () => {
+  const ids = { deviceId: "twinned", moduleId: "m" };
+
+  beforeAll(async () => {
+    await createResource("DeviceIdentity", { ...hubArgs, deviceId: ids.deviceId });
+    await createResource("ModuleIdentity", { ...hubArgs, ...ids });
+  });
+
+  const desiredOnHub = async (): Promise<Record<string, unknown>> => {
+    const twin = (await registry.getModuleTwin(ids.deviceId, ids.moduleId)).responseBody;
+    const desired = { ...(twin.properties.desired as Record<string, unknown>) };
+    delete desired.$metadata;
+    delete desired.$version;
+    return desired;
+  };
+
+  it("owns only its keys: removed keys are deleted, others' keys survive, a stale etag is re-based", async () => {
+    const inputs = { ...hubArgs, ...ids, desired: { interval: 10, net: { host: "a", port: 1 } } };
+    const created = await createResource("ModuleTwin", inputs);
+    expect(created.outs).toMatchObject({ desired: inputs.desired, version: expect.any(Number) });
+    // another writer: moves the twin's etag past the one in state
+    await registry.updateModuleTwin(
+      ids.deviceId,
+      ids.moduleId,
+      { properties: { desired: { other: "theirs" } } },
+      "*",
+    );
+    const next = { ...inputs, desired: { net: { port: 2 } } };
+    expect((await server.diff(texts.ModuleTwin, created.id, created.outs, next)).changes).toBe("some");
+    const callsBefore = callCount();
+    const updated = await server.update(texts.ModuleTwin, created.id, created.outs, next);
+    expect(await desiredOnHub()).toEqual({ other: "theirs", net: { port: 2 } });
+    expect(callCount() - callsBefore).toBe(3); // PATCH with the stale etag (412), GET, PATCH
+    expect(updated.desired).toEqual({ net: { port: 2 } });
+    expect((await server.diff(texts.ModuleTwin, created.id, updated, next)).changes).toBe("none");
+
+    // drift: someone changes an owned key
+    await registry.updateModuleTwin(
+      ids.deviceId,
+      ids.moduleId,
+      { properties: { desired: { net: { port: 9 } } } },
+      "*",
+    );
+    const refreshed = await server.read(texts.ModuleTwin, created.id, updated);
+    expect(refreshed.props.desired).toEqual({ net: { port: 9 } });
+    expect((await server.diff(texts.ModuleTwin, created.id, refreshed.props, next)).changes).toBe("some");
+    const restored = await server.update(texts.ModuleTwin, created.id, refreshed.props, next);
+    expect(await desiredOnHub()).toEqual({ other: "theirs", net: { port: 2 } });
+
+    // destroy removes only the owned keys
+    await server.delete(texts.ModuleTwin, created.id, restored);
+    expect(await desiredOnHub()).toEqual({ other: "theirs" });
+  });
+});
+
+describe("DeviceTwin", () => {
+  it("owns its tags and desired keys only", async () => {
+    await createResource("DeviceIdentity", { ...hubArgs, deviceId: "tagged" });
+    await registry.updateTwin("tagged", { tags: { owner: "ops" } }, "*");
+    const inputs = {
+      ...hubArgs,
+      deviceId: "tagged",
+      tags: { site: "north", floor: 2 },
+      desired: { mode: "eco" },
+    };
+    const created = await createResource("DeviceTwin", inputs);
+    const next = { ...inputs, tags: { site: "south" } };
+    await server.update(texts.DeviceTwin, created.id, created.outs, next);
+    const twin = (await registry.getTwin("tagged")).responseBody;
+    expect(twin.tags).toEqual({ owner: "ops", site: "south" });
+    expect((twin.properties.desired as Record<string, unknown>).mode).toBe("eco");
+  });
+});
