@@ -4,7 +4,7 @@ import {
   QuerySyntaxError,
   matches,
   parseTwinQuery,
-  pinnedDeviceId,
+  sqlPrefilter,
   type TwinQuery,
 } from "../persistence/twinQuery";
 import { isPlainObject } from "../persistence/twinDocument";
@@ -31,7 +31,7 @@ export function queryRoutes(store: IdentityStore): Route[] {
         const after = decodeContinuation(request.headers["x-ms-continuation"]);
         const page: TwinJson[] = [];
         let more = false;
-        for (const twin of store.scanTwins(query.from, after, pinnedDeviceId(query.where))) {
+        for (const twin of store.scanTwins(query.from, after, sqlPrefilter(query.where, query.from))) {
           if (!matches(query.where, twin)) continue;
           if (page.length === pageSize) {
             more = true;

@@ -18,6 +18,7 @@ import {
   preconditionFailed,
 } from "../errors/iotHubError";
 import type { HubEventMap, HubEvents, IdentityRef } from "../events";
+import type { SqlPrefilter } from "./twinQuery";
 import { credentialsChanged, normalizeAuthentication, type Authentication } from "./authenticationInput";
 import {
   bumpVersion,
@@ -499,32 +500,40 @@ export class IdentityStore {
   // ---- scans (query) ------------------------------------------------------------------------------------------
 
   /**
-   * Twins in key order after `after`, optionally of one device only. Lazy: the query stops reading when its page is
-   * full, so a page costs what it reads, not the whole table.
+   * Twins in key order after `after` that pass `prefilter` (SQL terms on the stored row; see twinQuery.ts). Lazy:
+   * the query stops reading when its page is full, so a page costs what it reads, not the whole table.
    */
-  *scanTwins(kind: "devices" | "modules", after?: ScanKey, onlyDeviceId?: string): Generator<TwinJson> {
-    const s = this.statements;
-    let rows: Iterable<DeviceRow | ModuleRow>;
-    if (kind === "devices") {
-      if (onlyDeviceId !== undefined) {
-        const row = after && after.deviceId >= onlyDeviceId ? undefined : s.getDevice.get(onlyDeviceId);
-        rows = row ? [row as DeviceRow] : [];
-      } else rows = s.scanDevices.iterate(after?.deviceId ?? "") as Iterable<DeviceRow>;
-    } else if (onlyDeviceId !== undefined) {
-      rows = s.scanModulesOfDevice.iterate(
-        onlyDeviceId,
-        after && after.deviceId === onlyDeviceId ? (after.moduleId ?? "") : "",
-      ) as Iterable<ModuleRow>;
-      if (after && after.deviceId > onlyDeviceId) rows = [];
-    } else {
-      rows = s.scanModules.iterate(after?.deviceId ?? "", after?.moduleId ?? "") as Iterable<ModuleRow>;
+  *scanTwins(kind: "devices" | "modules", after?: ScanKey, prefilter?: SqlPrefilter): Generator<TwinJson> {
+    const terms = kind === "devices" ? ["device_id > ?"] : ["(device_id, module_id) > (?, ?)"];
+    const params: Array<string | number> =
+      kind === "devices" ? [after?.deviceId ?? ""] : [after?.deviceId ?? "", after?.moduleId ?? ""];
+    if (prefilter) {
+      terms.push(...prefilter.terms);
+      params.push(...prefilter.params);
     }
-    for (const row of rows) {
+    const sql =
+      kind === "devices"
+        ? `SELECT ${DEVICE_COLUMNS} FROM devices WHERE ${terms.join(" AND ")} ORDER BY device_id`
+        : `SELECT module_id, ${DEVICE_COLUMNS} FROM modules WHERE ${terms.join(" AND ")} ORDER BY device_id, module_id`;
+    for (const row of this.scanStatement(sql).iterate(...params) as Iterable<DeviceRow | ModuleRow>) {
       yield renderTwin(row, {
         deviceId: row.device_id,
         moduleId: "module_id" in row ? row.module_id : undefined,
       });
     }
+  }
+
+  /** Scans differ only by their WHERE terms; the few shapes a client uses are prepared once. */
+  private readonly scanStatements = new Map<string, Statement>();
+
+  private scanStatement(sql: string): Statement {
+    let statement = this.scanStatements.get(sql);
+    if (!statement) {
+      if (this.scanStatements.size >= 200) this.scanStatements.clear();
+      statement = this.db.prepare(sql);
+      this.scanStatements.set(sql, statement);
+    }
+    return statement;
   }
 
   // ---- bulk ---------------------------------------------------------------------------------------------------
@@ -601,9 +610,11 @@ export class IdentityStore {
 
 // ---- statements ---------------------------------------------------------------------------------------------------
 
+const DEVICE_COLUMNS =
+  "device_id, identity, connection_state, connection_state_updated_time, last_activity_time, twin";
+
 function prepareStatements(db: Database): Record<string, Statement> {
-  const deviceColumns =
-    "device_id, identity, connection_state, connection_state_updated_time, last_activity_time, twin";
+  const deviceColumns = DEVICE_COLUMNS;
   return {
     getDevice: db.prepare(`SELECT ${deviceColumns} FROM devices WHERE device_id = ?`),
     deviceExists: db.prepare("SELECT 1 FROM devices WHERE device_id = ?").pluck(),
@@ -612,7 +623,6 @@ function prepareStatements(db: Database): Record<string, Statement> {
     updateDeviceTwin: db.prepare("UPDATE devices SET twin = ? WHERE device_id = ?"),
     deleteDevice: db.prepare("DELETE FROM devices WHERE device_id = ?"),
     listDevices: db.prepare(`SELECT ${deviceColumns} FROM devices ORDER BY device_id LIMIT ?`),
-    scanDevices: db.prepare(`SELECT ${deviceColumns} FROM devices WHERE device_id > ? ORDER BY device_id`),
     countDevicesByStatus: db.prepare("SELECT status, COUNT(*) AS count FROM devices GROUP BY status"),
     setDeviceConnection: db.prepare(
       "UPDATE devices SET connection_state = ?, connection_state_updated_time = ?, last_activity_time = ? WHERE device_id = ?",
@@ -634,12 +644,6 @@ function prepareStatements(db: Database): Record<string, Statement> {
     updateModuleTwin: db.prepare("UPDATE modules SET twin = ? WHERE device_id = ? AND module_id = ?"),
     deleteModule: db.prepare("DELETE FROM modules WHERE device_id = ? AND module_id = ?"),
     deleteModulesOfDevice: db.prepare("DELETE FROM modules WHERE device_id = ?"),
-    scanModules: db.prepare(
-      `SELECT module_id, ${deviceColumns} FROM modules WHERE (device_id, module_id) > (?, ?) ORDER BY device_id, module_id`,
-    ),
-    scanModulesOfDevice: db.prepare(
-      `SELECT module_id, ${deviceColumns} FROM modules WHERE device_id = ? AND module_id > ? ORDER BY module_id`,
-    ),
     setModuleConnection: db.prepare(
       "UPDATE modules SET connection_state = ?, connection_state_updated_time = ?, last_activity_time = ? WHERE device_id = ? AND module_id = ?",
     ),

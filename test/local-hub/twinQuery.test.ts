@@ -1,4 +1,4 @@
-import { matches, parseTwinQuery, pinnedDeviceId } from "../../local-hub/persistence/twinQuery";
+import { matches, parseTwinQuery, sqlPrefilter } from "../../local-hub/persistence/twinQuery";
 
 const twin = {
   deviceId: "d1",
@@ -45,12 +45,24 @@ describe("twin query language", () => {
     expect(where("IS_DEFINED(tags.site) AND NOT IS_DEFINED(tags.missing)")).toBe(true);
   });
 
-  it("pins the device id of a top-level equality so the store reads one device", () => {
+  it("turns the top-level AND chain's id and value comparisons into a SQL prefilter", () => {
+    const where = (text: string) => parseTwinQuery(`SELECT * FROM devices.modules WHERE ${text}`).where;
     expect(
-      pinnedDeviceId(parseTwinQuery("SELECT * FROM devices WHERE deviceId = 'd7' AND tags.a = 1").where),
-    ).toBe("d7");
+      sqlPrefilter(
+        where("deviceId = 'd7' AND moduleId = 'm' AND tags.site = 'paris' AND 3 < properties.reported.n"),
+        "modules",
+      ),
+    ).toEqual({
+      terms: ["device_id = ?", "module_id = ?", "json_extract(twin, ?) = ?", "json_extract(twin, ?) > ?"],
+      params: ["d7", "m", '$."tags"."site"', "paris", '$."reported"."n"', 3],
+    });
+    // OR, NOT, string ordering, booleans and paths outside the stored sections cannot be prefiltered.
+    expect(sqlPrefilter(where("deviceId = 'd7' OR tags.a = 1"), "modules").terms).toEqual([]);
     expect(
-      pinnedDeviceId(parseTwinQuery("SELECT * FROM devices WHERE deviceId = 'd7' OR tags.a = 1").where),
-    ).toBe(undefined);
+      sqlPrefilter(
+        where("NOT tags.a = 1 AND tags.b > 'x' AND tags.c = true AND status = 'enabled'"),
+        "modules",
+      ).terms,
+    ).toEqual([]);
   });
 });
