@@ -1,0 +1,208 @@
+import { Command, Option } from "commander";
+import { resolve } from "node:path";
+import { serviceConnectionString } from "../lib/iothub/sas";
+import { OWNER_POLICY, parseRights, PolicyStore } from "./authentication/policyStore";
+import { describeFault, FaultStore, validateFault } from "./chaos/faults";
+import { formatQuotaRule, parseQuotaSpec, QuotaStore } from "./chaos/quotas";
+import {
+  configurationFromFlags,
+  DEFAULT_HOSTNAME,
+  DEFAULT_STATE_DIR,
+  type StartFlags,
+} from "./configuration";
+import { HubStartError } from "./errors/startError";
+import { readHubInfo } from "./hubInfo";
+import { runTail } from "./mqtt/tail";
+import { startHub } from "./server";
+import { openStateDatabase } from "./stateDatabase";
+import { ensureCertificateAuthority } from "./tls";
+import { stopHub } from "./stop";
+import type { Database } from "./persistence/database";
+
+const stateOption = (): Option => new Option("--state <dir>", "state directory").default(DEFAULT_STATE_DIR);
+
+/** Runs `work` on the state dir's hub.db and always closes it (the CLI is one short-lived connection). */
+function withDatabase<T>(stateDir: string, work: (db: Database) => T): T {
+  const db = openStateDatabase(resolve(stateDir));
+  try {
+    return work(db);
+  } finally {
+    db.close();
+  }
+}
+
+const program = new Command("iothub-local")
+  .description("A local Azure IoT Hub: the service API over HTTPS (443) and the device API over MQTT")
+  .showHelpAfterError();
+
+program
+  .command("start")
+  .description("run the hub in the foreground until SIGINT/SIGTERM")
+  .addOption(stateOption())
+  .option("--https-port <n>", "HTTPS port (the service SDK only uses 443; 0 = any free port)")
+  .option("--mqtt-port <n>", "MQTT port (0 = any free port)")
+  .option("--host <addr>", "address to bind (default: 127.0.0.1)")
+  .option(
+    "--hostname <name>",
+    "host name clients use (default: localhost, or --host when it is not 127.0.0.1)",
+  )
+  .option("--quota <spec>", "quotas: a preset (S1) or CLASS=N/s|N/min,...")
+  .option(
+    "--fault <spec>",
+    "inject a fault: KIND:MODE[:COUNT[:MATCH]] (repeatable)",
+    (value: string, all: string[] = []) => [...all, value],
+  )
+  .action(async (flags: StartFlags) => {
+    const config = configurationFromFlags(flags);
+    const hub = await startHub(config);
+    const shutdown = (signal: string): void => {
+      console.log(`iothub-local: ${signal}, shutting down`);
+      hub.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error("iothub-local: shutdown failed:", error);
+          process.exit(1);
+        },
+      );
+    };
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    process.once("SIGINT", () => shutdown("SIGINT"));
+    // Set by test/support/hubProcess.ts: a hub whose parent (the test process) died shuts down with it.
+    if (process.env.IOTHUB_LOCAL_EXIT_WITH_STDIN === "1") {
+      process.stdin.once("end", () => shutdown("stdin closed"));
+      process.stdin.resume();
+    }
+  });
+
+program
+  .command("ca")
+  .description("make sure the state dir has its CA; print ca.pem's path")
+  .addOption(stateOption())
+  .action((flags: { state: string }) => {
+    const stateDir = resolve(flags.state);
+    require("node:fs").mkdirSync(stateDir, { recursive: true });
+    console.log(ensureCertificateAuthority(stateDir).file);
+  });
+
+const policy = program
+  .command("policy")
+  .description("shared access policies (a running hub sees changes at once)");
+policy
+  .command("add <name>")
+  .description("add a policy with fresh keys; prints its connection string")
+  .requiredOption(
+    "--rights <rights>",
+    "comma-separated: RegistryRead, RegistryWrite, ServiceConnect, DeviceConnect",
+  )
+  .option(
+    "--hostname <name>",
+    "host name for the connection string (default: the running hub's, else localhost)",
+  )
+  .addOption(stateOption())
+  .action((name: string, flags: { rights: string; hostname?: string; state: string }) => {
+    const rights = parseRights(flags.rights);
+    const added = withDatabase(flags.state, (db) => new PolicyStore(db).add(name, rights));
+    const hostName = flags.hostname ?? readHubInfo(resolve(flags.state))?.hostName ?? DEFAULT_HOSTNAME;
+    console.log(serviceConnectionString(hostName, added.name, added.primaryKey));
+  });
+policy
+  .command("list")
+  .description("list policies and their rights (never their keys)")
+  .addOption(stateOption())
+  .action((flags: { state: string }) => {
+    const policies = withDatabase(flags.state, (db) => new PolicyStore(db).list());
+    for (const p of policies) console.log(`${p.name}\t${p.rights.join(",")}`);
+  });
+policy
+  .command("remove <name>")
+  .description("remove a policy; tokens signed with its keys stop working at once")
+  .addOption(stateOption())
+  .action((name: string, flags: { state: string }) => {
+    if (name === OWNER_POLICY)
+      throw new Error(`policy '${OWNER_POLICY}' is the hub's own (hub.json uses it)`);
+    const removed = withDatabase(flags.state, (db) => new PolicyStore(db).remove(name));
+    if (!removed) throw new Error(`policy '${name}' does not exist`);
+    console.log(`removed ${name}`);
+  });
+
+const quota = program.command("quota").description("quotas per operation class (429 when exceeded)");
+quota
+  .command("set <spec>")
+  .description("S1, or CLASS=N/s|N/min,... (classes not named keep their quota)")
+  .addOption(stateOption())
+  .action((spec: string, flags: { state: string }) => {
+    const rules = parseQuotaSpec(spec);
+    withDatabase(flags.state, (db) => new QuotaStore(db).set(rules));
+    console.log(rules.map(formatQuotaRule).join(","));
+  });
+quota
+  .command("clear")
+  .description("remove every quota")
+  .addOption(stateOption())
+  .action((flags: { state: string }) => withDatabase(flags.state, (db) => new QuotaStore(db).clear()));
+quota
+  .command("show")
+  .description("print the quotas")
+  .addOption(stateOption())
+  .action((flags: { state: string }) => {
+    const rules = withDatabase(flags.state, (db) => new QuotaStore(db).list());
+    console.log(rules.length ? rules.map(formatQuotaRule).join("\n") : "no quotas");
+  });
+
+const fault = program.command("fault").description("fault injection (a running hub sees changes at once)");
+fault
+  .command("add <kind>")
+  .description("the next N operations of KIND (an operation class, or all) fail")
+  .requiredOption("--mode <mode>", "503 | hang | reset | drop (drop: desiredPush only)")
+  .option("--count <n>", "how many operations (0 = until cleared)", "1")
+  .option("--match <text>", "only operations whose path or topic contains TEXT")
+  .addOption(stateOption())
+  .action((kind: string, flags: { mode: string; count: string; match?: string; state: string }) => {
+    if (!/^\d+$/.test(flags.count))
+      throw new Error(`fault: --count '${flags.count}' must be a whole number >= 0`);
+    const spec = validateFault(kind, flags.mode, Number(flags.count), flags.match);
+    const added = withDatabase(flags.state, (db) => new FaultStore(db).add(spec));
+    console.log(describeFault(added));
+  });
+fault
+  .command("list")
+  .description("print the faults still armed")
+  .addOption(stateOption())
+  .action((flags: { state: string }) => {
+    const faults = withDatabase(flags.state, (db) => new FaultStore(db).list());
+    console.log(faults.length ? faults.map(describeFault).join("\n") : "no faults");
+  });
+fault
+  .command("clear")
+  .description("remove every fault")
+  .addOption(stateOption())
+  .action((flags: { state: string }) => withDatabase(flags.state, (db) => new FaultStore(db).clear()));
+
+program
+  .command("tail")
+  .description("print telemetry as it arrives at the running hub")
+  .option("--device <id>", "only this device")
+  .option("--module <id>", "only this module")
+  .option("--json", "one JSON object per message")
+  .addOption(stateOption())
+  .action(async (flags: { device?: string; module?: string; json?: boolean; state: string }) => {
+    process.exitCode = await runTail({ ...flags, stateDir: resolve(flags.state) });
+  });
+
+program
+  .command("stop")
+  .description("SIGTERM to the hub of the state dir; waits until it has exited")
+  .addOption(stateOption())
+  .action(async (flags: { state: string }) => {
+    const stopped = await stopHub(resolve(flags.state));
+    console.log(stopped ? "stopped" : "no hub running for this state dir");
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof HubStartError) {
+    console.error(`iothub-local: ${error.message}`);
+    process.exit(error.exitCode);
+  }
+  console.error(`iothub-local: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

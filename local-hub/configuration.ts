@@ -1,0 +1,66 @@
+import { resolve } from "node:path";
+import type { FaultSpec } from "./chaos/faults";
+import { parseFaultSpec } from "./chaos/faults";
+import type { QuotaRule } from "./chaos/quotas";
+import { parseQuotaSpec } from "./chaos/quotas";
+
+/** Everything `iothub-local start` needs, validated. */
+export interface HubConfiguration {
+  /** Absolute path of the state directory. */
+  stateDir: string;
+  /** The address HTTPS and MQTT bind. */
+  host: string;
+  /** The name clients use: in hub.json, connection strings, SAS audiences and the server certificate. */
+  hostName: string;
+  httpsPort: number;
+  mqttPort: number;
+  /** Quotas set at start (replacing the stored ones for their classes). */
+  quota?: QuotaRule[];
+  /** Faults added at start. */
+  faults: FaultSpec[];
+}
+
+export const DEFAULT_STATE_DIR = ".iothub-local";
+export const DEFAULT_HOST = "127.0.0.1";
+export const DEFAULT_HOSTNAME = "localhost";
+export const DEFAULT_HTTPS_PORT = 443;
+export const DEFAULT_MQTT_PORT = 8883;
+
+/** The flags as commander hands them over (strings). */
+export interface StartFlags {
+  state?: string;
+  httpsPort?: string;
+  mqttPort?: string;
+  host?: string;
+  hostname?: string;
+  quota?: string;
+  fault?: string[];
+}
+
+export function configurationFromFlags(flags: StartFlags): HubConfiguration {
+  const host = flags.host ?? DEFAULT_HOST;
+  // Another bound address is usually reached by that address: it becomes the host name unless one is given.
+  const hostName =
+    flags.hostname ?? (flags.host && flags.host !== DEFAULT_HOST ? flags.host : DEFAULT_HOSTNAME);
+  if (!/^[A-Za-z0-9.:-]+$/.test(hostName)) {
+    throw new Error(`--hostname: '${hostName}' must be a DNS name or an IP address`);
+  }
+  return {
+    stateDir: resolve(flags.state ?? DEFAULT_STATE_DIR),
+    host,
+    hostName,
+    httpsPort: parsePort("--https-port", flags.httpsPort, DEFAULT_HTTPS_PORT),
+    mqttPort: parsePort("--mqtt-port", flags.mqttPort, DEFAULT_MQTT_PORT),
+    quota: flags.quota ? parseQuotaSpec(flags.quota) : undefined,
+    faults: (flags.fault ?? []).map(parseFaultSpec),
+  };
+}
+
+/** 0 picks a free port (hub.json tells which). */
+export function parsePort(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535)
+    throw new Error(`${flag}: '${value}' must be a port number 0-65535`);
+  return port;
+}

@@ -1,0 +1,17 @@
+import { IotHubError } from "../errors/iotHubError";
+
+/** The version the SDKs send; any dated version is accepted (the local hub implements one behaviour). */
+export const DEFAULT_API_VERSION = "2021-04-12";
+const API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
+
+/** IoT Hub refuses a request without a well-formed `api-version` query parameter. */
+export function checkApiVersion(query: URLSearchParams): IotHubError | undefined {
+  const version = query.get("api-version");
+  if (version === null) {
+    return new IotHubError(400, "InvalidProtocolVersion", "The api-version query parameter is required.");
+  }
+  if (!API_VERSION.test(version)) {
+    return new IotHubError(400, "InvalidProtocolVersion", `The api-version '${version}' is not supported.`);
+  }
+  return undefined;
+}

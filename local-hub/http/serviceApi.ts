@@ -1,0 +1,104 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { PolicyStore } from "../authentication/policyStore";
+import { authenticateServiceToken, authorize } from "../authentication/sasAuthentication";
+import type { Chaos } from "../chaos";
+import { IotHubError, serviceUnavailable, throttled } from "../errors/iotHubError";
+import type { Route } from "../handlers/route";
+import { checkApiVersion } from "./apiVersion";
+import { readJsonBody } from "./body";
+import { sendError, sendResponse, toIotHubError } from "./respond";
+import { Router } from "./router";
+import { newTrackingId } from "./trackingId";
+
+export interface ServiceApiOptions {
+  routes: readonly Route[];
+  policies: PolicyStore;
+  chaos: Chaos;
+  /** The hub's host name: SAS tokens must be made for it. */
+  hostName: string;
+  log?: (line: string) => void;
+}
+
+export type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
+
+/**
+ * The service API's request pipeline, in IoT Hub's order: api-version, SAS token, route, the route's right, then
+ * faults and quotas of its operation class, then the JSON body and the handler. Every refusal is IoT Hub's error body.
+ */
+export function createServiceApi(options: ServiceApiOptions): RequestListener {
+  const router = new Router(options.routes);
+  const log = options.log ?? (() => undefined);
+
+  return (request, response) => {
+    const trackingId = newTrackingId();
+    handle(request, response, trackingId).catch((error: unknown) => {
+      const hubError = toIotHubError(error, trackingId);
+      if (!response.headersSent && !response.destroyed) sendError(response, hubError, trackingId);
+    });
+  };
+
+  async function handle(
+    request: IncomingMessage,
+    response: ServerResponse,
+    trackingId: string,
+  ): Promise<void> {
+    const url = new URL(request.url ?? "/", "https://hub");
+    const method = request.method ?? "GET";
+
+    const versionError = checkApiVersion(url.searchParams);
+    if (versionError) return sendError(response, versionError, trackingId);
+
+    const authentication = authenticateServiceToken(
+      request.headers.authorization,
+      options.policies,
+      options.hostName,
+    );
+    if (!authentication.ok) {
+      log(`[${trackingId}] 401 ${method} ${url.pathname}: ${authentication.reason}`);
+      return sendError(response, authentication.error, trackingId);
+    }
+
+    const lookup = router.lookup(method, url.pathname);
+    if (!lookup.found) {
+      const error =
+        lookup.allowed.length > 0
+          ? new IotHubError(405, "MethodNotAllowed", `${method} is not allowed on ${url.pathname}.`)
+          : new IotHubError(404, "NotFound", `No operation at ${method} ${url.pathname}.`);
+      return sendError(response, error, trackingId);
+    }
+    const { route, params } = lookup.match;
+
+    const forbidden = authorize(authentication.policy, route.right);
+    if (forbidden) {
+      log(
+        `[${trackingId}] 401 ${method} ${url.pathname}: policy '${authentication.policy.name}' lacks ${route.right}`,
+      );
+      return sendError(response, forbidden, trackingId);
+    }
+
+    const verdict = options.chaos.admit(route.operationClass, url.pathname);
+    if (verdict.action === "throttle")
+      return sendError(response, throttled(route.operationClass), trackingId);
+    if (verdict.action === "fault") {
+      log(`[${trackingId}] fault ${verdict.mode} on ${method} ${url.pathname}`);
+      if (verdict.mode === "reset") {
+        request.socket.destroy();
+        return;
+      }
+      // hang: never answered; the client gives up (or the hub closes the socket on shutdown).
+      if (verdict.mode === "hang") return;
+      return sendError(response, serviceUnavailable(), trackingId);
+    }
+
+    const body = await readJsonBody(request);
+    const answer = await route.handle({
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      headers: request.headers,
+      body,
+      params,
+    });
+    sendResponse(response, answer, trackingId);
+  }
+}

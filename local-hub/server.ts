@@ -1,0 +1,120 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { serviceConnectionString } from "../lib/iothub/sas";
+import { OWNER_POLICY, PolicyStore } from "./authentication/policyStore";
+import { Chaos } from "./chaos";
+import type { HubConfiguration } from "./configuration";
+import { HubStartError, listenError } from "./errors/startError";
+import { HubEvents } from "./events";
+import type { Route } from "./handlers/route";
+import type { HubInfo } from "./hubInfo";
+import { removeHubInfo, writeHubInfo } from "./hubInfo";
+import type { HttpsListener } from "./http/httpsListener";
+import { listenHttps } from "./http/httpsListener";
+import { createServiceApi } from "./http/serviceApi";
+import { createServiceRoutes } from "./handlers";
+import { createMethodRoutes } from "./handlers/methods";
+import { startDeviceApi, type DeviceApi } from "./mqtt";
+import { openDatabase } from "./persistence/database";
+import { ensureHubTls } from "./tls";
+
+export interface RunningHub {
+  info: HubInfo;
+  /** Closes listeners and connections, closes the database, removes hub.json. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: (line: string) => void;
+}
+
+/**
+ * Starts the hub: TLS material, hub.db, the service API on HTTPS and the device API on MQTT, all on one store and
+ * one event bus. Resolves once both listen and hub.json is written. Throws HubStartError for what the user can fix.
+ */
+export async function startHub(config: HubConfiguration, options: StartOptions = {}): Promise<RunningHub> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  mkdirSync(config.stateDir, { recursive: true });
+  const tls = ensureHubTls(config.stateDir, [config.host, config.hostName]);
+  const db = openDatabase(join(config.stateDir, "hub.db"));
+  const closers: Array<() => Promise<void> | void> = [
+    () => {
+      db.close();
+    },
+  ];
+  const closeAll = async (): Promise<void> => {
+    while (closers.length > 0) await closers.pop()!();
+  };
+
+  try {
+    const policies = new PolicyStore(db);
+    const chaos = new Chaos(db);
+    if (config.quota) chaos.quotas.set(config.quota);
+    for (const fault of config.faults) chaos.faults.add(fault);
+    const events = new HubEvents();
+
+    // The device API first: direct-method routes invoke through it.
+    const deviceApi: DeviceApi = await startDeviceApi({
+      host: config.host,
+      port: config.mqttPort,
+      key: tls.server.keyPem,
+      cert: tls.server.certificatePem,
+      ca: tls.ca.certificatePem,
+      hostName: config.hostName,
+      events,
+      db,
+      chaos,
+      stateDir: config.stateDir,
+      log,
+    }).catch((error: unknown) => {
+      throw listenError(error, "MQTT", config.host, config.mqttPort);
+    });
+    closers.push(() => deviceApi.close());
+
+    const routes: Route[] = [
+      ...createServiceRoutes({ db, events, hostName: config.hostName }),
+      ...createMethodRoutes(deviceApi),
+    ];
+    const https: HttpsListener = await listenHttps(
+      { host: config.host, port: config.httpsPort, key: tls.server.keyPem, cert: tls.server.certificatePem },
+      createServiceApi({ routes, policies, chaos, hostName: config.hostName, log }),
+    ).catch((error: unknown) => {
+      throw listenError(error, "HTTPS", config.host, config.httpsPort);
+    });
+    closers.push(() => https.close());
+
+    const owner = policies.get(OWNER_POLICY);
+    if (!owner)
+      throw new HubStartError(`hub.db has no '${OWNER_POLICY}' policy; add it back with policy add`, 1);
+    const info: HubInfo = {
+      hostName: config.hostName,
+      connectionString: serviceConnectionString(config.hostName, owner.name, owner.primaryKey),
+      caFile: tls.ca.file,
+      httpsPort: https.port,
+      mqttPort: deviceApi.port,
+      host: config.host,
+      pid: process.pid,
+      stateDir: config.stateDir,
+    };
+    log(
+      `iothub-local ready: https://${config.hostName}:${info.httpsPort} (bound ${config.host}), ` +
+        `mqtts port ${info.mqttPort}, state ${config.stateDir}`,
+    );
+    writeHubInfo(config.stateDir, info);
+
+    let closing: Promise<void> | undefined;
+    return {
+      info,
+      close: () => {
+        closing ??= (async () => {
+          removeHubInfo(config.stateDir);
+          await closeAll();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

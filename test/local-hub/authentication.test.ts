@@ -1,0 +1,103 @@
+import { Registry } from "azure-iothub";
+import { createSasToken, parseConnectionString, serviceConnectionString } from "../../lib/iothub/sas";
+import { startHub, type TestHub } from "../support/hubProcess";
+
+/** What a service client relies on: the owner policy works, and every bad token gets IoT Hub's 401. */
+describe("service API authentication", () => {
+  let hub: TestHub;
+  let ownerKey: string;
+
+  beforeAll(async () => {
+    hub = await startHub();
+    ownerKey = parseConnectionString(hub.info.connectionString).SharedAccessKey;
+  });
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  /** A raw request with the given Authorization header, so each check of the token can be broken on its own. */
+  async function getDevices(
+    authorization?: string,
+  ): Promise<{ status: number; body: Record<string, string> }> {
+    const response = await fetch(`https://${hub.info.hostName}/devices?api-version=2021-04-12`, {
+      headers: authorization ? { Authorization: authorization } : {},
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, string> };
+  }
+  const inOneHour = (): number => Math.floor(Date.now() / 1000) + 3600;
+
+  it("lets the SDK in with the owner policy of hub.json", async () => {
+    const registry = Registry.fromConnectionString(hub.info.connectionString);
+    const { responseBody } = await registry.list();
+    expect(Array.isArray(responseBody)).toBe(true);
+  });
+
+  it("accepts a token signed with the policy's key for the hub's host name", async () => {
+    const token = createSasToken(hub.info.hostName, ownerKey, inOneHour(), "iothubowner");
+    expect((await getDevices(token)).status).toBe(200);
+  });
+
+  it.each([
+    ["no token", () => undefined],
+    [
+      "an expired token",
+      () => createSasToken(hub.info.hostName, ownerKey, Math.floor(Date.now() / 1000) - 1, "iothubowner"),
+    ],
+    [
+      "a wrong key",
+      () =>
+        createSasToken(hub.info.hostName, Buffer.alloc(32, 7).toString("base64"), inOneHour(), "iothubowner"),
+    ],
+    ["an unknown policy", () => createSasToken(hub.info.hostName, ownerKey, inOneHour(), "nosuchpolicy")],
+    [
+      "another hub's host name",
+      () => createSasToken("otherhub.azure-devices.net", ownerKey, inOneHour(), "iothubowner"),
+    ],
+    ["a token without a policy name", () => createSasToken(hub.info.hostName, ownerKey, inOneHour())],
+    ["something that is not a SAS token", () => "Bearer abc"],
+  ])("answers 401 with IoT Hub's body for %s", async (_case, token) => {
+    const { status, body } = await getDevices(token());
+    expect(status).toBe(401);
+    expect(body.Message).toMatch(/^ErrorCode:IotHubUnauthorizedAccess;/);
+    expect(body.ExceptionMessage).toMatch(/Tracking ID:/);
+  });
+
+  it("makes the SDK raise UnauthorizedError for a wrong key", async () => {
+    const wrong = serviceConnectionString(
+      hub.info.hostName,
+      "iothubowner",
+      Buffer.alloc(32, 1).toString("base64"),
+    );
+    await expect(Registry.fromConnectionString(wrong).list()).rejects.toMatchObject({
+      name: "UnauthorizedError",
+    });
+  });
+
+  it("answers 404 with IoT Hub's body for a path that is no operation", async () => {
+    const token = createSasToken(hub.info.hostName, ownerKey, inOneHour(), "iothubowner");
+    const response = await fetch(`https://${hub.info.hostName}/nothing/here?api-version=2021-04-12`, {
+      headers: { Authorization: token },
+    });
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { Message: string }).Message).toMatch(/^ErrorCode:NotFound;/);
+  });
+
+  it("refuses a request without api-version", async () => {
+    const token = createSasToken(hub.info.hostName, ownerKey, inOneHour(), "iothubowner");
+    const response = await fetch(`https://${hub.info.hostName}/devices`, {
+      headers: { Authorization: token },
+    });
+    expect(response.status).toBe(400);
+  });
+
+  it("answers malformed JSON with 400 ArgumentInvalid", async () => {
+    const token = createSasToken(hub.info.hostName, ownerKey, inOneHour(), "iothubowner");
+    const response = await fetch(`https://${hub.info.hostName}/devices/d1?api-version=2021-04-12`, {
+      method: "PUT",
+      headers: { Authorization: token, "Content-Type": "application/json" },
+      body: "{not json",
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { Message: string }).Message).toMatch(/^ErrorCode:ArgumentInvalid;/);
+  });
+});

@@ -1,0 +1,227 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, watch } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { HubInfo } from "../../local-hub/hubInfo";
+
+/**
+ * Local hubs for tests, each in its own child process (jest cannot load aedes), on its own state dir and loopback
+ * address 127.0.0.x, so suites never share quotas, faults or registries. Every child is tracked and killed when the
+ * test process exits, and the hub itself exits when its stdin closes (the test process died): a failing or killed
+ * test never leaves a hub behind.
+ */
+
+export const PROJECT_ROOT = resolve(__dirname, "../..");
+export const HUB_CLI = join(PROJECT_ROOT, "bin/iothub-local.js");
+/** Made by `npm run jest` before jest starts; NODE_EXTRA_CA_CERTS points at its ca.pem. */
+export const SUITE_CA_DIR = join(PROJECT_ROOT, ".iothub-local-test");
+
+export interface StartHubOptions {
+  /** Extra `start` flags, e.g. ["--quota", "S1"] or ["--fault", "registry:503:1"]. */
+  args?: string[];
+  /** Extra environment for the hub process. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestHub {
+  /** hub.json of the running hub (updated by restart()). */
+  info: HubInfo;
+  stateDir: string;
+  /** The loopback address the hub binds, e.g. 127.0.0.42. */
+  host: string;
+  /** SIGTERM, then waits for the exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL (a crash: hub.json stays behind), then waits for the exit. */
+  kill(): Promise<void>;
+  /** Starts the hub again on the same state dir and address (after stop() or kill()). */
+  restart(): Promise<HubInfo>;
+  /** `iothub-local <args> --state <this hub's state dir>` in a child process. */
+  cli(...args: string[]): Promise<CliResult>;
+  /** Everything the hub printed so far (stdout and stderr), for failure messages. */
+  output(): string;
+}
+
+const children = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
+/** Starts a hub on a fresh temp state dir seeded with the suite CA; resolves once hub.json is written. */
+export async function startHub(options: StartHubOptions = {}): Promise<TestHub> {
+  const stateDir = mkdtempSync(join(tmpdir(), "iothub-local-test-"));
+  seedSuiteCa(stateDir);
+  const tried = new Set<string>();
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const host = randomLoopback(tried);
+    const started = await spawnHub(stateDir, host, options);
+    if (started.kind === "ready") return makeTestHub(stateDir, host, options, started.process);
+    if (started.kind === "addressInUse") continue;
+    throw new Error(`the local hub did not start (exit ${started.code}):\n${started.output}`);
+  }
+  throw new Error("the local hub found no free loopback address in 20 tries");
+}
+
+/** Runs the hub CLI once (policy, quota, fault, stop, ...) and collects its output. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [HUB_CLI, ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.add(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => {
+      children.delete(child);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+function seedSuiteCa(stateDir: string): void {
+  const caFile = join(SUITE_CA_DIR, "ca.pem");
+  if (!existsSync(caFile)) {
+    throw new Error(
+      `${caFile} is missing: run tests with \`npm run jest -- <file>\`, which makes the suite CA`,
+    );
+  }
+  copyFileSync(caFile, join(stateDir, "ca.pem"));
+  copyFileSync(join(SUITE_CA_DIR, "ca-key.pem"), join(stateDir, "ca-key.pem"));
+}
+
+function randomLoopback(tried: Set<string>): string {
+  for (;;) {
+    const host = `127.0.0.${2 + Math.floor(Math.random() * 252)}`;
+    if (!tried.has(host)) {
+      tried.add(host);
+      return host;
+    }
+  }
+}
+
+type SpawnResult =
+  | { kind: "ready"; process: HubChild }
+  | { kind: "addressInUse" }
+  | { kind: "failed"; code: number | null; output: string };
+
+interface HubChild {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output: () => string;
+}
+
+/** Exit code of `iothub-local start` when its port is taken (docs/architecture.md). */
+const EXIT_PORT_IN_USE = 3;
+
+async function spawnHub(stateDir: string, host: string, options: StartHubOptions): Promise<SpawnResult> {
+  const hubJson = join(stateDir, "hub.json");
+  // A hub killed with -9 leaves hub.json behind: it must not be mistaken for the new hub's.
+  rmSync(hubJson, { force: true });
+  const child = spawn(
+    process.execPath,
+    [
+      HUB_CLI,
+      "start",
+      "--state",
+      stateDir,
+      "--host",
+      host,
+      "--https-port",
+      "443",
+      "--mqtt-port",
+      "0",
+      ...(options.args ?? []),
+    ],
+    {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...options.env, IOTHUB_LOCAL_EXIT_WITH_STDIN: "1" },
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
+  children.add(child);
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolveExit) =>
+    child.once("exit", (code, signal) => {
+      children.delete(child);
+      resolveExit(code ?? (signal ? null : code));
+    }),
+  );
+  const hub: HubChild = { child, exited, output: () => output };
+
+  const outcome = await Promise.race([
+    waitForFile(stateDir, "hub.json").then(() => "ready" as const),
+    exited.then((code) => ({ code })),
+  ]);
+  if (outcome === "ready") {
+    const info = readInfo(hubJson);
+    if (info.pid === child.pid) return { kind: "ready", process: hub };
+  }
+  const code = outcome === "ready" ? await exited : outcome.code;
+  if (code === EXIT_PORT_IN_USE) return { kind: "addressInUse" };
+  return { kind: "failed", code, output };
+}
+
+function makeTestHub(stateDir: string, host: string, options: StartHubOptions, first: HubChild): TestHub {
+  let current: HubChild = first;
+  let earlierOutput = "";
+  const hub: TestHub = {
+    info: readInfo(join(stateDir, "hub.json")),
+    stateDir,
+    host,
+    async stop() {
+      current.child.kill("SIGTERM");
+      return current.exited;
+    },
+    async kill() {
+      current.child.kill("SIGKILL");
+      await current.exited;
+    },
+    async restart() {
+      earlierOutput += current.output();
+      const started = await spawnHub(stateDir, host, options);
+      if (started.kind !== "ready") {
+        throw new Error(
+          `the local hub did not restart:\n${started.kind === "failed" ? started.output : "address in use"}`,
+        );
+      }
+      current = started.process;
+      hub.info = readInfo(join(stateDir, "hub.json"));
+      return hub.info;
+    },
+    cli: (...args: string[]) => runCli([...args, "--state", stateDir]),
+    output: () => earlierOutput + current.output(),
+  };
+  return hub;
+}
+
+function readInfo(file: string): HubInfo {
+  return JSON.parse(readFileSync(file, "utf8")) as HubInfo;
+}
+
+/** Resolves when `dir/name` exists (fs.watch, no polling; the existence check covers a file already there). */
+function waitForFile(dir: string, name: string): Promise<void> {
+  return new Promise((resolveWait) => {
+    const watcher = watch(dir, () => {
+      if (existsSync(join(dir, name))) {
+        watcher.close();
+        resolveWait();
+      }
+    });
+    if (existsSync(join(dir, name))) {
+      watcher.close();
+      resolveWait();
+    }
+  });
+}
