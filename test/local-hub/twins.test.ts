@@ -1,0 +1,196 @@
+import { Registry } from "azure-iothub";
+import { ArgumentError, DeviceNotFoundError, InvalidEtagError } from "azure-iothub/dist/common-core/errors";
+import { startHub } from "../support/hubProcess";
+import { serviceRequest } from "./serviceRequest";
+
+// Device and module twins through the real service SDK against a real local hub.
+
+let hub: Awaited<ReturnType<typeof startHub>>;
+let registry: Registry;
+
+beforeAll(async () => {
+  hub = await startHub();
+  registry = Registry.fromConnectionString(hub.info.connectionString);
+  await registry.create({ deviceId: "t1" });
+  await registry.addModule({ deviceId: "t1", moduleId: "m1" });
+});
+
+afterAll(async () => {
+  await hub?.stop();
+});
+
+type Section = Record<string, unknown> & {
+  $version: number;
+  $metadata: Record<string, Record<string, unknown>>;
+};
+interface TwinBody {
+  deviceId: string;
+  moduleId?: string;
+  etag: string;
+  version: number;
+  status: string;
+  tags: Record<string, unknown>;
+  properties: { desired: Section; reported: Section };
+}
+
+const twinOf = async (deviceId: string, moduleId?: string): Promise<TwinBody> =>
+  (moduleId === undefined
+    ? await registry.getTwin(deviceId)
+    : await registry.getModuleTwin(deviceId, moduleId)
+  ).responseBody as unknown as TwinBody;
+
+describe("device twins", () => {
+  it("returns the twin as the SDK expects it: ids, etag, version, tags, desired/reported with $version and $metadata", async () => {
+    const twin = await twinOf("t1");
+    expect(twin).toMatchObject({ deviceId: "t1", status: "enabled", version: 1, tags: {} });
+    expect(twin.etag).toEqual(expect.any(String));
+    expect(twin.properties.desired.$version).toBe(1);
+    expect(twin.properties.reported.$version).toBe(1);
+    expect(twin.properties.desired.$metadata.$lastUpdated).toEqual(expect.any(String));
+    expect("moduleId" in twin).toBe(false);
+  });
+
+  it("merges patches through Twin.update: objects merge, null deletes, versions and metadata advance", async () => {
+    const { responseBody: twin } = await registry.getTwin("t1");
+    await twin.update({
+      tags: { site: "paris", floor: 2 },
+      properties: { desired: { telemetry: { rate: 5, unit: "s" } } },
+    });
+    const afterFirst = await twinOf("t1");
+    await twin.update({
+      tags: { floor: null },
+      properties: { desired: { telemetry: { unit: null, burst: true } } },
+    });
+    const afterSecond = await twinOf("t1");
+
+    expect(afterSecond.tags).toEqual({ site: "paris" });
+    expect(afterSecond.properties.desired.telemetry).toEqual({ rate: 5, burst: true });
+    expect(afterSecond.properties.desired.$version).toBe(afterFirst.properties.desired.$version + 1);
+    expect(afterSecond.version).toBeGreaterThan(afterFirst.version);
+    expect(afterSecond.etag).not.toBe(afterFirst.etag);
+    const metadata = afterSecond.properties.desired.$metadata.telemetry as Record<
+      string,
+      Record<string, unknown>
+    >;
+    expect(metadata.burst.$lastUpdatedVersion).toBe(afterSecond.properties.desired.$version);
+    expect(metadata.rate.$lastUpdatedVersion).toBe(afterFirst.properties.desired.$version);
+    expect(metadata.unit).toBeUndefined();
+  });
+
+  it("refuses a stale etag with InvalidEtagError and accepts *", async () => {
+    const before = await twinOf("t1");
+    await registry.updateTwin("t1", { tags: { step: 1 } }, before.etag);
+    await expect(registry.updateTwin("t1", { tags: { step: 2 } }, before.etag)).rejects.toBeInstanceOf(
+      InvalidEtagError,
+    );
+    await registry.updateTwin("t1", { tags: { step: 3 } }, "*");
+    expect((await twinOf("t1")).tags.step).toBe(3);
+  });
+
+  it("replaces tags and desired as a whole with PUT", async () => {
+    await registry.updateTwin("t1", { tags: { old: 1 }, properties: { desired: { old: 1 } } }, "*");
+    const before = await twinOf("t1");
+    const put = await serviceRequest(
+      hub.info.connectionString,
+      "PUT",
+      "/twins/t1",
+      { tags: { fresh: true }, properties: { desired: { mode: "eco" } } },
+      { "if-match": `"${before.etag}"` },
+    );
+    expect(put.status).toBe(200);
+    const after = await twinOf("t1");
+    expect(after.tags).toEqual({ fresh: true });
+    expect(after.properties.desired).toMatchObject({
+      mode: "eco",
+      $version: before.properties.desired.$version + 1,
+    });
+    expect(after.properties.desired.old).toBeUndefined();
+    const stale = await serviceRequest(
+      hub.info.connectionString,
+      "PUT",
+      "/twins/t1",
+      { tags: {} },
+      {
+        "if-match": `"${before.etag}"`,
+      },
+    );
+    expect(stale.status).toBe(412);
+  });
+
+  it.each([
+    [
+      "desired over 32 KB",
+      { properties: { desired: big(33) } },
+      /properties.desired: must be at most 32768 bytes/,
+    ],
+    ["tags over 8 KB", { tags: big(9) }, /tags: must be at most 8192 bytes/],
+    ["nesting deeper than 10", { properties: { desired: nested(12) } }, /must be nested at most 10 levels/],
+    ["a property name with a dot", { tags: { "a.b": 1 } }, /tags.a.b: property names must not contain/],
+    ["a property name with $", { properties: { desired: { $x: 1 } } }, /property names must not contain/],
+    ["a string over 4 KB", { tags: { s: "s".repeat(4097) } }, /strings must be at most 4096 bytes/],
+    ["a reported patch from the service", { properties: { reported: { a: 1 } } }, /properties.reported/],
+  ])("refuses %s with 400 (ArgumentError) and changes nothing", async (_case, patch, message) => {
+    const before = await twinOf("t1");
+    const failure = registry.updateTwin("t1", patch, "*");
+    await expect(failure).rejects.toBeInstanceOf(ArgumentError);
+    await expect(failure).rejects.toThrow(message);
+    expect((await twinOf("t1")).etag).toBe(before.etag);
+  });
+
+  it("refuses a patch that makes the stored desired too big, though the patch alone is small", async () => {
+    await registry.create({ deviceId: "filling" });
+    for (let i = 0; i < 7; i++)
+      await registry.updateTwin("filling", { properties: { desired: { [`k${i}`]: big(4) } } }, "*");
+    await expect(
+      registry.updateTwin("filling", { properties: { desired: { last: big(4) } } }, "*"),
+    ).rejects.toThrow(/properties.desired: must be at most 32768 bytes/);
+  });
+
+  it("answers DeviceNotFoundError for the twin of a missing device", async () => {
+    await expect(registry.getTwin("ghost")).rejects.toBeInstanceOf(DeviceNotFoundError);
+    await expect(registry.updateTwin("ghost", { tags: { a: 1 } }, "*")).rejects.toBeInstanceOf(
+      DeviceNotFoundError,
+    );
+  });
+});
+
+describe("module twins", () => {
+  it("carries deviceId and moduleId and merges like device twins", async () => {
+    const { responseBody: twin } = await registry.getModuleTwin("t1", "m1");
+    expect(twin.deviceId).toBe("t1");
+    expect(twin.moduleId).toBe("m1");
+    await twin.update({ properties: { desired: { rate: 1, mode: "a" } } });
+    await twin.update({ properties: { desired: { mode: null } } });
+    const after = await twinOf("t1", "m1");
+    expect(after.properties.desired).toMatchObject({ rate: 1, $version: 3 });
+    expect(after.properties.desired.mode).toBeUndefined();
+    // The device's own twin is a different document.
+    expect((await twinOf("t1")).properties.desired.rate).toBeUndefined();
+  });
+
+  it("refuses a stale etag with InvalidEtagError", async () => {
+    const before = await twinOf("t1", "m1");
+    await registry.updateModuleTwin("t1", "m1", { tags: { a: 1 } }, before.etag);
+    await expect(
+      registry.updateModuleTwin("t1", "m1", { tags: { a: 2 } }, before.etag),
+    ).rejects.toBeInstanceOf(InvalidEtagError);
+  });
+
+  it("answers a plain 404 for a missing module and DeviceNotFoundError for a missing device", async () => {
+    await expect(registry.getModuleTwin("t1", "nope")).rejects.toThrow("Not found");
+    await expect(registry.getModuleTwin("ghost", "nope")).rejects.toBeInstanceOf(DeviceNotFoundError);
+  });
+});
+
+/** An object of `kilobytes` KB of string values (each well under the 4 KB string limit). */
+function big(kilobytes: number): Record<string, string> {
+  const value: Record<string, string> = {};
+  for (let i = 0; i < kilobytes; i++) value[`p${i}`] = "x".repeat(1024);
+  return value;
+}
+
+function nested(levels: number): Record<string, unknown> {
+  let value: unknown = 1;
+  for (let level = levels; level >= 1; level--) value = { [`l${level}`]: value };
+  return value as Record<string, unknown>;
+}
