@@ -61,6 +61,16 @@ describe("device create", () => {
     expect(device.authentication!.x509Thumbprint!.primaryThumbprint).toBe(thumbprint);
   });
 
+  it("accepts every character IoT Hub allows in ids, through create, get, twin and delete", async () => {
+    const deviceId = "a-Z:0.+%_#*?!(),=@;$'";
+    await registry.create({ deviceId });
+    expect((await registry.get(deviceId)).responseBody.deviceId).toBe(deviceId);
+    await registry.addModule({ deviceId, moduleId: "m#1?%" });
+    expect((await registry.getModuleTwin(deviceId, "m#1?%")).responseBody.moduleId).toBe("m#1?%");
+    await registry.delete(deviceId);
+    await expect(registry.get(deviceId)).rejects.toBeInstanceOf(DeviceNotFoundError);
+  });
+
   it("gives an IoT Edge device a device scope that survives updates", async () => {
     // The SDK's Device type does not declare deviceScope, though the registry returns it.
     const scopeOf = (device: object): unknown => (device as { deviceScope?: string }).deviceScope;
