@@ -1,0 +1,223 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Registry } from "azure-iothub";
+import { startProviderServer, type ProviderServer } from "../support/providerServer";
+import { Deployment, serializeProgramProviders } from "./support/deployment";
+import { PROJECT_DIR, runProgram, type ProgramRun } from "./support/runProgram";
+import { startTestHub, type TestHub } from "./support/testHub";
+
+/**
+ * The program with the local stack's config, as close to `pulumi up` as this machine allows: index.ts runs under
+ * mocks whose dynamic resources go to the real dynamic-provider server, against a running local hub. The registry
+ * must then hold exactly what the config declares, through an up, a grown config, a shrunk and changed config,
+ * and a destroy; and the verify command must pass on the program's outputs.
+ */
+
+const yaml = require("js-yaml") as { load(text: string): unknown };
+
+/** Pulumi.local.yaml's config, keys without the namespace. */
+function localStackConfig(): Record<string, unknown> {
+  const file = yaml.load(readFileSync(path.join(PROJECT_DIR, "Pulumi.local.yaml"), "utf8")) as {
+    config: Record<string, unknown>;
+  };
+  return Object.fromEntries(
+    Object.entries(file.config).map(([key, value]) => [key.replace(/^iothub-provisioner:/, ""), value]),
+  );
+}
+
+interface RegistrySnapshot {
+  devices: Record<string, { status: string; tags: unknown; desired: Record<string, unknown> }>;
+  modules: Record<string, Record<string, unknown>>;
+}
+
+/** What the hub holds: every device (status, tags, desired) and every module's desired properties. */
+async function snapshot(hub: TestHub): Promise<RegistrySnapshot> {
+  const registry = Registry.fromConnectionString(hub.connectionString);
+  const devices = (await registry.list()).responseBody;
+  const result: RegistrySnapshot = { devices: {}, modules: {} };
+  for (const device of devices) {
+    const twin = (await registry.getTwin(device.deviceId)).responseBody;
+    result.devices[device.deviceId] = {
+      status: device.status ?? "enabled",
+      tags: twin.tags ?? {},
+      desired: withoutMetadata(twin.properties.desired),
+    };
+    for (const module of (await registry.getModulesOnDevice(device.deviceId)).responseBody) {
+      const moduleTwin = (await registry.getModuleTwin(device.deviceId, module.moduleId)).responseBody;
+      result.modules[`${device.deviceId}/${module.moduleId}`] = withoutMetadata(
+        moduleTwin.properties.desired,
+      );
+    }
+  }
+  return result;
+}
+
+function withoutMetadata(section: Record<string, unknown> | undefined): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(section ?? {}).filter(([key]) => !key.startsWith("$")));
+}
+
+function policies(hub: TestHub): string[] {
+  const run = spawnSync(
+    process.execPath,
+    ["bin/iothub-local.js", "policy", "list", "--state", hub.stateDir],
+    {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+    },
+  );
+  expect(run.status).toBe(0);
+  return run.stdout
+    .trim()
+    .split("\n")
+    .map((line) => line.split(/\s+/)[0]);
+}
+
+/** `npm run verify -- --outputs FILE --json` on the program's outputs, as `npm run local` runs it. */
+function verify(outputs: Record<string, unknown>): { status: number | null; report: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "program-e2e-outputs-"));
+  const file = path.join(dir, "outputs.json");
+  try {
+    writeFileSync(file, JSON.stringify(outputs), { mode: 0o600 });
+    const run = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "verify/cli.ts", "--outputs", file, "--json"],
+      {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+      },
+    );
+    return { status: run.status, report: run.stdout + run.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("the program against a running local hub, through the real provider server", () => {
+  let hub: TestHub;
+  let server: ProviderServer;
+  let deployment: Deployment;
+
+  beforeAll(async () => {
+    [hub, server] = await Promise.all([startTestHub(), startProviderServer()]);
+    deployment = new Deployment(server, serializeProgramProviders());
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await hub?.stop();
+  });
+
+  /** One `pulumi up` of the local stack with these config overrides. */
+  async function up(overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
+    deployment.beginRun();
+    const run = await runProgram({
+      stack: "local",
+      config: { ...localStackConfig(), localHub: { stateDir: hub.stateDir }, ...overrides },
+      engine: deployment,
+    });
+    await deployment.endRun();
+    return run;
+  }
+
+  const tutorialModule = { moduleId: "myFirstModule", desired: { telemetryInterval: 122 } };
+
+  it("up with the local stack's config: the policy, exactly the declared identities and twins, and verify passes", async () => {
+    const run = await up();
+    expect(policies(hub)).toContain("provisioner");
+    expect(await snapshot(hub)).toEqual({
+      devices: { myFirstDevice: { status: "enabled", tags: {}, desired: {} } },
+      modules: { "myFirstDevice/myFirstModule": { telemetryInterval: 122 } },
+    });
+    expect(run.outputs).toMatchObject({
+      hostName: hub.hostName,
+      caFile: path.join(hub.stateDir, "ca.pem"),
+      modules: [
+        { deviceId: "myFirstDevice", moduleId: "myFirstModule", desired: { telemetryInterval: 122 } },
+      ],
+    });
+    expect(String(run.outputs.serviceConnectionString)).toContain("SharedAccessKeyName=provisioner;");
+    expect(run.secretOutputs).toEqual(
+      expect.arrayContaining(["serviceConnectionString", "modules[0].connectionString"]),
+    );
+
+    const verdict = verify(run.outputs);
+    expect(verdict.report).toContain("myFirstModule");
+    expect(verdict.status).toBe(0);
+  });
+
+  it("a second up with the same config changes nothing", async () => {
+    await up();
+    expect(deployment.steps).toMatchObject({ create: [], update: [], replace: [], delete: [] });
+    expect(deployment.steps.same.length).toBe(deployment.resources().length);
+  });
+
+  it("a grown config adds a module, a device with tags and desired properties, and a disabled device", async () => {
+    await up({
+      devices: [
+        {
+          deviceId: "myFirstDevice",
+          modules: [tutorialModule, { moduleId: "mySecondModule", desired: { mode: "eco" } }],
+        },
+        {
+          deviceId: "line:2",
+          tags: { site: "north" },
+          desired: { firmware: "1.2" },
+          modules: [{ moduleId: "m" }],
+        },
+        { deviceId: "spare", status: "disabled", statusReason: "not installed" },
+      ],
+    });
+    expect(await snapshot(hub)).toEqual({
+      devices: {
+        myFirstDevice: { status: "enabled", tags: {}, desired: {} },
+        "line:2": { status: "enabled", tags: { site: "north" }, desired: { firmware: "1.2" } },
+        spare: { status: "disabled", tags: {}, desired: {} },
+      },
+      modules: {
+        "myFirstDevice/myFirstModule": { telemetryInterval: 122 },
+        "myFirstDevice/mySecondModule": { mode: "eco" },
+        "line:2/m": {},
+      },
+    });
+  });
+
+  it("a changed config converges: a module and a device removed, a desired key changed, one dropped", async () => {
+    const run = await up({
+      devices: [
+        {
+          deviceId: "myFirstDevice",
+          modules: [{ moduleId: "myFirstModule", desired: { telemetryInterval: 60 } }],
+        },
+        { deviceId: "line:2", tags: { site: "north" }, modules: [{ moduleId: "m" }] },
+      ],
+    });
+    expect(await snapshot(hub)).toEqual({
+      devices: {
+        myFirstDevice: { status: "enabled", tags: {}, desired: {} },
+        "line:2": { status: "enabled", tags: { site: "north" }, desired: {} },
+      },
+      modules: {
+        "myFirstDevice/myFirstModule": { telemetryInterval: 60 },
+        "line:2/m": {},
+      },
+    });
+    expect(deployment.steps.delete.sort()).toEqual(
+      [
+        "fleet-device-spare",
+        "fleet-module-myFirstDevice/mySecondModule",
+        "fleet-moduletwin-myFirstDevice/mySecondModule",
+      ].sort(),
+    );
+    const verdict = verify(run.outputs);
+    expect(verdict.status).toBe(0);
+  });
+
+  it("destroy empties the registry and removes the policy", async () => {
+    await deployment.destroy();
+    expect(await snapshot(hub)).toEqual({ devices: {}, modules: {} });
+    expect(policies(hub)).not.toContain("provisioner");
+    expect(deployment.resources()).toEqual([]);
+  });
+});

@@ -1,0 +1,26 @@
+/**
+ * Serializes every dynamic provider the program uses (the four registry providers and the local hub's policy
+ * provider) exactly as @pulumi/pulumi does when the program registers a resource, and prints {type: text} as JSON.
+ * Run in a plain node process (the way Pulumi runs the program): under jest the serializer may produce text that
+ * does not work without throwing (FIELD-NOTES 5).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { localHubPolicyProvider } from "../../../components/hub/localHub";
+import { providers } from "../../../components/registry/providers";
+
+async function main(): Promise<void> {
+  const all: Record<string, pulumi.dynamic.ResourceProvider> = {
+    ...providers,
+    LocalHubPolicy: localHubPolicyProvider,
+  };
+  const texts: Record<string, string> = {};
+  for (const [type, provider] of Object.entries(all)) {
+    texts[type] = (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
+  }
+  process.stdout.write(JSON.stringify(texts));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
