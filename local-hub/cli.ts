@@ -12,8 +12,6 @@ import {
 } from "./configuration";
 import { HubStartError } from "./errors/startError";
 import { readHubInfo } from "./hubInfo";
-import { runTail } from "./mqtt/tail";
-import { startHub } from "./server";
 import { openStateDatabase } from "./stateDatabase";
 import { ensureCertificateAuthority } from "./tls";
 import { stopHub } from "./stop";
@@ -54,6 +52,9 @@ program
   )
   .action(async (flags: StartFlags) => {
     const config = configurationFromFlags(flags);
+    // Loaded here, not at the top: the hub's server pulls in aedes and the handlers, which the short CLI
+    // commands (policy, quota, fault) do not need and should not wait for.
+    const { startHub } = require("./server") as typeof import("./server");
     const hub = await startHub(config);
     const shutdown = (signal: string): void => {
       console.log(`iothub-local: ${signal}, shutting down`);
@@ -186,6 +187,7 @@ program
   .option("--json", "one JSON object per message")
   .addOption(stateOption())
   .action(async (flags: { device?: string; module?: string; json?: boolean; state: string }) => {
+    const { runTail } = require("./mqtt/tail") as typeof import("./mqtt/tail");
     process.exitCode = await runTail({ ...flags, stateDir: resolve(flags.state) });
   });
 

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, watch } from "node:fs";
 import { tmpdir } from "node:os";
+import { EventEmitter } from "node:events";
 import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import type { HubInfo } from "../../local-hub/hubInfo";
 
 /**
@@ -45,6 +47,8 @@ export interface TestHub {
   cli(...args: string[]): Promise<CliResult>;
   /** Everything the hub printed so far (stdout and stderr), for failure messages. */
   output(): string;
+  /** Resolves when the hub prints a line matching `pattern` (at or after the time of this call). */
+  waitForOutput(pattern: RegExp): Promise<string>;
 }
 
 const children = new Set<ChildProcess>();
@@ -116,6 +120,7 @@ type SpawnResult =
 
 interface HubChild {
   child: ChildProcess;
+  lines: NodeJS.EventEmitter;
   exited: Promise<number | null>;
   output: () => string;
 }
@@ -150,15 +155,18 @@ async function spawnHub(stateDir: string, host: string, options: StartHubOptions
   );
   children.add(child);
   let output = "";
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const lines = new EventEmitter();
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    createInterface({ input: stream }).on("line", (line) => lines.emit("line", line));
+  }
   const exited = new Promise<number | null>((resolveExit) =>
     child.once("exit", (code, signal) => {
       children.delete(child);
       resolveExit(code ?? (signal ? null : code));
     }),
   );
-  const hub: HubChild = { child, exited, output: () => output };
+  const hub: HubChild = { child, lines, exited, output: () => output };
 
   const outcome = await Promise.race([
     waitForFile(stateDir, "hub.json").then(() => "ready" as const),
@@ -202,6 +210,16 @@ function makeTestHub(stateDir: string, host: string, options: StartHubOptions, f
     },
     cli: (...args: string[]) => runCli([...args, "--state", stateDir]),
     output: () => earlierOutput + current.output(),
+    waitForOutput: (pattern: RegExp) =>
+      new Promise<string>((resolveLine) => {
+        const lines = current.lines;
+        const onLine = (line: string): void => {
+          if (!pattern.test(line)) return;
+          lines.off("line", onLine);
+          resolveLine(line);
+        };
+        lines.on("line", onLine);
+      }),
   };
   return hub;
 }
