@@ -79,6 +79,7 @@ async function main(): Promise<number> {
     PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? LOCAL_STACK_PASSPHRASE,
     PULUMI_SKIP_UPDATE_CHECK: "true",
     // verify (and anything else) finds the same CLI
+    PULUMI_CLI: pulumi,
     PATH: `${path.dirname(pulumi)}${path.delimiter}${process.env.PATH ?? ""}`,
   };
 
