@@ -1,0 +1,105 @@
+import { spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HUB_CLI, PROJECT_ROOT, runCli, startHub } from "../support/hubProcess";
+
+/** `iothub-local start`/`stop`: hub.json's contract, clean shutdown, and the errors a user can act on. */
+describe("iothub-local start and stop", () => {
+  it("writes hub.json with the contract's keys, and SIGTERM removes it and exits 0", async () => {
+    const hub = await startHub();
+    try {
+      expect(Object.keys(hub.info).slice(0, 5)).toEqual([
+        "hostName",
+        "connectionString",
+        "caFile",
+        "httpsPort",
+        "mqttPort",
+      ]);
+      expect(hub.info).toMatchObject({
+        hostName: hub.host,
+        httpsPort: 443,
+        host: hub.host,
+        stateDir: hub.stateDir,
+      });
+      expect(hub.info.connectionString).toMatch(
+        new RegExp(
+          `^HostName=${hub.host.replace(/\./g, "\\.")};SharedAccessKeyName=iothubowner;SharedAccessKey=.+=$`,
+        ),
+      );
+      expect(hub.info.mqttPort).toBeGreaterThan(0);
+      expect(hub.output()).toMatch(/ready/);
+    } finally {
+      expect(await hub.stop()).toBe(0);
+    }
+    expect(existsSync(join(hub.stateDir, "hub.json"))).toBe(false);
+  });
+
+  it("`iothub-local stop` stops the hub of a state dir and waits for its exit", async () => {
+    const hub = await startHub();
+    const stopped = await hub.cli("stop");
+    expect(stopped).toMatchObject({ code: 0, stdout: "stopped\n" });
+    expect(existsSync(join(hub.stateDir, "hub.json"))).toBe(false);
+    expect(await hub.stop()).toBe(0); // already exited: resolves with its exit code
+    expect(await hub.cli("stop")).toMatchObject({ code: 0, stdout: "no hub running for this state dir\n" });
+  });
+
+  it("exits 3 with a clear error when the address is already in use", async () => {
+    const hub = await startHub();
+    try {
+      const stateDir = mkdtempSync(join(tmpdir(), "iothub-local-busy-"));
+      const second = await runCli(["start", "--state", stateDir, "--host", hub.host, "--mqtt-port", "0"]);
+      expect(second.code).toBe(3);
+      expect(second.stderr).toMatch(
+        new RegExp(`${hub.host.replace(/\./g, "\\.")}:443: the address is in use`),
+      );
+      expect(existsSync(join(stateDir, "hub.json"))).toBe(false);
+    } finally {
+      await hub.stop();
+    }
+  });
+
+  it("exits 2 naming the three fixes when 443 needs privilege (run as nobody)", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "iothub-local-nobody-"));
+    chmodSync(stateDir, 0o777);
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(
+        "setpriv",
+        [
+          "--reuid=nobody",
+          "--regid=nogroup",
+          "--clear-groups",
+          process.execPath,
+          HUB_CLI,
+          "start",
+          "--state",
+          stateDir,
+          "--host",
+          "127.0.0.1",
+          "--mqtt-port",
+          "0",
+        ],
+        { cwd: PROJECT_ROOT, stdio: ["ignore", "ignore", "pipe"] },
+      );
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      child.once("error", reject);
+      child.once("close", (code) => resolve({ code, stderr }));
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/run the hub as root/);
+    expect(result.stderr).toMatch(/setcap cap_net_bind_service=\+ep/);
+    expect(result.stderr).toMatch(/sysctl net\.ipv4\.ip_unprivileged_port_start=443/);
+  });
+
+  it("rejects bad flags with an error naming the flag", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "iothub-local-flags-"));
+    const badPort = await runCli(["start", "--state", stateDir, "--https-port", "http"]);
+    expect(badPort.code).not.toBe(0);
+    expect(badPort.stderr).toMatch(/--https-port: 'http' must be a port number/);
+    const badQuota = await runCli(["start", "--state", stateDir, "--quota", "S9"]);
+    expect(badQuota.stderr).toMatch(/quota: 'S9'/);
+    const badFault = await runCli(["start", "--state", stateDir, "--fault", "registry"]);
+    expect(badFault.stderr).toMatch(/KIND:MODE/);
+  });
+});
