@@ -29,13 +29,16 @@ export interface DeviceApiBackend {
 }
 
 /**
- * What an injected quota or fault does to one device-API operation (the platform's chaos module decides; the
- * device API carries it out). `subject` is the MQTT topic, so `fault add --match TEXT` can aim at one identity.
+ * Quotas and faults for the device API's classes (the platform's `Chaos` satisfies it). `subject` is the MQTT topic,
+ * so `fault add --match TEXT` can aim at one identity.
  * desiredPush: anything but "proceed" means the patch is applied but not pushed ("reset" also drops the socket).
- * deviceTwin: "throttle" answers 429, "unavailable" 503, "hang"/"drop" never answer, "reset" drops the socket.
+ * deviceTwin: "throttle" answers 429, fault "503" answers 503, "hang"/"drop" never answer, "reset" drops the socket.
  */
-export type DeviceApiChaosOutcome = "proceed" | "throttle" | "unavailable" | "hang" | "reset" | "drop";
-export type DeviceApiChaos = (
-  operationClass: "desiredPush" | "deviceTwin",
-  subject: string,
-) => DeviceApiChaosOutcome;
+export type DeviceApiChaosVerdict =
+  | { action: "proceed" }
+  | { action: "throttle" }
+  | { action: "fault"; mode: "503" | "hang" | "reset" | "drop" };
+
+export interface DeviceApiChaos {
+  admit(operationClass: "desiredPush" | "deviceTwin", subject: string): DeviceApiChaosVerdict;
+}

@@ -16,7 +16,7 @@ import {
 import type { HubEvents, IdentityRef } from "../events";
 import type { MethodInvoker, MethodRequest, MethodResult } from "../handlers/methods";
 import { authenticateConnect, peerCertificateThumbprints } from "./authenticate";
-import type { DeviceApiBackend, DeviceApiChaos, DeviceApiChaosOutcome } from "./backend";
+import type { DeviceApiBackend, DeviceApiChaos } from "./backend";
 import { deviceErrorAnswer } from "./deviceErrors";
 import { DirectMethods, identityKey } from "./directMethods";
 import type { SessionStore } from "./sessions";
@@ -50,6 +50,8 @@ interface Connection {
   client: Client;
   identity: IdentityRef;
 }
+
+type ChaosOutcome = "proceed" | "throttle" | "503" | "hang" | "reset" | "drop";
 
 /** lastActivityTime is written at most this often per identity: telemetry must not turn into one write per message. */
 const ACTIVITY_WRITE_INTERVAL_MS = 1000;
@@ -295,7 +297,7 @@ export class DeviceBroker implements MethodInvoker {
     let answer: { status: number; body: string; version?: number };
     try {
       if (outcome === "throttle") throw throttled("deviceTwin");
-      if (outcome === "unavailable") throw serviceUnavailable();
+      if (outcome === "503") throw serviceUnavailable();
       answer = operation();
     } catch (error) {
       const failure = deviceErrorAnswer(error);
@@ -370,8 +372,9 @@ export class DeviceBroker implements MethodInvoker {
     });
   }
 
-  private chaos(operationClass: "desiredPush" | "deviceTwin", topic: string): DeviceApiChaosOutcome {
-    return this.options.chaos?.(operationClass, topic) ?? "proceed";
+  private chaos(operationClass: "desiredPush" | "deviceTwin", topic: string): ChaosOutcome {
+    const verdict = this.options.chaos?.admit(operationClass, topic) ?? { action: "proceed" };
+    return verdict.action === "fault" ? verdict.mode : verdict.action;
   }
 }
 

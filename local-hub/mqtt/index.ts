@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { createServer, type TLSSocket } from "node:tls";
 import type { Database } from "better-sqlite3";
+import { IdentityStore } from "../persistence/identityStore";
 import type { EventEmitter } from "node:events";
 import type { HubEvents, IdentityRef } from "../events";
 import type { MethodInvoker, MethodRequest, MethodResult } from "../handlers/methods";
@@ -9,27 +10,29 @@ import { DeviceBroker } from "./deviceBroker";
 import { MemorySessionStore, SqliteSessionStore } from "./sessions";
 import { TelemetryTap, telemetryTapPath, type TelemetryMessage } from "./telemetryTap";
 
-export type { DeviceApiBackend, DeviceApiChaos, DeviceApiChaosOutcome } from "./backend";
+export type { DeviceApiBackend, DeviceApiChaos, DeviceApiChaosVerdict } from "./backend";
 export type { TelemetryMessage } from "./telemetryTap";
 export { telemetryTapPath } from "./telemetryTap";
 
 /** How the platform (local-hub/server.ts) starts the device API. */
 export interface DeviceApiOptions {
-  /** PEM server key and certificate (and the hub's CA, sent along as the chain). */
-  tls: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
+  /** PEM server key and certificate, and the hub's CA (sent along as the chain). */
+  key: string | Buffer;
+  cert: string | Buffer;
+  ca?: string | Buffer;
   /** Address to bind, e.g. 127.0.0.1. */
   host: string;
   /** 0 picks a free port (the returned `port` tells which). */
   port: number;
   /** The hub's host name: SAS tokens are scoped to `{hostName}/devices/...`, usernames start with it. */
   hostName: string;
-  /** The identity store (IdentityStore satisfies DeviceApiBackend). */
-  store: DeviceApiBackend;
   events: HubEvents;
-  /** Quotas and faults for the classes `desiredPush` and `deviceTwin`. */
+  /** hub.db: the identities (unless `store` is given) and the clean=false sessions, which so survive a restart. */
+  db?: Database;
+  /** The identities; default: an IdentityStore on `db`. One of the two is required. */
+  store?: DeviceApiBackend;
+  /** Quotas and faults for the classes `desiredPush` and `deviceTwin` (the platform's Chaos). */
   chaos?: DeviceApiChaos;
-  /** hub.db: clean=false sessions are kept there and survive a restart. Without it they live in memory. */
-  database?: Database;
   /** The state dir: enables the telemetry tap (`iothub-local tail`) on a socket of this dir. */
   stateDir?: string;
   /** Diagnostics (refused connections, ACL denials); never given keys or tokens. */
@@ -48,9 +51,9 @@ export interface DeviceApi extends MethodInvoker {
 export async function startDeviceApi(options: DeviceApiOptions): Promise<DeviceApi> {
   const broker = await DeviceBroker.create({
     hostName: options.hostName,
-    backend: options.store,
+    backend: options.store ?? new IdentityStore(requireDb(options)),
     events: options.events,
-    sessions: options.database ? new SqliteSessionStore(options.database) : new MemorySessionStore(),
+    sessions: options.db ? new SqliteSessionStore(options.db) : new MemorySessionStore(),
     chaos: options.chaos,
     log: options.log,
   });
@@ -60,9 +63,9 @@ export async function startDeviceApi(options: DeviceApiOptions): Promise<DeviceA
   // thumbprint against the registry (self-signed certificates would never verify against a CA).
   const server = createServer(
     {
-      key: options.tls.key,
-      cert: options.tls.cert,
-      ca: options.tls.ca,
+      key: options.key,
+      cert: options.cert,
+      ca: options.ca,
       requestCert: true,
       rejectUnauthorized: false,
     },
@@ -111,4 +114,9 @@ export async function startDeviceApi(options: DeviceApiOptions): Promise<DeviceA
         await tap?.close();
       })()),
   };
+}
+
+function requireDb(options: DeviceApiOptions): Database {
+  if (!options.db) throw new Error("startDeviceApi: give `store` or `db`");
+  return options.db;
 }

@@ -1,0 +1,217 @@
+import { createHash, generateKeyPairSync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import {
+  Client as DeviceClient,
+  ModuleClient,
+  X509AuthenticationProvider,
+  type Twin,
+} from "azure-iot-device";
+import { Mqtt } from "azure-iot-device-mqtt";
+import type { Registry } from "azure-iothub";
+import forge from "node-forge";
+import { createSasToken } from "../../lib/iothub/sas";
+import type { HubInfo } from "../../local-hub/hubInfo";
+
+/** What the device-API suites share: identities, SDK clients and raw MQTT clients against a test hub. */
+
+// mqtt.js ships with azure-iot-device-mqtt; its types are not part of this project.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const mqtt = require("mqtt") as {
+  connect(url: string, options: Record<string, unknown>): RawMqttClient;
+};
+
+export interface RawMqttClient {
+  on(event: "connect", listener: (connack: { sessionPresent: boolean }) => void): this;
+  on(event: "message", listener: (topic: string, payload: Buffer) => void): this;
+  on(event: "close" | "offline", listener: () => void): this;
+  on(event: "error", listener: (error: Error & { code?: number }) => void): this;
+  once(event: string, listener: (...args: never[]) => void): this;
+  subscribe(
+    topic: string,
+    options: { qos: 0 | 1 },
+    callback: (error: Error | null, granted: { topic: string; qos: number }[]) => void,
+  ): void;
+  publish(topic: string, payload: string, options: { qos: 0 | 1 }, callback?: (error?: Error) => void): void;
+  end(force?: boolean, callback?: () => void): void;
+  connected: boolean;
+}
+
+export interface ModuleIdentity {
+  deviceId: string;
+  moduleId?: string;
+  key: string;
+}
+
+/** Registers a module (and its device when needed); returns its primary key. */
+export async function createModule(
+  registry: Registry,
+  deviceId: string,
+  moduleId: string,
+): Promise<ModuleIdentity> {
+  await registry.create({ deviceId }).catch((error: Error) => {
+    if (error.name !== "DeviceAlreadyExistsError") throw error;
+  });
+  await registry.addModule({ deviceId, moduleId });
+  const module = (await registry.getModule(deviceId, moduleId)).responseBody;
+  return { deviceId, moduleId, key: module.authentication!.symmetricKey!.primaryKey! };
+}
+
+/** A device or module connection string that reaches the hub's MQTT port through GatewayHostName. */
+export function connectionStringOf(info: HubInfo, identity: ModuleIdentity, key = identity.key): string {
+  return (
+    `HostName=${info.hostName};DeviceId=${identity.deviceId}` +
+    (identity.moduleId ? `;ModuleId=${identity.moduleId}` : "") +
+    `;SharedAccessKey=${key};GatewayHostName=${info.host}:${info.mqttPort}`
+  );
+}
+
+export async function openModuleClient(
+  info: HubInfo,
+  identity: ModuleIdentity,
+  key?: string,
+): Promise<ModuleClient> {
+  const client = ModuleClient.fromConnectionString(connectionStringOf(info, identity, key), Mqtt);
+  await client.setOptions({ ca: readFileSync(info.caFile, "utf8") });
+  await client.open();
+  return client;
+}
+
+/** Adds a desired listener and resolves once the hub acknowledged the subscription (patches before it are lost). */
+export async function listenForDesired(
+  twin: Twin,
+  listener: (patch: Record<string, unknown>) => void,
+): Promise<void> {
+  twin.on("properties.desired", listener);
+  // Queued behind the subscription the listener started: resolves on its SUBACK.
+  await new Promise<void>((resolve, reject) =>
+    twin.enableTwinDesiredPropertiesUpdates((error?: Error) => (error ? reject(error) : resolve())),
+  );
+}
+
+/** Twin.properties.reported.update is callback-only. */
+export function updateReported(twin: Twin, patch: Record<string, unknown>): Promise<void> {
+  return new Promise((resolve, reject) =>
+    twin.properties.reported.update(patch, (error?: Error) => (error ? reject(error) : resolve())),
+  );
+}
+
+/** The next desired patch carrying `$version` > `after` (the first call of a listener is the full document). */
+export function nextDesired(twin: Twin, after: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => {
+    const listener = (patch: Record<string, unknown>): void => {
+      if (typeof patch.$version === "number" && patch.$version > after) {
+        twin.removeListener("properties.desired", listener);
+        resolve(patch);
+      }
+    };
+    twin.on("properties.desired", listener);
+  });
+}
+
+export function rawMqttClient(
+  info: HubInfo,
+  identity: ModuleIdentity,
+  options: { clean?: boolean; key?: string; certificate?: { cert: string; key: string } } = {},
+): RawMqttClient {
+  const clientId = identity.moduleId ? `${identity.deviceId}/${identity.moduleId}` : identity.deviceId;
+  const resource = encodeURIComponent(
+    `${info.hostName}/devices/${identity.deviceId}` +
+      (identity.moduleId ? `/modules/${identity.moduleId}` : ""),
+  );
+  const expiry = Math.floor(Date.now() / 1000) + 3600;
+  return mqtt.connect(`mqtts://${info.host}:${info.mqttPort}`, {
+    clientId,
+    username: `${info.hostName}/${clientId}/?api-version=2021-04-12`,
+    password: options.certificate
+      ? undefined
+      : createSasToken(decodeURIComponent(resource), options.key ?? identity.key, expiry),
+    ...(options.certificate ?? {}),
+    ca: readFileSync(info.caFile),
+    clean: options.clean ?? true,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    keepalive: 60,
+  });
+}
+
+/** Resolves on CONNACK 0; rejects with the CONNACK error (e.g. code 5 not authorized). */
+export function connected(client: RawMqttClient): Promise<{ sessionPresent: boolean }> {
+  return new Promise((resolve, reject) => {
+    client.once("connect", (connack: { sessionPresent: boolean }) => resolve(connack));
+    client.once("error", (error: Error) => reject(error));
+  });
+}
+
+export function closed(client: RawMqttClient): Promise<void> {
+  return new Promise((resolve) => client.once("close", () => resolve()));
+}
+
+export function subscribe(client: RawMqttClient, topic: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    client.subscribe(topic, { qos: 0 }, (error, granted) =>
+      error ? reject(error) : resolve(granted[0].qos),
+    ),
+  );
+}
+
+export function nextMessage(client: RawMqttClient): Promise<{ topic: string; payload: string }> {
+  return new Promise((resolve) =>
+    client.once("message", (topic: string, payload: Buffer) =>
+      resolve({ topic, payload: payload.toString() }),
+    ),
+  );
+}
+
+export function end(client: RawMqttClient): Promise<void> {
+  return new Promise((resolve) => client.end(true, () => resolve()));
+}
+
+/**
+ * An X.509 device client. The SDK's x509=true connection strings drop GatewayHostName (only the SAS path keeps
+ * it), so the MQTT port is given through the credentials of an X509AuthenticationProvider instead.
+ */
+export async function openDeviceClientWithCertificate(
+  info: HubInfo,
+  deviceId: string,
+  certificate: { cert: string; key: string },
+): Promise<DeviceClient> {
+  const provider = new X509AuthenticationProvider({
+    host: info.hostName,
+    deviceId,
+    gatewayHostName: `${info.host}:${info.mqttPort}`,
+    x509: certificate,
+  });
+  const client = DeviceClient.fromAuthenticationProvider(provider, Mqtt);
+  await client.setOptions({ ca: readFileSync(info.caFile, "utf8") });
+  await client.open();
+  return client;
+}
+
+/** A self-signed client certificate (node-forge) and its SHA-1 / SHA-256 thumbprints, as IoT Hub registers them. */
+export function selfSignedCertificate(commonName: string): {
+  cert: string;
+  key: string;
+  sha1: string;
+  sha256: string;
+} {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const certificate = forge.pki.createCertificate();
+  certificate.publicKey = forge.pki.publicKeyFromPem(
+    publicKey.export({ type: "spki", format: "pem" }).toString(),
+  );
+  certificate.serialNumber = "01";
+  certificate.validity.notBefore = new Date(Date.now() - 60_000);
+  certificate.validity.notAfter = new Date(Date.now() + 24 * 3600_000);
+  const attributes = [{ name: "commonName", value: commonName }];
+  certificate.setSubject(attributes);
+  certificate.setIssuer(attributes);
+  const keyPem = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  certificate.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
+  const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(certificate)).getBytes(), "binary");
+  return {
+    cert: forge.pki.certificateToPem(certificate),
+    key: keyPem,
+    sha1: createHash("sha1").update(der).digest("hex").toUpperCase(),
+    sha256: createHash("sha256").update(der).digest("hex").toUpperCase(),
+  };
+}
