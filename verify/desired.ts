@@ -1,52 +1,55 @@
 /**
  * Compares the desired properties a stack declared for a module with the desired document the module received.
- * Keys the stack did not declare are fine (other writers may own them); each declared key must be deeply equal.
+ * The stack owns the keys it declares, at any depth (as the twin resources do: components/registry/
+ * twinOwnership.ts); keys it did not declare belong to other writers and are fine, nested ones included. Every
+ * declared leaf (and every array, as a whole) must be equal.
  */
 
 export type TwinValue = null | boolean | number | string | TwinValue[] | { [key: string]: TwinValue };
 export type TwinDocument = { [key: string]: TwinValue };
 
 export interface DesiredMismatch {
-  /** Dotted path of the first difference, e.g. `telemetry.interval`. */
+  /** Dotted path of the declared key, e.g. `telemetry.interval`. */
   key: string;
-  expected: TwinValue | undefined;
+  expected: TwinValue;
   /** `undefined` when the key is missing from the module's desired document. */
   found: TwinValue | undefined;
 }
 
-/** Every declared top-level key whose value differs from the received one (empty = all present and equal). */
+/** Every declared key, at any depth, whose value differs from the received one (empty = all present and equal). */
 export function compareDesired(declared: TwinDocument, received: Record<string, unknown>): DesiredMismatch[] {
+  return differences("", declared, received as TwinDocument);
+}
+
+function differences(prefix: string, declared: TwinDocument, received: TwinDocument): DesiredMismatch[] {
   const mismatches: DesiredMismatch[] = [];
   for (const [key, expected] of Object.entries(declared)) {
-    const difference = firstDifference(key, expected, received[key] as TwinValue | undefined);
-    if (difference) mismatches.push(difference);
+    const path = prefix ? `${prefix}.${key}` : key;
+    const found = received[key];
+    if (isPlainObject(expected) && isPlainObject(found)) {
+      mismatches.push(...differences(path, expected, found));
+    } else if (expected === null ? found !== undefined && found !== null : !jsonEqual(expected, found)) {
+      // Declaring null means "absent": IoT Hub deletes a desired key that is set to null.
+      mismatches.push({ key: path, expected, found });
+    }
   }
   return mismatches;
 }
 
-/** Deep equality that names where two values part ways, so the report can point at the nested key. */
-function firstDifference(
-  path: string,
-  expected: TwinValue | undefined,
-  found: TwinValue | undefined,
-): DesiredMismatch | undefined {
-  if (isPlainObject(expected) && isPlainObject(found)) {
-    const keys = new Set([...Object.keys(expected), ...Object.keys(found)]);
-    for (const key of keys) {
-      const difference = firstDifference(`${path}.${key}`, expected[key], found[key]);
-      if (difference) return difference;
-    }
-    return undefined;
+/** Whole-value equality (arrays and the objects inside them are compared in full; key order does not matter). */
+function jsonEqual(a: TwinValue | undefined, b: TwinValue | undefined): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return (
+      Array.isArray(a) &&
+      Array.isArray(b) &&
+      a.length === b.length &&
+      a.every((item, i) => jsonEqual(item, b[i]))
+    );
   }
-  if (Array.isArray(expected) && Array.isArray(found)) {
-    if (expected.length !== found.length) return { key: path, expected, found };
-    for (let index = 0; index < expected.length; index++) {
-      if (firstDifference(`${path}[${index}]`, expected[index], found[index]))
-        return { key: path, expected, found };
-    }
-    return undefined;
-  }
-  return expected === found ? undefined : { key: path, expected, found };
+  if (!isPlainObject(a) || !isPlainObject(b)) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => key in b && jsonEqual(a[key], b[key]));
 }
 
 function isPlainObject(value: unknown): value is { [key: string]: TwinValue } {
@@ -57,6 +60,5 @@ function isPlainObject(value: unknown): value is { [key: string]: TwinValue } {
 export function describeMismatch(mismatch: DesiredMismatch): string {
   const found =
     mismatch.found === undefined ? "nothing (the key is missing)" : JSON.stringify(mismatch.found);
-  const expected = mismatch.expected === undefined ? "no such key" : JSON.stringify(mismatch.expected);
-  return `"${mismatch.key}": expected ${expected}, found ${found}`;
+  return `"${mismatch.key}": expected ${JSON.stringify(mismatch.expected)}, found ${found}`;
 }

@@ -17,15 +17,23 @@ describe("compareDesired", () => {
     expect(describeMismatch(mismatch)).toBe('"interval": expected 30, found nothing (the key is missing)');
   });
 
-  it("points at the nested key that differs, including keys the declaration does not have", () => {
+  it("points at the nested key that differs or is missing", () => {
     expect(compareDesired({ telemetry: { interval: 30 } }, { telemetry: { interval: 5 } })).toEqual([
       { key: "telemetry.interval", expected: 30, found: 5 },
     ]);
-    const [extra] = compareDesired(
+    const [missing] = compareDesired(
+      { telemetry: { interval: 30, unit: "s" } },
       { telemetry: { interval: 30 } },
-      { telemetry: { interval: 30, extra: 1 } },
     );
-    expect(describeMismatch(extra)).toBe('"telemetry.extra": expected no such key, found 1');
+    expect(describeMismatch(missing)).toBe(
+      '"telemetry.unit": expected "s", found nothing (the key is missing)',
+    );
+  });
+
+  it("accepts nested keys set by others, as the twin resources own only the keys they declare", () => {
+    expect(
+      compareDesired({ telemetry: { interval: 30 } }, { telemetry: { interval: 30, byDevice: 1 } }),
+    ).toEqual([]);
   });
 
   it("tells types apart: a string is not a number, an object is not null, arrays compare by element", () => {
@@ -37,7 +45,23 @@ describe("compareDesired", () => {
     expect(compareDesired({ a: [1] }, { a: { 0: 1 } })).toHaveLength(1);
   });
 
+  it("treats a key declared null as one that must be absent (null deletes a desired key)", () => {
+    expect(compareDesired({ retired: null }, { other: 1 })).toEqual([]);
+    expect(compareDesired({ retired: null }, { retired: 5 })).toEqual([
+      { key: "retired", expected: null, found: 5 },
+    ]);
+  });
+
+  it("compares arrays whole, objects inside them included", () => {
+    expect(compareDesired({ a: [{ x: 1 }] }, { a: [{ x: 1, y: 2 }] })).toHaveLength(1);
+    expect(compareDesired({ a: [{ x: 1, y: 2 }] }, { a: [{ y: 2, x: 1 }] })).toEqual([]);
+  });
+
   it("reports every declared key that differs, not only the first", () => {
+    expect(compareDesired({ n: { a: 1, b: 2 } }, { n: { a: 0, b: 0 } }).map((m) => m.key)).toEqual([
+      "n.a",
+      "n.b",
+    ]);
     expect(compareDesired({ a: 1, b: 2, c: 3 }, { a: 0, b: 2, c: 0 }).map((m) => m.key)).toEqual(["a", "c"]);
   });
 });
