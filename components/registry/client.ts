@@ -222,11 +222,12 @@ function createRegistry(connection: HubConnection): Registry {
   };
   const restApiClient = new RestApiClient(config, "iothub-provisioner");
   const registry = new iothub.Registry(config as never, restApiClient as never);
-  const agent: Agent = new https.Agent({
-    keepAlive: true,
-    maxSockets: 64,
-    ca: connection.caCertificate ? [...tls.rootCertificates, connection.caCertificate] : undefined,
-  });
+  // One secure context for all connections: a `ca` option would re-parse every root certificate per connection,
+  // which under load bunches paced calls into bursts the hub then throttles.
+  const secureContext = connection.caCertificate
+    ? tls.createSecureContext({ ca: [...tls.rootCertificates, connection.caCertificate] })
+    : undefined;
+  const agent: Agent = new https.Agent({ keepAlive: true, maxSockets: 64, secureContext });
   restApiClient.setOptions({ http: { agent } });
   return registry;
 }

@@ -77,9 +77,10 @@ export function hubMessage(error: unknown): string {
 
 /** A timeout the retry layer raises itself, so it classifies like the SDK's network errors. */
 export class RequestTimeoutError extends Error {
-  override readonly name = "RequestTimeoutError";
   constructor(timeoutMs: number) {
     super(`no answer within ${timeoutMs} ms`);
+    // Set here, not by a field initializer: closure serialization drops class field initializers.
+    this.name = "RequestTimeoutError";
   }
 }
 

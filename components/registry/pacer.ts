@@ -7,12 +7,15 @@ import { processWide } from "./processState";
  */
 export class Pacer {
   /** When the next call would be due at the steady rate (GCRA's theoretical arrival time). */
-  private due = 0;
-  private interval = 0;
-  private burst = 1;
+  private due: number;
+  private interval: number;
+  private burst: number;
 
+  // Fields are set in the constructor, not by initializers: closure serialization drops class field initializers.
   constructor(opsPerSecond: number, burst = 1) {
-    this.setRate(opsPerSecond, burst);
+    this.due = 0;
+    this.interval = 1000 / opsPerSecond;
+    this.burst = Math.max(1, Math.floor(burst));
   }
 
   /** Later resources may declare another pace for the same hub: the latest declaration wins. */

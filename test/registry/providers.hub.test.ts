@@ -2,6 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Registry } from "azure-iothub";
+import { ModuleClient, type Twin } from "azure-iot-device";
+import { Mqtt } from "azure-iot-device-mqtt";
 import {
   serializedProviders,
   startProviderServer,
@@ -170,6 +172,16 @@ describe("DeviceIdentity", () => {
   });
 });
 
+describe("a hub that never answers", () => {
+  it("times the call out and retries it", async () => {
+    await hub.cli("fault", "add", "registry", "--mode", "hang", "--count", "1", "--match", "after-hang");
+    const inputs = { ...hubArgs, deviceId: "after-hang", registry: { requestTimeoutMs: 1000 } };
+    const { outs } = await createResource("DeviceIdentity", inputs);
+    expect((await registry.get("after-hang")).responseBody.etag).toBe(outs.etag);
+    await hub.cli("fault", "clear");
+  });
+});
+
 describe("ModuleIdentity", () => {
   it("creates, reads and deletes a module; its connection string names the module", async () => {
     await createResource("DeviceIdentity", { ...hubArgs, deviceId: "with-module" });
@@ -272,5 +284,23 @@ describe("DeviceTwin", () => {
     const twin = (await registry.getTwin("tagged")).responseBody;
     expect(twin.tags).toEqual({ owner: "ops", site: "south" });
     expect((twin.properties.desired as Record<string, unknown>).mode).toBe("eco");
+  });
+});
+
+describe("a module's connection string from the outputs", () => {
+  it("connects with ModuleClient over MQTT and sees the desired properties the providers set", async () => {
+    const ids = { deviceId: "field-device", moduleId: "agent" };
+    await createResource("DeviceIdentity", { ...hubArgs, deviceId: ids.deviceId });
+    const { outs } = await createResource("ModuleIdentity", { ...hubArgs, ...ids });
+    await createResource("ModuleTwin", { ...hubArgs, ...ids, desired: { sampling: { everySeconds: 5 } } });
+    const client = ModuleClient.fromConnectionString(outs.connectionString as string, Mqtt);
+    try {
+      await client.setOptions({ ca: hub.caPem });
+      await client.open();
+      const twin: Twin = await client.getTwin();
+      expect(twin.properties.desired.sampling).toEqual({ everySeconds: 5 });
+    } finally {
+      await client.close();
+    }
   });
 });

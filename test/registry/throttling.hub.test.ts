@@ -1,0 +1,92 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Registry } from "azure-iothub";
+import {
+  serializedProviders,
+  startProviderServer,
+  type Props,
+  type ProviderServer,
+} from "../support/providerServer";
+import { startRegistryHub, type RegistryHub } from "./registryHub";
+
+/**
+ * The hub's registry quota (5 operations/s, a bucket of 5) against many resources created at once, as the engine
+ * does. Paced below the quota, resources are created within a tight retry budget; unpaced, throttled calls fail
+ * without a budget and are retried until every resource exists with one. (The pacer schedules when calls leave;
+ * connection set-up can bunch a few on arrival, hence a pace with some headroom below the quota.)
+ */
+let hub: RegistryHub;
+let server: ProviderServer;
+let texts: Record<string, string>;
+let hubArgs: Props;
+const statsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "registry-quota-")), "calls.json");
+
+beforeAll(async () => {
+  [hub, server, texts] = await Promise.all([
+    startRegistryHub(["--quota", "registry=5/s"]),
+    startProviderServer({ env: { IOTHUB_PROVISIONER_STATS_FILE: statsFile } }),
+    serializedProviders(),
+  ]);
+  hubArgs = { serviceConnectionString: hub.connectionString, caCertificate: hub.caPem };
+});
+afterAll(async () => {
+  await server?.stop();
+  await hub?.stop();
+});
+
+const registryCalls = (): number =>
+  fs.existsSync(statsFile)
+    ? ((JSON.parse(fs.readFileSync(statsFile, "utf8")) as { registry?: number }).registry ?? 0)
+    : 0;
+
+async function createDevices(
+  prefix: string,
+  count: number,
+  registryOptions: Props,
+): Promise<PromiseSettledResult<unknown>[]> {
+  return Promise.allSettled(
+    Array.from({ length: count }, (_, i) =>
+      server.create(texts.DeviceIdentity, {
+        ...hubArgs,
+        deviceId: `${prefix}-${i}`,
+        registry: registryOptions,
+      }),
+    ),
+  );
+}
+
+const rejected = (results: PromiseSettledResult<unknown>[]): string[] =>
+  results.flatMap((result) =>
+    result.status === "rejected"
+      ? [String((result.reason as { details?: string }).details ?? result.reason)]
+      : [],
+  );
+
+it("paced below the quota (3/s, burst 3; the hub: 5/s, bucket 5), creates every device without a retry", async () => {
+  const before = registryCalls();
+  const results = await createDevices("paced", 12, {
+    opsPerSecond: { registry: 3 },
+    burst: { registry: 3 },
+    maxAttempts: 1,
+  });
+  expect(rejected(results)).toEqual([]);
+  expect(registryCalls() - before).toBe(12);
+});
+
+it("the quota is real: unpaced and without retries, some creates fail, naming the throttle and the budget", async () => {
+  const failures = rejected(await createDevices("unretried", 15, { maxAttempts: 1 }));
+  expect(failures.length).toBeGreaterThan(0);
+  expect(failures[0]).toMatch(/^device "unretried-\d+": create failed with HTTP 429: .*retry budget/);
+});
+
+it("unpaced, retries throttled calls until every device exists", async () => {
+  const before = registryCalls();
+  const results = await createDevices("burst", 20, { baseDelayMs: 100, maxAttempts: 30 });
+  expect(rejected(results)).toEqual([]);
+  expect(registryCalls() - before).toBeGreaterThan(20); // some were throttled (429) and retried
+  await hub.cli("quota", "clear");
+  const registry = Registry.fromConnectionString(hub.connectionString);
+  const devices = (await registry.list()).responseBody.map((device) => device.deviceId);
+  for (let i = 0; i < 20; i++) expect(devices).toContain(`burst-${i}`);
+});
