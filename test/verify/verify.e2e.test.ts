@@ -156,6 +156,32 @@ describe("verify against a local hub", () => {
     expect(parseReport(result.stdout).modules[0].failure).toMatchObject({ kind: "module-not-found" });
   });
 
+  it("names a disabled device as the reason its module cannot connect", async () => {
+    const key = newKey();
+    await registry.create({ deviceId: "line-3", status: "disabled" });
+    await registry.addModule({
+      deviceId: "line-3",
+      moduleId: "sensor",
+      authentication: { type: "sas", symmetricKey: { primaryKey: key, secondaryKey: newKey() } },
+    } as Parameters<Registry["addModule"]>[0]);
+    const disabled = {
+      deviceId: "line-3",
+      moduleId: "sensor",
+      desired: {},
+      connectionString: moduleConnectionString(endpoint, "line-3", "sensor", key),
+    };
+    const result = await runVerify([
+      "--outputs",
+      writeOutputs("disabled.json", stackOutputs(endpoint, [disabled])),
+      "--json",
+    ]);
+    expect(result.code).toBe(1);
+    expect(parseReport(result.stdout).modules[0].failure).toMatchObject({
+      kind: "device-disabled",
+      step: "connect",
+    });
+  });
+
   it("names an unreachable hub", async () => {
     const unreachable = {
       ...fleet[2],
