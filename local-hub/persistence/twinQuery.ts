@@ -2,7 +2,8 @@
  * The part of IoT Hub's query language the SDK's users need for twins:
  *   SELECT * FROM devices | devices.modules [WHERE <condition>]
  * with comparisons (=, !=, <>, <, >, <=, >=) between property paths (deviceId, moduleId, status, tags.x,
- * properties.desired.x, properties.reported.x, ...) and literals, AND, OR, NOT, parentheses and IS_DEFINED(path).
+ * properties.desired.x, properties.reported.x, ...) and literals, IN / NIN [lists], AND, OR, NOT, parentheses and
+ * IS_DEFINED(path).
  * Conditions are evaluated against the twin JSON the query returns, so a query sees exactly what a GET shows.
  * Pure: parse once per request, then test each twin.
  */
@@ -15,7 +16,8 @@ export type Condition =
   | { kind: "and" | "or"; left: Condition; right: Condition }
   | { kind: "not"; operand: Condition }
   | { kind: "compare"; operator: ComparisonOperator; left: Operand; right: Operand }
-  | { kind: "isDefined"; path: string[] };
+  | { kind: "isDefined"; path: string[] }
+  | { kind: "in"; negated: boolean; operand: Operand; values: Literal[] };
 
 export type ComparisonOperator = "=" | "!=" | "<" | ">" | "<=" | ">=";
 
@@ -33,7 +35,7 @@ type Token =
   | { kind: "number"; value: number }
   | { kind: "symbol"; text: string };
 
-const SYMBOLS = ["!=", "<>", "<=", ">=", "=", "<", ">", "(", ")", ",", "*"];
+const SYMBOLS = ["!=", "<>", "<=", ">=", "=", "<", ">", "(", ")", "[", "]", ",", "*"];
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -134,6 +136,11 @@ class Parser {
       return { kind: "isDefined", path: operand.path };
     }
     const left = this.parseOperand();
+    if (this.peekWord("IN") || this.peekWord("NIN")) {
+      const negated = this.peekWord("NIN");
+      this.position++;
+      return { kind: "in", negated, operand: left, values: this.parseList() };
+    }
     const operatorToken = this.next();
     if (
       operatorToken?.kind !== "symbol" ||
@@ -143,6 +150,22 @@ class Parser {
     }
     const operator = (operatorToken.text === "<>" ? "!=" : operatorToken.text) as ComparisonOperator;
     return { kind: "compare", operator, left, right: this.parseOperand() };
+  }
+
+  /** `[literal, literal, ...]` */
+  private parseList(): Literal[] {
+    this.expectSymbol("[");
+    const values: Literal[] = [];
+    for (;;) {
+      const item = this.parseOperand();
+      if (item.kind !== "literal") throw new QuerySyntaxError("IN and NIN take a list of values");
+      values.push(item.value);
+      const separator = this.next();
+      if (separator?.kind === "symbol" && separator.text === "]") return values;
+      if (separator?.kind !== "symbol" || separator.text !== ",") {
+        throw new QuerySyntaxError(`expected ',' or ']' in the list, found ${describe(separator)}`);
+      }
+    }
   }
 
   private parseOperand(): Operand {
@@ -259,6 +282,13 @@ function evaluate(condition: Condition, document: Record<string, unknown>): bool
     }
     case "isDefined":
       return resolve(document, condition.path) !== undefined;
+    case "in": {
+      // A missing property is undefined either way; otherwise a value of another type is simply not in the list.
+      const value = operandValue(document, condition.operand);
+      if (value === undefined) return undefined;
+      const found = condition.values.some((candidate) => compare("=", value, candidate) === true);
+      return found !== condition.negated;
+    }
     case "compare":
       return compare(
         condition.operator,

@@ -89,6 +89,7 @@ describe("query", () => {
     ["IS_DEFINED(properties.desired.rate) AND tags.floor != 0 AND tags.floor < 3", ["q01", "q02"]],
     ["NOT IS_DEFINED(properties.desired.rate) AND tags.floor < 11", ["q10"]],
     ["tags.missing = 1", []],
+    ["deviceId IN ['q03', 'q04', 'nope'] AND tags.site NIN ['paris']", ["q03"]],
   ])("filters devices WHERE %s", async (condition, expected) => {
     const { twins } = await allPages(`SELECT * FROM devices WHERE ${condition}`);
     expect(idsOf(twins)).toEqual(expected);

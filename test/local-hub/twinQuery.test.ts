@@ -37,6 +37,18 @@ describe("twin query language", () => {
     expect(where("NOT (tags.site = 'paris')")).toBe(false);
   });
 
+  it("tests membership with IN and NIN lists", () => {
+    expect(where("tags.site IN ['rome', 'paris']")).toBe(true);
+    expect(where("tags.site NIN ['rome', 'paris']")).toBe(false);
+    expect(where("tags.floor IN [1, 2, '3']")).toBe(false);
+    expect(where("tags.floor NIN [1, 2, '3']")).toBe(true);
+    expect(where("tags.missing NIN [1]")).toBe(false);
+    expect(() => parseTwinQuery("SELECT * FROM devices WHERE tags.a IN [tags.b]")).toThrow(/list of values/);
+    expect(() => parseTwinQuery("SELECT * FROM devices WHERE tags.a IN [1 2]")).toThrow(
+      /expected ',' or ']'/,
+    );
+  });
+
   it("treats missing properties and mismatched types as no match, even under NOT", () => {
     expect(where("tags.missing = 1")).toBe(false);
     expect(where("tags.missing != 1")).toBe(false);
