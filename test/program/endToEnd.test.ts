@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Registry } from "azure-iothub";
+import { startHub, type TestHub } from "../support/hubProcess";
 import { startProviderServer, type ProviderServer } from "../support/providerServer";
 import { Deployment, serializeProgramProviders } from "./support/deployment";
 import { PROJECT_DIR, runProgram, type ProgramRun } from "./support/runProgram";
-import { startTestHub, type TestHub } from "./support/testHub";
 
 /**
  * The program with the local stack's config, as close to `pulumi up` as this machine allows: index.ts runs under
@@ -34,7 +34,7 @@ interface RegistrySnapshot {
 
 /** What the hub holds: every device (status, tags, desired) and every module's desired properties. */
 async function snapshot(hub: TestHub): Promise<RegistrySnapshot> {
-  const registry = Registry.fromConnectionString(hub.connectionString);
+  const registry = Registry.fromConnectionString(hub.info.connectionString);
   const devices = (await registry.list()).responseBody;
   const result: RegistrySnapshot = { devices: {}, modules: {} };
   for (const device of devices) {
@@ -58,16 +58,9 @@ function withoutMetadata(section: Record<string, unknown> | undefined): Record<s
   return Object.fromEntries(Object.entries(section ?? {}).filter(([key]) => !key.startsWith("$")));
 }
 
-function policies(hub: TestHub): string[] {
-  const run = spawnSync(
-    process.execPath,
-    ["bin/iothub-local.js", "policy", "list", "--state", hub.stateDir],
-    {
-      cwd: PROJECT_DIR,
-      encoding: "utf8",
-    },
-  );
-  expect(run.status).toBe(0);
+async function policies(hub: TestHub): Promise<string[]> {
+  const run = await hub.cli("policy", "list");
+  expect(run.code).toBe(0);
   return run.stdout
     .trim()
     .split("\n")
@@ -100,7 +93,7 @@ describe("the program against a running local hub, through the real provider ser
   let deployment: Deployment;
 
   beforeAll(async () => {
-    [hub, server] = await Promise.all([startTestHub(), startProviderServer()]);
+    [hub, server] = await Promise.all([startHub(), startProviderServer()]);
     deployment = new Deployment(server, serializeProgramProviders());
   });
 
@@ -125,13 +118,13 @@ describe("the program against a running local hub, through the real provider ser
 
   it("up with the local stack's config: the policy, exactly the declared identities and twins, and verify passes", async () => {
     const run = await up();
-    expect(policies(hub)).toContain("provisioner");
+    expect(await policies(hub)).toContain("provisioner");
     expect(await snapshot(hub)).toEqual({
       devices: { myFirstDevice: { status: "enabled", tags: {}, desired: {} } },
       modules: { "myFirstDevice/myFirstModule": { telemetryInterval: 122 } },
     });
     expect(run.outputs).toMatchObject({
-      hostName: hub.hostName,
+      hostName: hub.info.hostName,
       caFile: path.join(hub.stateDir, "ca.pem"),
       modules: [
         { deviceId: "myFirstDevice", moduleId: "myFirstModule", desired: { telemetryInterval: 122 } },
@@ -217,7 +210,7 @@ describe("the program against a running local hub, through the real provider ser
   it("destroy empties the registry and removes the policy", async () => {
     await deployment.destroy();
     expect(await snapshot(hub)).toEqual({ devices: {}, modules: {} });
-    expect(policies(hub)).not.toContain("provisioner");
+    expect(await policies(hub)).not.toContain("provisioner");
     expect(deployment.resources()).toEqual([]);
   });
 });
