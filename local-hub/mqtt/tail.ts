@@ -1,24 +1,25 @@
 import { connect } from "node:net";
-import { createInterface } from "node:readline";
 import { resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { telemetryTapPath, type TelemetryMessage } from "./telemetryTap";
 
 /**
- * `iothub-local tail [--device D] [--module M] [--state DIR] [--json]`: prints device-to-cloud messages as the
- * running hub accepts them, one line each: `<time> <deviceId>[/<moduleId>] <body>[ <properties as JSON>]`.
- * With --json each line is the message as JSON. Tells on stderr when it is watching (scripts wait for that line).
+ * `iothub-local tail [--device D] [--module M] [--state DIR]`: prints device-to-cloud messages as the running hub
+ * accepts them, one line each: `<time> <deviceId>[/<moduleId>] <body>[ <properties as JSON>]` (`json: true`: the
+ * message as one JSON line). Says on stderr when it is watching, so scripts can wait for that line.
  */
 export interface TailOptions {
+  /** The hub's state dir (default `.iothub-local`). */
   stateDir?: string;
   device?: string;
   module?: string;
   json?: boolean;
-  /** Where lines go (default stdout); stderr gets the status lines. */
+  /** Where messages go (default stdout); status lines go to `err` (default stderr). */
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
 }
 
-/** Resolves with the exit code when the hub goes away (0) or cannot be reached (1). */
+/** Resolves with the exit code: 0 when the hub stops, 1 when no hub runs on the state dir. */
 export function runTail(options: TailOptions = {}): Promise<number> {
   const stateDir = resolve(options.stateDir ?? ".iothub-local");
   const out = options.out ?? process.stdout;
@@ -27,21 +28,21 @@ export function runTail(options: TailOptions = {}): Promise<number> {
   return new Promise((done) => {
     socket.once("connect", () => {
       const who = options.device ? ` of ${options.device}${options.module ? `/${options.module}` : ""}` : "";
-      err.write(`tail: watching telemetry${who} of the hub in ${stateDir} (Ctrl+C to stop)\n`);
+      err.write(`tail: watching telemetry${who} at the hub in ${stateDir} (Ctrl+C to stop)\n`);
     });
     socket.once("error", (error: NodeJS.ErrnoException) => {
-      const reason =
-        error.code === "ENOENT" || error.code === "ECONNREFUSED"
-          ? `no hub is running with state dir ${stateDir} (start one with: iothub-local start --state ${stateDir})`
-          : error.message;
-      err.write(`tail: ${reason}\n`);
+      const unreachable = error.code === "ENOENT" || error.code === "ECONNREFUSED";
+      err.write(
+        unreachable
+          ? `tail: no hub is running on state dir ${stateDir} (start one with: iothub-local start --state ${stateDir})\n`
+          : `tail: cannot read the hub's telemetry: ${error.message}\n`,
+      );
       done(1);
     });
     socket.once("close", (hadError) => {
-      if (!hadError) {
-        err.write("tail: the hub stopped\n");
-        done(0);
-      }
+      if (hadError) return;
+      err.write("tail: the hub stopped\n");
+      done(0);
     });
     createInterface({ input: socket }).on("line", (line) => {
       const message = JSON.parse(line) as TelemetryMessage;

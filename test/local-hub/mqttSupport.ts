@@ -15,7 +15,6 @@ import type { HubInfo } from "../../local-hub/hubInfo";
 /** What the device-API suites share: identities, SDK clients and raw MQTT clients against a test hub. */
 
 // mqtt.js ships with azure-iot-device-mqtt; its types are not part of this project.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const mqtt = require("mqtt") as {
   connect(url: string, options: Record<string, unknown>): RawMqttClient;
 };

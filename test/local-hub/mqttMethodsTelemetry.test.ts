@@ -1,0 +1,155 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { Message, type ModuleClient } from "azure-iot-device";
+import { Client as ServiceClient, Registry } from "azure-iothub";
+import { HUB_CLI, PROJECT_ROOT, runCli, startHub, type TestHub } from "../support/hubProcess";
+import { createModule, openModuleClient, type ModuleIdentity } from "./mqttSupport";
+
+// Direct methods (service SDK -> hub -> device SDK and back) and telemetry watched with `iothub-local tail`.
+
+let hub: TestHub;
+let registry: Registry;
+let service: ServiceClient;
+const openClients: ModuleClient[] = [];
+const tails: ChildProcessWithoutNullStreams[] = [];
+
+beforeAll(async () => {
+  hub = await startHub();
+  registry = Registry.fromConnectionString(hub.info.connectionString);
+  service = ServiceClient.fromConnectionString(hub.info.connectionString);
+});
+
+afterEach(async () => {
+  await Promise.all(openClients.splice(0).map((client) => client.close().catch(() => undefined)));
+  for (const tail of tails.splice(0)) tail.kill();
+});
+
+afterAll(async () => {
+  await service?.close();
+  await hub?.stop();
+});
+
+async function open(identity: ModuleIdentity): Promise<ModuleClient> {
+  const client = await openModuleClient(hub.info, identity);
+  openClients.push(client);
+  return client;
+}
+
+interface HttpFailure {
+  response?: { statusCode: number };
+  responseBody?: string;
+}
+
+describe("direct methods", () => {
+  it("carries a call from Client.invokeDeviceMethod to the module and its answer back", async () => {
+    const identity = await createModule(registry, "method-dev", "m");
+    const client = await open(identity);
+    client.onMethod("reboot", (request, response) => {
+      void response.send(202, { accepted: request.payload, method: request.methodName });
+    });
+
+    // connectTimeoutInSeconds: the hub waits until the module listens for methods (onMethod subscribes async).
+    const { result } = await service.invokeDeviceMethod("method-dev", "m", {
+      methodName: "reboot",
+      payload: { delay: 3 },
+      responseTimeoutInSeconds: 10,
+      connectTimeoutInSeconds: 10,
+    });
+
+    expect(result).toEqual({ status: 202, payload: { accepted: { delay: 3 }, method: "reboot" } });
+  });
+
+  it("answers 404 DeviceNotOnline for a registered module that is not connected", async () => {
+    await createModule(registry, "method-dev", "offline");
+
+    const failure = (await service
+      .invokeDeviceMethod("method-dev", "offline", { methodName: "reboot", payload: null })
+      .then(
+        () => undefined,
+        (error: HttpFailure) => error,
+      )) as HttpFailure;
+
+    expect(failure.response?.statusCode).toBe(404);
+    expect(failure.responseBody).toContain("ErrorCode:DeviceNotOnline;");
+  });
+
+  it("answers 504 GatewayTimeout when the module does not answer within responseTimeoutInSeconds", async () => {
+    const identity = await createModule(registry, "method-dev", "silent");
+    const client = await open(identity);
+    client.onMethod("hang", () => undefined);
+
+    const failure = (await service
+      .invokeDeviceMethod("method-dev", "silent", {
+        methodName: "hang",
+        payload: null,
+        responseTimeoutInSeconds: 5,
+        connectTimeoutInSeconds: 10,
+      })
+      .then(
+        () => undefined,
+        (error: HttpFailure) => error,
+      )) as HttpFailure;
+
+    expect(failure.response?.statusCode).toBe(504);
+    expect(failure.responseBody).toContain("ErrorCode:GatewayTimeout;");
+  });
+});
+
+/** Starts `iothub-local tail` on the hub's state dir; resolves once it says it is watching. */
+async function startTail(...args: string[]): Promise<{ nextLine(): Promise<string> }> {
+  const tail = spawn(process.execPath, [HUB_CLI, "tail", "--state", hub.stateDir, ...args], {
+    cwd: PROJECT_ROOT,
+  });
+  tails.push(tail);
+  const lines = createInterface({ input: tail.stdout });
+  const pending: string[] = [];
+  const waiters: ((line: string) => void)[] = [];
+  lines.on("line", (line) => {
+    const waiter = waiters.shift();
+    if (waiter) waiter(line);
+    else pending.push(line);
+  });
+  await new Promise<void>((resolve, reject) => {
+    tail.stderr.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("watching")) resolve();
+    });
+    tail.once("exit", (code) => reject(new Error(`tail exited with ${code}`)));
+  });
+  return {
+    nextLine: () =>
+      new Promise((resolve) => {
+        const line = pending.shift();
+        if (line !== undefined) resolve(line);
+        else waiters.push(resolve);
+      }),
+  };
+}
+
+describe("telemetry", () => {
+  it("accepts module telemetry (QoS 1 acknowledged) and `tail --device` prints it as it arrives", async () => {
+    const watched = await createModule(registry, "tel-dev", "sensor");
+    const other = await createModule(registry, "tel-other", "sensor");
+    const tail = await startTail("--device", "tel-dev");
+    const [watchedClient, otherClient] = await Promise.all([open(watched), open(other)]);
+
+    const message = new Message(JSON.stringify({ temperature: 20.5 }));
+    message.properties.add("alert", "none");
+    // sendEvent resolves on the hub's PUBACK.
+    await otherClient.sendEvent(new Message("not for this tail"));
+    await watchedClient.sendEvent(message);
+
+    const line = await tail.nextLine();
+    expect(line).toMatch(/^\d{4}-\d\d-\d\dT\S+Z tel-dev\/sensor \{"temperature":20.5\}/);
+    expect(line).toContain('"alert":"none"');
+  });
+
+  it("tail fails clearly when no hub runs on the state dir", async () => {
+    const empty = mkdtempSync(join(tmpdir(), "iothub-local-no-hub-"));
+    const result = await runCli(["tail", "--state", empty]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("no hub is running");
+  });
+});
