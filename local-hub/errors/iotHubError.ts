@@ -43,6 +43,9 @@ export const moduleAlreadyExists = (deviceId: string, moduleId: string): IotHubE
   );
 export const preconditionFailed = (message: string): IotHubError =>
   new IotHubError(412, "PreconditionFailed", message);
+/** A hub limit reached, e.g. the 51st module of a device (the SDK: TooManyDevicesError). */
+export const quotaExceeded = (message: string): IotHubError =>
+  new IotHubError(403, "IotHubQuotaExceeded", message);
 export const throttled = (operationClass: string): IotHubError =>
   new IotHubError(
     429,

@@ -16,6 +16,7 @@ import {
   moduleAlreadyExists,
   moduleNotFound,
   preconditionFailed,
+  quotaExceeded,
 } from "../errors/iotHubError";
 import type { HubEventMap, HubEvents, IdentityRef } from "../events";
 import type { SqlPrefilter } from "./twinQuery";
@@ -326,9 +327,7 @@ export class IdentityStore {
         if (existing) throw moduleAlreadyExists(deviceId, moduleId);
         const count = (this.statements.countModules.get(deviceId) as { count: number }).count;
         if (count >= LIMITS.modulesPerDevice) {
-          throw new IotHubError(
-            403,
-            "IotHubQuotaExceeded",
+          throw quotaExceeded(
             `Device ${deviceId} already has ${LIMITS.modulesPerDevice} modules, the most IoT Hub allows.`,
           );
         }
