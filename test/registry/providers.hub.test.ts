@@ -10,13 +10,14 @@ import {
   type Props,
   type ProviderServer,
 } from "../support/providerServer";
-import { startRegistryHub, type RegistryHub } from "./registryHub";
+import { startHub, type TestHub } from "../support/hubProcess";
 
 /**
  * The registry providers driven the way the engine drives them (the real dynamic-provider server, the providers
  * as the SDK serializes them) against a real local hub, checked with the real service SDK.
  */
-let hub: RegistryHub;
+let hub: TestHub;
+let caPem: string;
 let server: ProviderServer;
 let texts: Record<string, string>;
 let registry: Registry;
@@ -28,15 +29,16 @@ const KEY_B = Buffer.alloc(32, 8).toString("base64");
 
 beforeAll(async () => {
   [hub, server, texts] = await Promise.all([
-    startRegistryHub(),
+    startHub(),
     startProviderServer({ env: { IOTHUB_PROVISIONER_STATS_FILE: statsFile } }),
     serializedProviders(),
   ]);
-  registry = Registry.fromConnectionString(hub.connectionString);
+  caPem = fs.readFileSync(hub.info.caFile, "utf8");
+  registry = Registry.fromConnectionString(hub.info.connectionString);
   hubArgs = {
-    serviceConnectionString: hub.connectionString,
-    caCertificate: hub.caPem,
-    gatewayHostName: `${hub.hostName}:${hub.mqttPort}`,
+    serviceConnectionString: hub.info.connectionString,
+    caCertificate: caPem,
+    gatewayHostName: `${hub.info.hostName}:${hub.info.mqttPort}`,
   };
 });
 afterAll(async () => {
@@ -65,8 +67,8 @@ describe("DeviceIdentity", () => {
     expect(outs.generationId).toBe(device.generationId);
     expect(outs.primaryKey).toBe(device.authentication?.symmetricKey?.primaryKey);
     expect(outs.connectionString).toBe(
-      `HostName=${hub.hostName};DeviceId=gen-keys;SharedAccessKey=${outs.primaryKey};` +
-        `GatewayHostName=${hub.hostName}:${hub.mqttPort}`,
+      `HostName=${hub.info.hostName};DeviceId=gen-keys;SharedAccessKey=${outs.primaryKey};` +
+        `GatewayHostName=${hub.info.hostName}:${hub.info.mqttPort}`,
     );
   });
 
@@ -295,7 +297,7 @@ describe("a module's connection string from the outputs", () => {
     await createResource("ModuleTwin", { ...hubArgs, ...ids, desired: { sampling: { everySeconds: 5 } } });
     const client = ModuleClient.fromConnectionString(outs.connectionString as string, Mqtt);
     try {
-      await client.setOptions({ ca: hub.caPem });
+      await client.setOptions({ ca: caPem });
       await client.open();
       const twin: Twin = await client.getTwin();
       expect(twin.properties.desired.sampling).toEqual({ everySeconds: 5 });

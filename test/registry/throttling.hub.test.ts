@@ -8,7 +8,7 @@ import {
   type Props,
   type ProviderServer,
 } from "../support/providerServer";
-import { startRegistryHub, type RegistryHub } from "./registryHub";
+import { startHub, type TestHub } from "../support/hubProcess";
 
 /**
  * The hub's registry quota (5 operations/s, a bucket of 5) against many resources created at once, as the engine
@@ -16,7 +16,8 @@ import { startRegistryHub, type RegistryHub } from "./registryHub";
  * without a budget and are retried until every resource exists with one. (The pacer schedules when calls leave;
  * connection set-up can bunch a few on arrival, hence a pace with some headroom below the quota.)
  */
-let hub: RegistryHub;
+let hub: TestHub;
+let caPem: string;
 let server: ProviderServer;
 let texts: Record<string, string>;
 let hubArgs: Props;
@@ -24,11 +25,12 @@ const statsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "registry-quot
 
 beforeAll(async () => {
   [hub, server, texts] = await Promise.all([
-    startRegistryHub(["--quota", "registry=5/s"]),
+    startHub({ args: ["--quota", "registry=5/s"] }),
     startProviderServer({ env: { IOTHUB_PROVISIONER_STATS_FILE: statsFile } }),
     serializedProviders(),
   ]);
-  hubArgs = { serviceConnectionString: hub.connectionString, caCertificate: hub.caPem };
+  caPem = fs.readFileSync(hub.info.caFile, "utf8");
+  hubArgs = { serviceConnectionString: hub.info.connectionString, caCertificate: caPem };
 });
 afterAll(async () => {
   await server?.stop();
@@ -86,7 +88,7 @@ it("unpaced, retries throttled calls until every device exists", async () => {
   expect(rejected(results)).toEqual([]);
   expect(registryCalls() - before).toBeGreaterThan(20); // some were throttled (429) and retried
   await hub.cli("quota", "clear");
-  const registry = Registry.fromConnectionString(hub.connectionString);
+  const registry = Registry.fromConnectionString(hub.info.connectionString);
   const devices = (await registry.list()).responseBody.map((device) => device.deviceId);
   for (let i = 0; i < 20; i++) expect(devices).toContain(`burst-${i}`);
 });
