@@ -48,6 +48,7 @@ describe("direct methods", () => {
     const identity = await createModule(registry, "method-dev", "m");
     const client = await open(identity);
     client.onMethod("reboot", (request, response) => {
+      if (!request || !response) return;
       void response.send(202, { accepted: request.payload, method: request.methodName });
     });
 
