@@ -7,7 +7,8 @@
  * 4. `npm run verify -- --stack local`: a real module client checks that each module gets its desired state.
  *
  * Flags: --stack NAME (default local), --state DIR (the hub's state dir, default .iothub-local, as in
- * Pulumi.local.yaml), --no-download (never let the npm package `pulumi` download the CLI), --no-verify.
+ * Pulumi.local.yaml), --host ADDR (the address a hub started here binds, default 127.0.0.1), --no-download (never
+ * let the npm package `pulumi` download the CLI), --no-verify.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -26,10 +27,18 @@ interface Options {
   stateDir: string;
   allowDownload: boolean;
   verify: boolean;
+  /** Extra `iothub-local start` flags for a hub started here. */
+  hubArgs: string[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { stack: "local", stateDir: ".iothub-local", allowDownload: true, verify: true };
+  const options: Options = {
+    stack: "local",
+    stateDir: ".iothub-local",
+    allowDownload: true,
+    verify: true,
+    hubArgs: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -39,10 +48,13 @@ function parseArgs(argv: string[]): Options {
     };
     if (arg === "--stack") options.stack = value();
     else if (arg === "--state") options.stateDir = value();
+    else if (arg === "--host") options.hubArgs.push("--host", value());
     else if (arg === "--no-download") options.allowDownload = false;
     else if (arg === "--no-verify") options.verify = false;
     else
-      throw new Error(`unknown argument ${arg} (use --stack NAME, --state DIR, --no-download, --no-verify)`);
+      throw new Error(
+        `unknown argument ${arg} (use --stack NAME, --state DIR, --host ADDR, --no-download, --no-verify)`,
+      );
   }
   options.stateDir = path.resolve(PROJECT_DIR, options.stateDir);
   return options;
@@ -63,7 +75,7 @@ async function main(): Promise<number> {
   const pulumi = await findPulumiCli({ allowDownload: options.allowDownload });
   console.log(`Pulumi CLI: ${pulumi}`);
 
-  const hub = await ensureLocalHub({ cli: HUB_CLI, stateDir: options.stateDir });
+  const hub = await ensureLocalHub({ cli: HUB_CLI, stateDir: options.stateDir, args: options.hubArgs });
   console.log(
     hub.started
       ? `Started the local IoT Hub (${hub.hostName}, pid ${hub.pid}) in the background; its log is ${path.join(options.stateDir, "hub.log")}.\n` +
