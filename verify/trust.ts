@@ -39,8 +39,12 @@ export function resolveTrust(
       ? { caPem: environmentPem, description: `NODE_EXTRA_CA_CERTS=${environmentCa}` }
       : { description: "the system's CAs" };
   }
-  if (environmentCa !== undefined && resolve(environmentCa) === resolve(wanted)) {
-    return { caPem: wantedPem, description: wantedLabel };
+  // The environment already trusts it (same file, or a file holding the same certificate, like a copy of it).
+  if (
+    environmentCa !== undefined &&
+    (resolve(environmentCa) === resolve(wanted) || environmentPem?.includes(wantedPem.trim()))
+  ) {
+    return { caPem: environmentPem ?? wantedPem, description: wantedLabel };
   }
   const caPem = environmentPem ? `${wantedPem.trim()}\n${environmentPem.trim()}\n` : wantedPem;
   const description = environmentCa ? `${wantedLabel} and NODE_EXTRA_CA_CERTS=${environmentCa}` : wantedLabel;

@@ -32,6 +32,15 @@ describe("resolveTrust", () => {
     expect(resolveTrust(caA, undefined, { [REEXEC_MARKER]: "1" }).reexecWith).toBeUndefined();
   });
 
+  it("does not re-run when NODE_EXTRA_CA_CERTS names a copy of the CA", () => {
+    const copy = join(directory, "copy.pem");
+    writeFileSync(copy, pem("A"));
+    expect(resolveTrust(undefined, caA, { NODE_EXTRA_CA_CERTS: copy })).toEqual({
+      caPem: pem("A"),
+      description: `caFile ${caA}`,
+    });
+  });
+
   it("keeps an unrelated NODE_EXTRA_CA_CERTS by bundling both CAs", () => {
     const trust = resolveTrust(caA, undefined, { NODE_EXTRA_CA_CERTS: caB });
     expect(trust.caPem).toContain("A");

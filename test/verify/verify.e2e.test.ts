@@ -262,13 +262,13 @@ describe("verify against a local hub", () => {
     expect(parseReport(result.stdout)).toMatchObject({ ok: true, total: 1 });
   });
 
-  it("--watch prints each desired patch as it arrives, until SIGINT", async () => {
-    const watcher = startVerify([
-      "--outputs",
-      writeOutputs("watch.json", stackOutputs(endpoint, fleet)),
-      "--watch",
-      "line-2/sensor",
-    ]);
+  it("--watch prints each desired patch as it arrives, until SIGINT (forwarded through the trust re-run)", async () => {
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const watcher = startVerify(
+      ["--outputs", writeOutputs("watch.json", stackOutputs(endpoint, fleet)), "--watch", "line-2/sensor"],
+      env,
+    );
     const exited = new Promise<number | null>((resolve) => watcher.on("exit", (code) => resolve(code)));
     const greeting = await waitForOutput(watcher, /watching line-2\/sensor/);
     expect(greeting).toMatch(/line-2\/sensor desired properties: .*"interval":60/);
