@@ -19,6 +19,39 @@ export function authenticateServiceToken(
   hostName: string,
   now: number = Date.now(),
 ): AuthenticationResult {
+  // Clients send the same token for many requests: a token already verified against the policy's current keys
+  // needs only its expiry checked again (the cache entry dies with a key change or the policy's removal).
+  const verified = header ? verifiedTokens.get(header) : undefined;
+  if (verified && verified.expiresAt > now) {
+    const policy = policies.get(verified.policy.name);
+    if (
+      policy &&
+      policy.primaryKey === verified.policy.primaryKey &&
+      policy.secondaryKey === verified.policy.secondaryKey
+    ) {
+      return { ok: true, policy };
+    }
+  }
+  const result = checkToken(header, policies, hostName, now);
+  if (result.ok && header) remember(header, result.policy, parseSasToken(header.trim())!.se * 1000);
+  return result;
+}
+
+/** Verified tokens by their header text; bounded so a client minting a token per request cannot grow it. */
+const verifiedTokens = new Map<string, { policy: SharedAccessPolicy; expiresAt: number }>();
+const MAX_VERIFIED_TOKENS = 1000;
+
+function remember(header: string, policy: SharedAccessPolicy, expiresAt: number): void {
+  if (verifiedTokens.size >= MAX_VERIFIED_TOKENS) verifiedTokens.delete(verifiedTokens.keys().next().value!);
+  verifiedTokens.set(header, { policy, expiresAt });
+}
+
+function checkToken(
+  header: string | undefined,
+  policies: PolicyStore,
+  hostName: string,
+  now: number,
+): AuthenticationResult {
   const refuse = (reason: string): AuthenticationResult => ({
     ok: false,
     reason,

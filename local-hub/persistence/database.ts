@@ -45,6 +45,25 @@ export class DatabaseCache<T> {
   }
 }
 
+/** One prepared statement per connection: `db.pragma()` prepares anew on every call, which costs more than the read. */
+const dataVersionStatements = new WeakMap<Database, BetterSqlite3.Statement>();
+
+/**
+ * The version read once per synchronous run: one request consults several caches (policies, faults, quotas) in
+ * one go, and a change committed by another process in between could not be ordered before them anyway.
+ */
+const versionsThisTurn = new WeakMap<Database, number>();
+
 export function dataVersion(db: Database): number {
-  return db.pragma("data_version", { simple: true }) as number;
+  const known = versionsThisTurn.get(db);
+  if (known !== undefined) return known;
+  let statement = dataVersionStatements.get(db);
+  if (!statement) {
+    statement = db.prepare("PRAGMA data_version").pluck();
+    dataVersionStatements.set(db, statement);
+  }
+  const version = statement.get() as number;
+  versionsThisTurn.set(db, version);
+  queueMicrotask(() => versionsThisTurn.delete(db));
+  return version;
 }
