@@ -68,6 +68,7 @@ interface FaultRow {
 /** Faults live in hub.db so `iothub-local fault ...` changes a running hub. */
 export class FaultStore {
   private readonly cache: DatabaseCache<Fault[]>;
+  private readonly clears: DatabaseCache<number>;
 
   constructor(private readonly db: Database) {
     db.exec(`CREATE TABLE IF NOT EXISTS faults (
@@ -77,6 +78,15 @@ export class FaultStore {
       remaining INTEGER,
       match TEXT
     )`);
+    // Counts `fault clear`s, so a request held by a `hang` fault can tell that it was cleared (even when that
+    // fault's row is already gone because its count was used up).
+    db.exec(`CREATE TABLE IF NOT EXISTS fault_clears (id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL);
+      INSERT OR IGNORE INTO fault_clears (id, generation) VALUES (1, 0)`);
+    this.clears = new DatabaseCache(
+      db,
+      (database) =>
+        database.prepare("SELECT generation FROM fault_clears WHERE id = 1").pluck().get() as number,
+    );
     this.cache = new DatabaseCache(db, (database) =>
       (database.prepare("SELECT * FROM faults ORDER BY id").all() as FaultRow[]).map((row) => ({
         id: row.id,
@@ -101,8 +111,17 @@ export class FaultStore {
   }
 
   clear(): void {
-    this.db.prepare("DELETE FROM faults").run();
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM faults").run();
+      this.db.prepare("UPDATE fault_clears SET generation = generation + 1 WHERE id = 1").run();
+    })();
     this.cache.invalidate();
+    this.clears.invalidate();
+  }
+
+  /** How many times the faults were cleared so far. */
+  clearGeneration(): number {
+    return this.clears.get();
   }
 
   /**

@@ -37,7 +37,31 @@ export class Chaos {
     if (!this.limiter.admit(operationClass)) return { action: "throttle" };
     return { action: "proceed" };
   }
+
+  /**
+   * Resolves true once `fault clear` runs (in this process or the CLI), false if `signal` aborts first (the client
+   * gave up). Another process's clear can only be seen by looking, so this checks every HANG_POLL_MS while waiting.
+   */
+  waitForFaultsCleared(signal: AbortSignal): Promise<boolean> {
+    const generation = this.faults.clearGeneration();
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve(false);
+      const timer = setInterval(() => {
+        if (this.faults.clearGeneration() === generation) return;
+        done(true);
+      }, HANG_POLL_MS);
+      const onAbort = (): void => done(false);
+      const done = (cleared: boolean): void => {
+        clearInterval(timer);
+        signal.removeEventListener("abort", onAbort);
+        resolve(cleared);
+      };
+      signal.addEventListener("abort", onAbort);
+    });
+  }
 }
+
+const HANG_POLL_MS = 200;
 
 export type { Fault, FaultMode } from "./faults";
 export type { QuotaRule } from "./quotas";

@@ -85,9 +85,12 @@ export function createServiceApi(options: ServiceApiOptions): RequestListener {
         request.socket.destroy();
         return;
       }
-      // hang: never answered; the client gives up (or the hub closes the socket on shutdown).
-      if (verdict.mode === "hang") return;
-      return sendError(response, serviceUnavailable(), trackingId);
+      if (verdict.mode === "503") return sendError(response, serviceUnavailable(), trackingId);
+      // hang: not answered until the client gives up (or the hub shuts down), or `fault clear` lets it through.
+      const gaveUp = new AbortController();
+      response.once("close", () => gaveUp.abort());
+      if (!(await options.chaos.waitForFaultsCleared(gaveUp.signal))) return;
+      log(`[${trackingId}] faults cleared: ${method} ${url.pathname} goes on`);
     }
 
     const body = await readJsonBody(request);

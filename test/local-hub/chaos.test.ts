@@ -112,18 +112,30 @@ describe("quotas and faults", () => {
     await expect(registry.get("target")).resolves.toBeDefined();
   });
 
-  it("never answers a request with --mode hang, while other requests are answered", async () => {
+  it("holds a request with --mode hang while other requests are answered, until the fault is cleared", async () => {
     await hub.cli("fault", "add", "twinRead", "--mode", "hang");
     const hung = rawGet("/twins/target");
     let answered = false;
     void hung.outcome.then(() => (answered = true));
     await hub.waitForOutput(/fault hang on GET \/twins\/target/);
-    // A later request is answered while the hung one still waits.
+    // Later requests are answered while the hung one still waits.
     await registry.get("target");
     await registry.getTwin("bystander");
     expect(answered).toBe(false);
+
+    await hub.cli("fault", "clear");
+    const outcome = await hung.outcome;
+    expect(outcome.status).toBe(200);
+    expect(JSON.parse(outcome.body!).deviceId).toBe("target");
+  });
+
+  it("lets a client give up on a hung request, and the hub carries on", async () => {
+    await hub.cli("fault", "add", "registry", "--mode", "hang", "--match", "/devices/target");
+    const hung = rawGet("/devices/target");
+    await hub.waitForOutput(/fault hang on GET \/devices\/target/);
     hung.abort();
-    await hung.outcome;
+    expect((await hung.outcome).error).toBeDefined();
+    await expect(registry.get("target")).resolves.toBeDefined();
   });
 
   it("rejects bad quota and fault specs with an error naming the field, and arms nothing", async () => {
