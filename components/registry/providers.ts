@@ -1,16 +1,16 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { deviceIdentityProvider } from "./deviceIdentity";
-import { deviceTwinProvider } from "./deviceTwin";
-import { moduleIdentityProvider } from "./moduleIdentity";
-import { moduleTwinProvider } from "./moduleTwin";
+import { deviceIdentityResourceProvider } from "./deviceIdentity";
+import { deviceTwinResourceProvider } from "./deviceTwin";
+import { moduleIdentityResourceProvider } from "./moduleIdentity";
+import { moduleTwinResourceProvider } from "./moduleTwin";
 
-/** Every registry provider by resource name (tests serialize and serve them, the benchmark too). */
+/** The provider each registry resource hands to Pulumi, by resource name (tests and the benchmark serve them). */
 export const providers: Record<
   "DeviceIdentity" | "ModuleIdentity" | "ModuleTwin" | "DeviceTwin",
   pulumi.dynamic.ResourceProvider
 > = {
-  DeviceIdentity: deviceIdentityProvider,
-  ModuleIdentity: moduleIdentityProvider,
-  ModuleTwin: moduleTwinProvider,
-  DeviceTwin: deviceTwinProvider,
+  DeviceIdentity: deviceIdentityResourceProvider,
+  ModuleIdentity: moduleIdentityResourceProvider,
+  ModuleTwin: moduleTwinResourceProvider,
+  DeviceTwin: deviceTwinResourceProvider,
 };
