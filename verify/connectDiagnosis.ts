@@ -2,6 +2,7 @@ import { connect as tcpConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { isIP } from "node:net";
 import type { Registry } from "azure-iothub";
+import { isNotFound } from "../components/registry/errors";
 import { parseConnectionString } from "../lib/iothub/sas";
 import { describeError, withTimeout, type Failure } from "./failures";
 import { mqttEndpoint } from "./outputs";
@@ -175,9 +176,4 @@ async function checkRegistry(context: DiagnosisContext): Promise<Failure | undef
     // The module read worked, so a failed device read adds nothing a person could act on.
   }
   return undefined;
-}
-
-function isNotFound(error: unknown): boolean {
-  const candidate = error as { name?: string; response?: { statusCode?: number }; responseBody?: unknown };
-  return candidate?.name === "DeviceNotFoundError" || candidate?.response?.statusCode === 404;
 }

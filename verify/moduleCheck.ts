@@ -7,6 +7,7 @@ import { compareDesired, describeMismatch } from "./desired";
 import { describeError, StepTimeoutError, withTimeout, type Failure, type StepName } from "./failures";
 import { closeQuietly, listenForDesiredPatches, openModuleClient } from "./moduleClient";
 import type { ModuleOutput } from "./outputs";
+import { patchModuleDesired } from "./serviceTwin";
 
 /** The reported property a verified module carries afterwards. */
 export const VERIFIED_REPORTED_PROPERTY = "provisionerVerify";
@@ -180,7 +181,11 @@ async function roundTrip(
   }
   try {
     sentAt = performance.now();
-    await withTimeout(setCanary(module, context.registry, nonce), context.timeoutSeconds);
+    const canary = { [CANARY_DESIRED_PROPERTY]: nonce };
+    await withTimeout(
+      patchModuleDesired(context.registry, module.deviceId, module.moduleId, canary, context.timeoutSeconds),
+      context.timeoutSeconds,
+    );
     onCanarySet();
   } catch (error) {
     throw new StepFailure({
@@ -202,24 +207,11 @@ async function roundTrip(
   }
 }
 
-async function setCanary(module: ModuleOutput, registry: Registry, nonce: string): Promise<void> {
-  await registry.updateModuleTwin(
-    module.deviceId,
-    module.moduleId,
-    { properties: { desired: { [CANARY_DESIRED_PROPERTY]: nonce } } },
-    "*",
-  );
-}
-
 async function removeCanary(module: ModuleOutput, context: CheckContext): Promise<void> {
   try {
+    const removal = { [CANARY_DESIRED_PROPERTY]: null };
     await withTimeout(
-      context.registry.updateModuleTwin(
-        module.deviceId,
-        module.moduleId,
-        { properties: { desired: { [CANARY_DESIRED_PROPERTY]: null } } },
-        "*",
-      ),
+      patchModuleDesired(context.registry, module.deviceId, module.moduleId, removal, context.timeoutSeconds),
       context.timeoutSeconds,
     );
   } catch (error) {

@@ -248,6 +248,22 @@ describe("verify against a local hub", () => {
     expect(twin.properties.desired[CANARY_DESIRED_PROPERTY]).toBeUndefined();
   });
 
+  it("retries a canary write the hub refused with 503, as the provisioner does", async () => {
+    await hubCli("fault", "add", "twinUpdate", "--mode", "503", "--count", "1");
+    try {
+      const result = await runVerify([
+        "--outputs",
+        writeOutputs("503.json", stackOutputs(endpoint, [fleet[2]])),
+        "--json",
+      ]);
+      expect(result.code).toBe(0);
+      // The fault was used up by verify's write, so the pass really went through a refusal.
+      expect((await hub.cli("fault", "list")).stdout).toMatch(/no faults/);
+    } finally {
+      await hubCli("fault", "clear");
+    }
+  });
+
   it("reads the outputs from `pulumi stack output --json --show-secrets --stack NAME`", async () => {
     // A stand-in for the Pulumi CLI that prints the stack outputs only when asked exactly as verify must ask.
     const outputsFile = writeOutputs("stack.json", stackOutputs(endpoint, [fleet[0]]));
