@@ -29,8 +29,9 @@ export interface DeviceApiBackend {
 }
 
 /**
- * Quotas and faults for the device API's classes (the platform's `Chaos` satisfies it). `subject` is the MQTT topic,
- * so `fault add --match TEXT` can aim at one identity.
+ * Quotas and faults for the device API's classes (the platform's `Chaos` satisfies it). `subject` is
+ * `{clientId} {topic}` (e.g. `d1/m1 $iothub/twin/GET/?$rid=4`), so `fault add --match TEXT` can aim at one identity
+ * or one kind of request.
  * desiredPush: anything but "proceed" means the patch is applied but not pushed ("reset" also drops the socket).
  * deviceTwin: "throttle" answers 429, fault "503" answers 503, "hang"/"drop" never answer, "reset" drops the socket.
  */

@@ -291,7 +291,7 @@ export class DeviceBroker implements MethodInvoker {
     rid: string,
     operation: () => { status: number; body: string; version?: number },
   ): void {
-    const outcome = this.chaos("deviceTwin", topic);
+    const outcome = this.chaos("deviceTwin", `${client.id} ${topic}`);
     if (outcome === "reset") return void client.conn.destroy();
     if (outcome === "hang" || outcome === "drop") return;
     let answer: { status: number; body: string; version?: number };
@@ -325,7 +325,7 @@ export class DeviceBroker implements MethodInvoker {
     if (!connection) return;
     const topic = hubTopics.desiredPatch(version);
     if (this.grantedQos(connection.client, topic) === undefined) return;
-    const outcome = this.chaos("desiredPush", topic);
+    const outcome = this.chaos("desiredPush", `${connection.client.id} ${topic}`);
     if (outcome === "reset") connection.client.conn.destroy();
     if (outcome !== "proceed") return;
     this.sendToClient(connection.client, topic, JSON.stringify({ ...patch, $version: version }));

@@ -193,6 +193,45 @@ describe("topic isolation", () => {
   });
 });
 
+describe("faults on the device API", () => {
+  it("answers a twin GET with IoT Hub's 503 error body while a deviceTwin fault is armed, then recovers", async () => {
+    const identity = await createModule(registry, "fault-dev", "twin");
+    const client = raw(identity);
+    await connected(client);
+    expect(await subscribe(client, "$iothub/twin/res/#")).toBe(0);
+    const added = await hub.cli("fault", "add", "deviceTwin", "--mode", "503", "--match", "fault-dev/twin ");
+    expect(added.code).toBe(0);
+
+    const failed = nextMessage(client);
+    client.publish("$iothub/twin/GET/?$rid=1", "", { qos: 0 });
+    const failure = await failed;
+    expect(failure.topic).toBe("$iothub/twin/res/503/?$rid=1");
+    expect(JSON.parse(failure.payload)).toMatchObject({ errorCode: 503001, message: expect.any(String) });
+
+    const answered = nextMessage(client);
+    client.publish("$iothub/twin/GET/?$rid=2", "", { qos: 0 });
+    expect((await answered).topic).toBe("$iothub/twin/res/200/?$rid=2");
+  });
+
+  it("applies but does not push a desired patch while a desiredPush drop fault is armed", async () => {
+    const identity = await createModule(registry, "fault-dev", "push");
+    const client = raw(identity);
+    await connected(client);
+    expect(await subscribe(client, "$iothub/twin/PATCH/properties/desired/#")).toBe(0);
+    expect(
+      (await hub.cli("fault", "add", "desiredPush", "--mode", "drop", "--match", "fault-dev/push ")).code,
+    ).toBe(0);
+
+    const firstPush = nextMessage(client);
+    await registry.updateModuleTwin("fault-dev", "push", { properties: { desired: { dropped: 1 } } }, "*");
+    await registry.updateModuleTwin("fault-dev", "push", { properties: { desired: { pushed: 2 } } }, "*");
+
+    expect(JSON.parse((await firstPush).payload)).toEqual({ pushed: 2, $version: 3 });
+    const twin = (await registry.getModuleTwin("fault-dev", "push")).responseBody;
+    expect(twin.properties.desired).toMatchObject({ dropped: 1, pushed: 2 });
+  });
+});
+
 describe("sessions and lifecycle", () => {
   it("keeps a clean=false session's subscriptions across a reconnect: the SDK keeps receiving patches", async () => {
     const identity = await createModule(registry, "session-dev", "sdk");
