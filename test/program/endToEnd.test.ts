@@ -28,19 +28,28 @@ function localStackConfig(): Record<string, unknown> {
 }
 
 interface RegistrySnapshot {
-  devices: Record<string, { status: string; tags: unknown; desired: Record<string, unknown> }>;
+  devices: Record<
+    string,
+    { status: string; edge: boolean; parents: string[]; tags: unknown; desired: Record<string, unknown> }
+  >;
   modules: Record<string, Record<string, unknown>>;
 }
 
 /** What the hub holds: every device (status, tags, desired) and every module's desired properties. */
 async function snapshot(hub: TestHub): Promise<RegistrySnapshot> {
   const registry = Registry.fromConnectionString(hub.info.connectionString);
-  const devices = (await registry.list()).responseBody;
+  // The SDK's Device type omits the scopes the REST body carries.
+  const devices = (await registry.list()).responseBody as Array<
+    Registry.DeviceDescription & { deviceScope?: string; parentScopes?: string[] }
+  >;
   const result: RegistrySnapshot = { devices: {}, modules: {} };
+  const idOfScope = new Map(devices.map((device) => [device.deviceScope, device.deviceId]));
   for (const device of devices) {
     const twin = (await registry.getTwin(device.deviceId)).responseBody;
     result.devices[device.deviceId] = {
       status: device.status ?? "enabled",
+      edge: device.capabilities?.iotEdge === true,
+      parents: (device.parentScopes ?? []).map((scope) => idOfScope.get(scope) ?? `unknown scope ${scope}`),
       tags: twin.tags ?? {},
       desired: withoutMetadata(twin.properties.desired),
     };
@@ -120,7 +129,7 @@ describe("the program against a running local hub, through the real provider ser
     const run = await up();
     expect(await policies(hub)).toContain("provisioner");
     expect(await snapshot(hub)).toEqual({
-      devices: { myFirstDevice: { status: "enabled", tags: {}, desired: {} } },
+      devices: { myFirstDevice: { status: "enabled", edge: false, parents: [], tags: {}, desired: {} } },
       modules: { "myFirstDevice/myFirstModule": { telemetryInterval: 122 } },
     });
     expect(run.outputs).toMatchObject({
@@ -146,7 +155,7 @@ describe("the program against a running local hub, through the real provider ser
     expect(deployment.steps.same.length).toBe(deployment.resources().length);
   });
 
-  it("a grown config adds a module, a device with tags and desired properties, and a disabled device", async () => {
+  it("a grown config adds a module, a device with tags and desired properties, and a disabled child of an edge device", async () => {
     await up({
       devices: [
         {
@@ -159,14 +168,22 @@ describe("the program against a running local hub, through the real provider ser
           desired: { firmware: "1.2" },
           modules: [{ moduleId: "m" }],
         },
-        { deviceId: "spare", status: "disabled", statusReason: "not installed" },
+        { deviceId: "spare", status: "disabled", statusReason: "not installed", parentDeviceId: "gateway" },
+        { deviceId: "gateway", edgeEnabled: true },
       ],
     });
     expect(await snapshot(hub)).toEqual({
       devices: {
-        myFirstDevice: { status: "enabled", tags: {}, desired: {} },
-        "line:2": { status: "enabled", tags: { site: "north" }, desired: { firmware: "1.2" } },
-        spare: { status: "disabled", tags: {}, desired: {} },
+        myFirstDevice: { status: "enabled", edge: false, parents: [], tags: {}, desired: {} },
+        "line:2": {
+          status: "enabled",
+          edge: false,
+          parents: [],
+          tags: { site: "north" },
+          desired: { firmware: "1.2" },
+        },
+        spare: { status: "disabled", edge: false, parents: ["gateway"], tags: {}, desired: {} },
+        gateway: { status: "enabled", edge: true, parents: [], tags: {}, desired: {} },
       },
       modules: {
         "myFirstDevice/myFirstModule": { telemetryInterval: 122 },
@@ -176,7 +193,7 @@ describe("the program against a running local hub, through the real provider ser
     });
   });
 
-  it("a changed config converges: a module and a device removed, a desired key changed, one dropped", async () => {
+  it("a changed config converges: a module and two devices removed (child first), a desired key changed, one dropped", async () => {
     const run = await up({
       devices: [
         {
@@ -188,21 +205,28 @@ describe("the program against a running local hub, through the real provider ser
     });
     expect(await snapshot(hub)).toEqual({
       devices: {
-        myFirstDevice: { status: "enabled", tags: {}, desired: {} },
-        "line:2": { status: "enabled", tags: { site: "north" }, desired: {} },
+        myFirstDevice: { status: "enabled", edge: false, parents: [], tags: {}, desired: {} },
+        "line:2": { status: "enabled", edge: false, parents: [], tags: { site: "north" }, desired: {} },
       },
       modules: {
         "myFirstDevice/myFirstModule": { telemetryInterval: 60 },
         "line:2/m": {},
       },
     });
-    expect(deployment.steps.delete.sort()).toEqual(
+    const deleted = deployment.steps.delete;
+    expect([...deleted].sort()).toEqual(
       [
+        "fleet-device-gateway",
         "fleet-device-spare",
         "fleet-module-myFirstDevice/mySecondModule",
         "fleet-moduletwin-myFirstDevice/mySecondModule",
       ].sort(),
     );
+    // dependents go first: the twin before its module, the child before its edge parent
+    expect(deleted.indexOf("fleet-moduletwin-myFirstDevice/mySecondModule")).toBeLessThan(
+      deleted.indexOf("fleet-module-myFirstDevice/mySecondModule"),
+    );
+    expect(deleted.indexOf("fleet-device-spare")).toBeLessThan(deleted.indexOf("fleet-device-gateway"));
     const verdict = verify(run.outputs);
     expect(verdict.status).toBe(0);
   });
