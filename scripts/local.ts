@@ -1,7 +1,7 @@
 /**
  * `npm run local`: the whole environment on this machine, no Azure and no Pulumi Cloud account.
  * 1. finds a Pulumi CLI (or says how to install one and exits non-zero, before anything is started);
- * 2. starts the local IoT Hub in the background unless it is running (`npx iothub-local stop` stops it);
+ * 2. starts the local IoT Hub in the background unless it is running (`node bin/iothub-local.js stop` stops it);
  * 3. `pulumi up --stack local --yes` on a file backend inside the project (.pulumi/), with the local stack's
  *    documented passphrase unless PULUMI_CONFIG_PASSPHRASE is set;
  * 4. `npm run verify -- --stack local`: a real module client checks that each module gets its desired state.
@@ -79,7 +79,7 @@ async function main(): Promise<number> {
   console.log(
     hub.started
       ? `Started the local IoT Hub (${hub.hostName}, pid ${hub.pid}) in the background; its log is ${path.join(options.stateDir, "hub.log")}.\n` +
-          `Stop it with: npx iothub-local stop --state ${path.relative(PROJECT_DIR, options.stateDir) || "."}`
+          `Stop it with: node bin/iothub-local.js stop --state ${path.relative(PROJECT_DIR, options.stateDir) || "."}`
       : `The local IoT Hub is running (${hub.hostName}, pid ${hub.pid}).`,
   );
 

@@ -122,7 +122,7 @@ describe("npm run local with a Pulumi CLI", () => {
     expect(first!.status).toBe(0);
     expect(first!.stdout).toContain(`Pulumi CLI: ${path.join(scratch, "bin", "pulumi")}`);
     expect(first!.stdout).toContain("Started the local IoT Hub");
-    expect(first!.stdout).toContain(`Stop it with: npx iothub-local stop --state`);
+    expect(first!.stdout).toContain(`Stop it with: node bin/iothub-local.js stop --state`);
 
     // The hub outlives the command.
     const info = JSON.parse(readFileSync(path.join(stateDir, "hub.json"), "utf8")) as {
