@@ -36,7 +36,6 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
     // SDK clients may hold timers or sockets a little longer; the verdict is final.
     process.exit(code);
   },

@@ -15,7 +15,8 @@ export type FailureKind =
   | "subscribe-failed"
   | "canary-set-failed"
   | "patch-timeout"
-  | "canary-remove-failed";
+  | "canary-remove-failed"
+  | "unexpected-error";
 
 /** The steps of one module's check, in order. */
 export type StepName = "connect" | "readTwin" | "checkDesired" | "report" | "roundTrip" | "cleanup";

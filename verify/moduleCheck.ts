@@ -55,7 +55,9 @@ export async function checkModule(module: ModuleOutput, context: CheckContext): 
     roundTripMs,
     durationMs: performance.now() - started,
   });
+  let running: StepName = "connect";
   const step = async <T>(name: StepName, work: () => Promise<T>): Promise<T> => {
+    running = name;
     const value = await work();
     passedSteps.push(name);
     return value;
@@ -76,7 +78,12 @@ export async function checkModule(module: ModuleOutput, context: CheckContext): 
     return result(undefined, roundTripMs);
   } catch (error) {
     if (error instanceof StepFailure) return result(error.failure);
-    throw error;
+    // Anything else is still this module's failure: one surprise must not abort the other modules' checks.
+    return result({
+      kind: "unexpected-error",
+      step: running,
+      message: `unexpected error: ${describeError(error)}`,
+    });
   } finally {
     // A failed round trip must not leave the canary behind in the module's desired properties.
     if (canarySet) await removeCanary(module, context).catch(() => undefined);
