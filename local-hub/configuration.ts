@@ -40,8 +40,10 @@ export interface StartFlags {
 export function configurationFromFlags(flags: StartFlags): HubConfiguration {
   const host = flags.host ?? DEFAULT_HOST;
   // Another bound address is usually reached by that address: it becomes the host name unless one is given.
+  // A wildcard address (0.0.0.0, ::) is no name anyone can connect to: those keep localhost.
   const hostName =
-    flags.hostname ?? (flags.host && flags.host !== DEFAULT_HOST ? flags.host : DEFAULT_HOSTNAME);
+    flags.hostname ??
+    (flags.host && flags.host !== DEFAULT_HOST && !isWildcard(flags.host) ? flags.host : DEFAULT_HOSTNAME);
   if (!/^[A-Za-z0-9.:-]+$/.test(hostName)) {
     throw new Error(`--hostname: '${hostName}' must be a DNS name or an IP address`);
   }
@@ -63,4 +65,8 @@ export function parsePort(flag: string, value: string | undefined, fallback: num
   if (!/^\d+$/.test(value) || port > 65535)
     throw new Error(`${flag}: '${value}' must be a port number 0-65535`);
   return port;
+}
+
+export function isWildcard(address: string): boolean {
+  return address === "0.0.0.0" || address === "::" || address === "[::]";
 }

@@ -14,7 +14,8 @@ export interface ServerCertificate {
 /** The names every server certificate covers, plus the hub's own --host and --hostname. */
 export function serverNames(extra: readonly string[]): string[] {
   const names = new Set(["localhost", "127.0.0.1", "::1"]);
-  for (const name of extra) if (name) names.add(name.toLowerCase());
+  // Wildcard bind addresses are not names a client connects to.
+  for (const name of extra) if (name && name !== "0.0.0.0" && name !== "::") names.add(name.toLowerCase());
   return [...names].sort();
 }
 

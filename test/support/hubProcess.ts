@@ -169,14 +169,16 @@ async function spawnHub(stateDir: string, host: string, options: StartHubOptions
   const hub: HubChild = { child, lines, exited, output: () => output };
 
   const outcome = await Promise.race([
-    waitForFile(stateDir, "hub.json").then(() => "ready" as const),
+    waitForFile(stateDir, "hub.json", exited).then(() =>
+      existsSync(hubJson) ? ("ready" as const) : ("exited" as const),
+    ),
     exited.then((code) => ({ code })),
   ]);
   if (outcome === "ready") {
     const info = readInfo(hubJson);
     if (info.pid === child.pid) return { kind: "ready", process: hub };
   }
-  const code = outcome === "ready" ? await exited : outcome.code;
+  const code = typeof outcome === "string" ? await exited : outcome.code;
   if (code === EXIT_PORT_IN_USE) return { kind: "addressInUse" };
   return { kind: "failed", code, output };
 }
@@ -228,18 +230,20 @@ function readInfo(file: string): HubInfo {
   return JSON.parse(readFileSync(file, "utf8")) as HubInfo;
 }
 
-/** Resolves when `dir/name` exists (fs.watch, no polling; the existence check covers a file already there). */
-function waitForFile(dir: string, name: string): Promise<void> {
+/**
+ * Resolves when `dir/name` exists (fs.watch, no polling; the existence check covers a file already there), or when
+ * `stop` settles first; the watcher is closed either way so it never keeps the test process alive.
+ */
+function waitForFile(dir: string, name: string, stop: Promise<unknown>): Promise<void> {
   return new Promise((resolveWait) => {
-    const watcher = watch(dir, () => {
-      if (existsSync(join(dir, name))) {
-        watcher.close();
-        resolveWait();
-      }
-    });
-    if (existsSync(join(dir, name))) {
+    const finish = (): void => {
       watcher.close();
       resolveWait();
-    }
+    };
+    const watcher = watch(dir, () => {
+      if (existsSync(join(dir, name))) finish();
+    });
+    void stop.then(finish);
+    if (existsSync(join(dir, name))) finish();
   });
 }
