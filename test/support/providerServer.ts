@@ -51,12 +51,14 @@ export interface ProviderServer {
 export interface ProviderServerOptions {
   /** Extra environment for the server process (it inherits the test's environment otherwise). */
   env?: NodeJS.ProcessEnv;
+  /** Extra node flags for the server process (e.g. --cpu-prof for a benchmark). */
+  nodeArgs?: string[];
 }
 
 /** Starts the server in a child process in the project dir; resolves once it printed its port. */
 export async function startProviderServer(options: ProviderServerOptions = {}): Promise<ProviderServer> {
   const entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider");
-  const child = spawn(process.execPath, [entry, "127.0.0.1:0"], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry, "127.0.0.1:0"], {
     cwd: PROJECT_DIR,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
