@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Registry } from "azure-iothub";
@@ -62,6 +63,12 @@ function rssMegabytes(pid: number): number {
   return kilobytes / 1024;
 }
 
+/** CPU seconds (user + system) a process has used: with the machine shared, per-operation CPU is the stable figure. */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
@@ -96,6 +103,7 @@ async function main(): Promise<void> {
 
     // 1. Connections held at once.
     const connectStart = performance.now();
+    const connectCpu = cpuSecondsOf(info.pid);
     await pool(modules.length, CONNECT_CONCURRENCY, async (i) => {
       const client = rawMqttClient(info, modules[i], { clean: false });
       clients[i] = client;
@@ -104,11 +112,13 @@ async function main(): Promise<void> {
       if (granted !== 0) throw new Error(`module ${i}: desired subscription refused (${granted})`);
     });
     const connectSeconds = (performance.now() - connectStart) / 1000;
+    const hubCpuPerConnectMs = ((cpuSecondsOf(info.pid) - connectCpu) * 1000) / MODULES;
     const held = clients.filter((client) => client.connected).length;
     const fullRss = rssMegabytes(info.pid);
 
     // 2. Desired PATCH (service SDK) -> module receipt.
     const latencies: number[] = [];
+    const pushCpu = cpuSecondsOf(info.pid);
     for (let sample = 0; sample < SAMPLES; sample++) {
       const index = (sample * 37) % modules.length;
       const module = modules[index];
@@ -124,6 +134,7 @@ async function main(): Promise<void> {
       );
       latencies.push((await received) - sent);
     }
+    const hubCpuPerPushMs = ((cpuSecondsOf(info.pid) - pushCpu) * 1000) / SAMPLES;
     latencies.sort((a, b) => a - b);
     const stillHeld = clients.filter((client) => client.connected).length;
 
@@ -136,9 +147,14 @@ async function main(): Promise<void> {
       `  connect rate:                  ${(held / connectSeconds).toFixed(0)} connections/s ` +
         `(TLS + SAS + SUBSCRIBE, ${CONNECT_CONCURRENCY} at a time, ${connectSeconds.toFixed(1)} s)`,
     );
+    console.log(`  hub CPU per connection:        ${ms(hubCpuPerConnectMs)}`);
     console.log(`  desired PATCH -> receipt p50:  ${ms(percentile(latencies, 50))}  (${SAMPLES} samples)`);
     console.log(`  desired PATCH -> receipt p99:  ${ms(percentile(latencies, 99))}  (aim <= 20 ms)`);
     console.log(`  desired PATCH -> receipt max:  ${ms(latencies[latencies.length - 1])}`);
+    console.log(
+      `  hub CPU per PATCH + push:      ${ms(hubCpuPerPushMs)} (HTTPS request, twin write, MQTT push)`,
+    );
+    console.log(`  machine load average (1 min):  ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`);
     console.log(`  hub RSS idle:                  ${idleRss.toFixed(0)} MB`);
     console.log(`  hub RSS with ${held} connections: ${fullRss.toFixed(0)} MB`);
   } finally {

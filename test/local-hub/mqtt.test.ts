@@ -66,9 +66,13 @@ describe("twins over MQTT", () => {
 
   it("stores a reported patch that the service SDK then reads", async () => {
     const identity = await createModule(registry, "twin-dev", "reported");
+    const startedAt = Date.now();
     const twin = await (await open(identity)).getTwin();
 
     await updateReported(twin, { temperature: 21.5, firmware: { version: "1.2" } });
+
+    const module = (await registry.getModule("twin-dev", "reported")).responseBody;
+    expect(new Date(module.lastActivityTime!).getTime()).toBeGreaterThanOrEqual(startedAt);
 
     const serviceTwin = (await registry.getModuleTwin("twin-dev", "reported")).responseBody;
     expect(serviceTwin.properties.reported).toMatchObject({

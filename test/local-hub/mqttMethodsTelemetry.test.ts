@@ -1,12 +1,13 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { Message, type ModuleClient } from "azure-iot-device";
+import { Client as DeviceClient, Message, type ModuleClient } from "azure-iot-device";
+import { Mqtt } from "azure-iot-device-mqtt";
 import { Client as ServiceClient, Registry } from "azure-iothub";
 import { HUB_CLI, PROJECT_ROOT, runCli, startHub, type TestHub } from "../support/hubProcess";
-import { createModule, openModuleClient, type ModuleIdentity } from "./mqttSupport";
+import { connectionStringOf, createModule, openModuleClient, type ModuleIdentity } from "./mqttSupport";
 
 // Direct methods (service SDK -> hub -> device SDK and back) and telemetry watched with `iothub-local tail`.
 
@@ -61,6 +62,31 @@ describe("direct methods", () => {
     });
 
     expect(result).toEqual({ status: 202, payload: { accepted: { delay: 3 }, method: "reboot" } });
+  });
+
+  it("reaches a device (not a module) connected with its own SAS key", async () => {
+    await registry.create({ deviceId: "method-device" });
+    const device = (await registry.get("method-device")).responseBody;
+    const client = DeviceClient.fromConnectionString(
+      connectionStringOf(hub.info, {
+        deviceId: "method-device",
+        key: device.authentication!.symmetricKey!.primaryKey!,
+      }),
+      Mqtt,
+    );
+    await client.setOptions({ ca: readFileSync(hub.info.caFile, "utf8") });
+    await client.open();
+    try {
+      client.onDeviceMethod("ping", (_request, response) => void response.send(200, "pong"));
+      const { result } = await service.invokeDeviceMethod("method-device", {
+        methodName: "ping",
+        payload: null,
+        connectTimeoutInSeconds: 10,
+      });
+      expect(result).toEqual({ status: 200, payload: "pong" });
+    } finally {
+      await client.close();
+    }
   });
 
   it("answers 404 DeviceNotOnline for a registered module that is not connected", async () => {

@@ -125,12 +125,19 @@ export function rawMqttClient(
       ? undefined
       : createSasToken(decodeURIComponent(resource), options.key ?? identity.key, expiry),
     ...(options.certificate ?? {}),
-    ca: readFileSync(info.caFile),
+    ca: caOf(info.caFile),
     clean: options.clean ?? true,
     protocolVersion: 4,
     reconnectPeriod: 0,
     keepalive: 60,
   });
+}
+
+const caCache = new Map<string, Buffer>();
+function caOf(file: string): Buffer {
+  let ca = caCache.get(file);
+  if (!ca) caCache.set(file, (ca = readFileSync(file)));
+  return ca;
 }
 
 /** Resolves on CONNACK 0; rejects with the CONNACK error (e.g. code 5 not authorized). */
