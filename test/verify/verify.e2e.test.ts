@@ -248,6 +248,28 @@ describe("verify against a local hub", () => {
     expect(twin.properties.desired[CANARY_DESIRED_PROPERTY]).toBeUndefined();
   });
 
+  it("names a twin read the hub never answered", async () => {
+    await hubCli("fault", "add", "deviceTwin", "--mode", "hang");
+    try {
+      const result = await runVerify([
+        "--outputs",
+        writeOutputs("hang.json", stackOutputs(endpoint, [fleet[2]])),
+        "--timeout",
+        "2",
+        "--json",
+      ]);
+      expect(result.code).toBe(1);
+      const [module] = parseReport(result.stdout).modules;
+      expect(module.passedSteps).toEqual(["connect"]);
+      expect(module.failure).toMatchObject({ kind: "twin-read-failed", step: "readTwin" });
+      expect(module.failure!.message).toMatch(
+        /could not read its twin \(StepTimeoutError: did not finish within 2 s\)/,
+      );
+    } finally {
+      await hubCli("fault", "clear");
+    }
+  });
+
   it("retries a canary write the hub refused with 503, as the provisioner does", async () => {
     await hubCli("fault", "add", "twinUpdate", "--mode", "503", "--count", "1");
     try {
@@ -299,6 +321,24 @@ describe("verify against a local hub", () => {
       /line-2\/sensor desired patch \(version \d+\): \{"message":"hello from the service"/,
     );
     watcher.kill("SIGINT");
+    expect(await exited).toBe(0);
+  });
+
+  it("--watch --json prints one JSON line per event, for pipelines", async () => {
+    const watcher = startVerify([
+      "--outputs",
+      writeOutputs("watch-json.json", stackOutputs(endpoint, fleet)),
+      "--watch",
+      "line-1/camera",
+      "--json",
+    ]);
+    const exited = new Promise<number | null>((resolve) => watcher.on("exit", (code) => resolve(code)));
+    await waitForOutput(watcher, /"event":"watching"/);
+    const patchPrinted = waitForOutput(watcher, /"event":"patch".*\n/);
+    await registry.updateModuleTwin("line-1", "camera", { properties: { desired: { fps: 25 } } }, "*");
+    const line = (await patchPrinted).split("\n").find((text) => text.includes('"event":"patch"'))!;
+    expect(JSON.parse(line)).toMatchObject({ event: "patch", module: "line-1/camera", patch: { fps: 25 } });
+    watcher.kill("SIGTERM");
     expect(await exited).toBe(0);
   });
 });
