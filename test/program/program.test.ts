@@ -173,6 +173,41 @@ describe("the program on the local target", () => {
   });
 });
 
+describe("secrets in the state", () => {
+  const SECRET_OUTPUTS: Record<string, string[]> = {
+    LocalHubPolicy: ["serviceConnectionString"],
+    DeviceIdentity: ["primaryKey", "secondaryKey", "connectionString"],
+    ModuleIdentity: ["primaryKey", "secondaryKey", "connectionString"],
+  };
+
+  it("every key and connection string a resource outputs is one the engine keeps secret", async () => {
+    const run = await runProgram({
+      stack: "local",
+      config: { ...localConfig, devices: [{ ...tutorialDevices[0], tags: { a: 1 } }] },
+      engine: fakeCloud(),
+    });
+    const dynamic = run.registrations.filter((registration) =>
+      registration.type.startsWith("pulumi-nodejs:"),
+    );
+    expect(dynamic.map((registration) => registration.type.split(":").pop()).sort()).toEqual(
+      ["DeviceIdentity", "DeviceTwin", "LocalHubPolicy", "ModuleIdentity", "ModuleTwin"].sort(),
+    );
+    for (const registration of dynamic) {
+      const type = registration.type.split(":").pop()!;
+      expect(registration.additionalSecretOutputs).toEqual(
+        expect.arrayContaining(SECRET_OUTPUTS[type] ?? []),
+      );
+      // the hub's connection string is secret wherever it is an input (the engine re-marks the same output)
+      if (type !== "LocalHubPolicy") {
+        expect(
+          isSecretInput(registration.inputs.serviceConnectionString) ||
+            registration.additionalSecretOutputs.includes("serviceConnectionString"),
+        ).toBe(true);
+      }
+    }
+  });
+});
+
 describe("the fleet", () => {
   const key1 = Buffer.alloc(32, 1).toString("base64");
   const key2 = Buffer.alloc(32, 2).toString("base64");

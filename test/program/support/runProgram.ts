@@ -18,6 +18,15 @@ export interface Registration {
   name: string;
   /** As the engine receives them: secrets are `{[SECRET_SIG_KEY]: SECRET_SIG, value}`. */
   inputs: Record<string, unknown>;
+  /** The outputs the resource asks the engine to keep secret (encrypted in state) besides secret inputs. */
+  additionalSecretOutputs: string[];
+}
+
+/** The parts of the engine's RegisterResourceRequest the runner reads. */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getAdditionalsecretoutputsList(): string[];
 }
 
 export interface MockEngine {
@@ -75,6 +84,7 @@ export async function runProgram(options: {
   engine: MockEngine;
 }): Promise<ProgramRun> {
   const registrations: Registration[] = [];
+  const additionalSecretOutputs = new Map<string, string[]>();
   const failures: unknown[] = [];
   let onFailure: (error: unknown) => void = () => undefined;
   // A failed resource never resolves the outputs that depend on it: its error ends the run instead.
@@ -89,6 +99,7 @@ export async function runProgram(options: {
         type: args.type,
         name: args.name,
         inputs: args.inputs as Record<string, unknown>,
+        additionalSecretOutputs: additionalSecretOutputs.get(`${args.type}::${args.name}`) ?? [],
       });
       inFlight++;
       try {
@@ -111,6 +122,18 @@ export async function runProgram(options: {
   jest.isolateModules(() => {
     pulumi = require("@pulumi/pulumi") as typeof PulumiModule;
     void pulumi.runtime.setMocks(mocks, PROJECT_NAME, options.stack, false);
+    // The mock monitor drops the registration options; the engine honours additionalSecretOutputs, so record them.
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+      registerResource(request: RegisterRequest, callback: unknown): void;
+    };
+    const registerResource = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (request, callback) => {
+      additionalSecretOutputs.set(
+        `${request.getType()}::${request.getName()}`,
+        request.getAdditionalsecretoutputsList(),
+      );
+      registerResource(request, callback);
+    };
     pulumi.runtime.setAllConfig(
       configStrings(options.config),
       (options.secretKeys ?? []).map((key) => (key.includes(":") ? key : `${PROJECT_NAME}:${key}`)),
