@@ -16,6 +16,7 @@ import { createServiceRoutes } from "./handlers";
 import { createMethodRoutes } from "./handlers/methods";
 import { startDeviceApi, type DeviceApi } from "./mqtt";
 import { openDatabase } from "./persistence/database";
+import { findRunningHub } from "./runningHub";
 import { ensureHubTls } from "./tls";
 
 export interface RunningHub {
@@ -35,6 +36,13 @@ export interface StartOptions {
 export async function startHub(config: HubConfiguration, options: StartOptions = {}): Promise<RunningHub> {
   const log = options.log ?? ((line: string) => console.log(line));
   mkdirSync(config.stateDir, { recursive: true });
+  const running = findRunningHub(config.stateDir);
+  if (running) {
+    throw new HubStartError(
+      `a hub (pid ${running.pid}) already runs on ${config.stateDir}; stop it (iothub-local stop --state ...) or use another --state`,
+      1,
+    );
+  }
   const tls = ensureHubTls(config.stateDir, [config.host, config.hostName]);
   const db = openDatabase(join(config.stateDir, "hub.db"));
   const closers: Array<() => Promise<void> | void> = [

@@ -59,6 +59,22 @@ describe("iothub-local start and stop", () => {
     }
   });
 
+  it("refuses a second hub on a state dir in use; after kill -9, stop finds no hub and start works again", async () => {
+    const hub = await startHub();
+    try {
+      const second = await hub.cli("start", "--host", "127.0.0.1", "--mqtt-port", "0", "--https-port", "0");
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(new RegExp(`a hub \\(pid ${hub.info.pid}\\) already runs on`));
+
+      await hub.kill();
+      expect(existsSync(join(hub.stateDir, "hub.json"))).toBe(true); // a crash leaves it behind
+      expect(await hub.cli("stop")).toMatchObject({ code: 0, stdout: "no hub running for this state dir\n" });
+      await hub.restart();
+    } finally {
+      await hub.stop();
+    }
+  });
+
   it("exits 2 naming the three fixes when 443 needs privilege (run as nobody)", async () => {
     const stateDir = mkdtempSync(join(tmpdir(), "iothub-local-nobody-"));
     chmodSync(stateDir, 0o777);
