@@ -231,6 +231,17 @@ function checkStackRules(raw: Partial<Record<keyof StackConfig, unknown>>): Rule
       rule: "is required when target is azure (name, resourceGroupName, location)",
     });
   }
+  const hub = asRecord(raw.hub);
+  if (
+    raw.target === "azure" &&
+    hub?.ownerPolicy === true &&
+    (raw.policyName ?? "provisioner") === OWNER_POLICY_NAME
+  ) {
+    violations.push({
+      field: at("policyName"),
+      rule: `must not be ${OWNER_POLICY_NAME} when hub.ownerPolicy is true (that name is the owner policy's)`,
+    });
+  }
   if (raw.registry !== undefined) violations.push(...checkProviderOptions(raw.registry, at("registry")));
   const devices = Array.isArray(raw.devices) ? raw.devices.map(asRecord) : [];
 

@@ -358,6 +358,10 @@ describe("an invalid stack config", () => {
       "iothub-provisioner:hub.location: is required",
     ],
     [
+      { ...azureConfig, policyName: "iothubowner", hub: { ...azureConfig.hub, ownerPolicy: true } },
+      "iothub-provisioner:policyName: must not be iothubowner when hub.ownerPolicy is true",
+    ],
+    [
       { target: "local", registry: { opsPerSecond: 0 } },
       "iothub-provisioner:registry.opsPerSecond: must be a positive number",
     ],
