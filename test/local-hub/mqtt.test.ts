@@ -309,6 +309,17 @@ describe("sessions and lifecycle", () => {
     await expect(connected(raw(identity))).rejects.toMatchObject({ code: 5 });
   });
 
+  it("drops the live connections of a device's modules when the device is disabled", async () => {
+    const identity = await createModule(registry, "life-disabled", "m");
+    const client = raw(identity);
+    await connected(client);
+
+    const dropped = closed(client);
+    const device = (await registry.get("life-disabled")).responseBody;
+    await registry.update({ ...device, status: "disabled" });
+    await dropped;
+  });
+
   it("drops the live connection when the module is deleted", async () => {
     const identity = await createModule(registry, "life-dev", "deleted");
     const client = raw(identity);
