@@ -66,6 +66,11 @@ program
         },
       );
     };
+    // A bug must not leave a stale hub.json and open sockets behind: log it, shut down, exit non-zero.
+    process.once("uncaughtException", (error) => {
+      console.error("iothub-local: internal error, shutting down:", error);
+      void hub.close().finally(() => process.exit(1));
+    });
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     process.once("SIGINT", () => shutdown("SIGINT"));
     // Set by test/support/hubProcess.ts: a hub whose parent (the test process) died shuts down with it.
