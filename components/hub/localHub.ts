@@ -115,6 +115,27 @@ export const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<
     return { id: `${inputs.stateDir}#${inputs.policyName}`, outs: outputs };
   },
 
+  async read(id, props) {
+    // An empty id tells the engine the resource is gone.
+    const gone = { id: "", props: {} as LocalHubPolicyOutputs };
+    if (!props) return gone;
+    const fs = require("node:fs") as typeof import("node:fs");
+    const nodePath = require("node:path") as typeof import("node:path");
+    const { execFileSync } = require("node:child_process") as typeof import("node:child_process");
+    // `pulumi refresh` (and `npm run local`, which refreshes first): a wiped or replaced hub no longer has the policy.
+    if (!fs.existsSync(nodePath.join(props.stateDir, "hub.db"))) return gone;
+    const listed = execFileSync(
+      process.execPath,
+      [props.hubCli, "policy", "list", "--state", props.stateDir],
+      {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const exists = listed.split("\n").some((line) => line.split(/\s+/)[0] === props.policyName);
+    return exists ? { id, props } : gone;
+  },
+
   async update(_id, olds, news) {
     // Only hubCli can change without a replacement: the policy itself stays as it is.
     return { outs: { ...olds, hubCli: news.hubCli } };

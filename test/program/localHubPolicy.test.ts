@@ -65,7 +65,7 @@ describe("the local hub policy resource, through the real provider server", () =
     expect(policyList()).not.toContain("provisioner");
   });
 
-  it("with a hub's state: adds the policy, refuses to take over an existing one, and deletes idempotently", async () => {
+  it("with a hub's state: adds the policy, refuses to take over an existing one, reads it back, and deletes idempotently", async () => {
     // hub.json as a running hub writes it (this test process stands in for the hub's pid); the CLI's policy
     // commands write hub.db directly, so no hub process is needed to see what the provider does to the policies.
     const caFile = path.join(PROJECT_DIR, ".iothub-local-test", "ca.pem");
@@ -90,8 +90,15 @@ describe("the local hub policy resource, through the real provider server", () =
       "iothub-local policy add provisioner failed: iothub-local: policy 'provisioner' already exists. Remove it with",
     );
 
+    expect(await server.read(provider, created.id, created.outs)).toEqual({
+      id: created.id,
+      props: created.outs,
+    });
+
     await server.delete(provider, created.id, created.outs);
     expect(policyList()).not.toContain("provisioner");
+    // refresh after the policy is gone (a wiped or replaced hub): the resource is reported gone
+    expect((await server.read(provider, created.id, created.outs)).id).toBe("");
     await expect(server.delete(provider, created.id, created.outs)).resolves.toBeUndefined();
   });
 
