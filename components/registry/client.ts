@@ -144,12 +144,16 @@ export class HubClient {
   ): Promise<T> {
     const pace = paceFor(this.options, operation);
     const pacer = pace ? pacerFor(this.hostName, pace.limiterName, pace.opsPerSecond, pace.burst) : undefined;
-    const result = await withRetry(async (report) => {
-      onReport?.(report);
-      await pacer?.acquire();
-      countCall(operation);
-      return call();
-    }, resolveRetryOptions(this.options));
+    const result = await withRetry(
+      async (report) => {
+        onReport?.(report);
+        countCall(operation);
+        return call();
+      },
+      resolveRetryOptions(this.options),
+      undefined,
+      pacer ? () => pacer.acquire() : undefined,
+    );
     return (result as { responseBody?: T } | undefined)?.responseBody as T;
   }
 }

@@ -11,17 +11,22 @@ export interface RetryReport {
 /**
  * Runs `call` until it succeeds, fails with an error that is not transient, or the budget (attempts and time)
  * is spent. Backoff is exponential with full jitter, so the many resources the engine runs at once do not retry
- * in lockstep. Each attempt gets a timeout: a hub that never answers counts as a transient failure.
+ * in lockstep. Each attempt gets a timeout: a hub that never answers counts as a transient failure. `gate`, when
+ * given, is awaited before each attempt (outside its timeout).
  */
 export async function withRetry<T>(
   call: (report: RetryReport) => Promise<T>,
   options: ResolvedRetryOptions,
   isTransient: (error: unknown) => boolean = isRetryable,
+  gate?: () => Promise<void>,
 ): Promise<T> {
   const started = Date.now();
   const report: RetryReport = { attempts: 0, ambiguousFailure: false };
   for (;;) {
     report.attempts += 1;
+    // The gate (the pacer) is waited for outside the timeout: a call queued behind a slow pace has not been sent,
+    // and timing it out would send it twice.
+    await gate?.();
     try {
       return await withTimeout(call(report), options.requestTimeoutMs);
     } catch (error) {

@@ -83,6 +83,35 @@ describe("withRetry", () => {
     expect(result).toBe("retried after an ambiguous failure");
   });
 
+  it("waits for the gate (the pacer) before each attempt, outside the attempt's timeout", async () => {
+    const options = resolveRetryOptions({
+      baseDelayMs: 1,
+      maxDelayMs: 1,
+      maxAttempts: 2,
+      requestTimeoutMs: 20,
+    });
+    let gatesPassed = 0;
+    const slowGate = (): Promise<void> =>
+      new Promise((resolve) =>
+        setTimeout(() => {
+          gatesPassed += 1;
+          resolve();
+        }, 50),
+      );
+    let calls = 0;
+    const result = await withRetry(
+      async () => {
+        calls += 1;
+        return gatesPassed;
+      },
+      options,
+      undefined,
+      slowGate,
+    );
+    expect(result).toBe(1); // a gate longer than the timeout did not time the call out
+    expect(calls).toBe(1);
+  });
+
   it("marks a throttled attempt as not ambiguous (the hub did not apply it)", async () => {
     let calls = 0;
     const ambiguous = await withRetry(async (report) => {
