@@ -1,13 +1,14 @@
 /**
  * `npm run local`: the whole environment on this machine, no Azure and no Pulumi Cloud account.
  * 1. finds a Pulumi CLI (or says how to install one and exits non-zero, before anything is started);
- * 2. starts the local IoT Hub in the background unless it is running (`node bin/iothub-local.js stop` stops it);
- * 3. `pulumi up --stack local --yes` on a file backend inside the project (.pulumi/), with the local stack's
+ * 2. selects (or creates) the stack on a file backend inside the project (.pulumi/), with the local stack's
  *    documented passphrase unless PULUMI_CONFIG_PASSPHRASE is set;
+ * 3. starts the local IoT Hub of the stack's iothub-provisioner:localHub.stateDir in the background unless it is
+ *    running (`node bin/iothub-local.js stop` stops it), then `pulumi up --stack local --yes`;
  * 4. `npm run verify -- --stack local`: a real module client checks that each module gets its desired state.
  *
- * Flags: --stack NAME (default local), --state DIR (the hub's state dir, default .iothub-local, as in
- * Pulumi.local.yaml), --host ADDR (the address a hub started here binds, default 127.0.0.1), --no-download (never
+ * Flags: --stack NAME (default local), --state DIR (sets the stack's iothub-provisioner:localHub.stateDir,
+ * default .iothub-local), --host ADDR (the address a hub started here binds, default 127.0.0.1), --no-download (never
  * let the npm package `pulumi` download the CLI), --no-verify.
  */
 import { spawn } from "node:child_process";
@@ -24,7 +25,8 @@ export const LOCAL_STACK_PASSPHRASE = "iothub-local";
 
 interface Options {
   stack: string;
-  stateDir: string;
+  /** --state as given; unset: the stack's iothub-provisioner:localHub.stateDir, else .iothub-local. */
+  stateDir?: string;
   allowDownload: boolean;
   verify: boolean;
   /** Extra `iothub-local start` flags for a hub started here. */
@@ -34,7 +36,6 @@ interface Options {
 function parseArgs(argv: string[]): Options {
   const options: Options = {
     stack: "local",
-    stateDir: ".iothub-local",
     allowDownload: true,
     verify: true,
     hubArgs: [],
@@ -56,8 +57,43 @@ function parseArgs(argv: string[]): Options {
         `unknown argument ${arg} (use --stack NAME, --state DIR, --host ADDR, --no-download, --no-verify)`,
       );
   }
-  options.stateDir = path.resolve(PROJECT_DIR, options.stateDir);
   return options;
+}
+
+/** A command's trimmed standard output, or undefined when it fails (e.g. `pulumi config get` of an unset key). */
+function capture(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: PROJECT_DIR, env, stdio: ["ignore", "pipe", "ignore"] });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolve(code === 0 && stdout.trim() !== "" ? stdout.trim() : undefined));
+  });
+}
+
+const STATE_DIR_KEY = "iothub-provisioner:localHub.stateDir";
+
+/**
+ * The hub's state dir is the stack's setting (what the program looks for): --state DIR records DIR there first, so
+ * the hub started here is always the one `pulumi up` provisions.
+ */
+async function hubStateDir(pulumi: string, options: Options, env: NodeJS.ProcessEnv): Promise<string> {
+  if (options.stateDir !== undefined) {
+    const stateDir = path.resolve(PROJECT_DIR, options.stateDir);
+    const set = await run(
+      pulumi,
+      ["config", "set", "--path", STATE_DIR_KEY, stateDir, "--stack", options.stack],
+      env,
+    );
+    if (set !== 0) throw new Error(`could not set ${STATE_DIR_KEY} on stack ${options.stack}`);
+    return stateDir;
+  }
+  const configured = await capture(
+    pulumi,
+    ["config", "get", "--path", STATE_DIR_KEY, "--stack", options.stack],
+    env,
+  );
+  return path.resolve(PROJECT_DIR, configured ?? ".iothub-local");
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -75,14 +111,6 @@ async function main(): Promise<number> {
   const pulumi = await findPulumiCli({ allowDownload: options.allowDownload });
   console.log(`Pulumi CLI: ${pulumi}`);
 
-  const hub = await ensureLocalHub({ cli: HUB_CLI, stateDir: options.stateDir, args: options.hubArgs });
-  console.log(
-    hub.started
-      ? `Started the local IoT Hub (${hub.hostName}, pid ${hub.pid}) in the background; its log is ${path.join(options.stateDir, "hub.log")}.\n` +
-          `Stop it with: node bin/iothub-local.js stop --state ${path.relative(PROJECT_DIR, options.stateDir) || "."}`
-      : `The local IoT Hub is running (${hub.hostName}, pid ${hub.pid}).`,
-  );
-
   const backendDir = path.join(PROJECT_DIR, ".pulumi");
   mkdirSync(backendDir, { recursive: true });
   const env: NodeJS.ProcessEnv = {
@@ -97,6 +125,16 @@ async function main(): Promise<number> {
 
   const selected = await run(pulumi, ["stack", "select", options.stack, "--create"], env);
   if (selected !== 0) return selected;
+
+  const stateDir = await hubStateDir(pulumi, options, env);
+  const hub = await ensureLocalHub({ cli: HUB_CLI, stateDir, args: options.hubArgs });
+  console.log(
+    hub.started
+      ? `Started the local IoT Hub (${hub.hostName}, pid ${hub.pid}) in the background; its log is ${path.join(stateDir, "hub.log")}.\n` +
+          `Stop it with: node bin/iothub-local.js stop --state ${path.relative(PROJECT_DIR, stateDir) || "."}`
+      : `The local IoT Hub is running (${hub.hostName}, pid ${hub.pid}).`,
+  );
+
   const up = await run(pulumi, ["up", "--stack", options.stack, "--yes"], env);
   if (up !== 0) return up;
   if (!options.verify) return 0;

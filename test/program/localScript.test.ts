@@ -134,14 +134,20 @@ describe("npm run local with a Pulumi CLI", () => {
     expect(existsSync(path.join(stateDir, "hub.log"))).toBe(true);
 
     const backend = `file://${path.join(PROJECT_DIR, ".pulumi")}`;
+    // --state is recorded in the stack's config, so the program provisions the hub that was started
     expect(calls()).toEqual([
       { args: "stack select local --create", backend, passphrase: "iothub-local" },
+      {
+        args: `config set --path iothub-provisioner:localHub.stateDir ${stateDir} --stack local`,
+        backend,
+        passphrase: "iothub-local",
+      },
       { args: "up --stack local --yes", backend, passphrase: "iothub-local" },
     ]);
 
     const second = runLocal(host);
     expect(second.status).toBe(0);
     expect(second.stdout).toContain(`The local IoT Hub is running (${host}, pid ${info.pid})`);
-    expect(calls()).toHaveLength(4);
+    expect(calls()).toHaveLength(6);
   });
 });
