@@ -23,6 +23,7 @@ const ROOT = path.resolve(__dirname, "..");
 const CA_STATE = path.join(ROOT, ".iothub-local-test");
 
 interface BenchHub {
+  pid: number;
   connectionString: string;
   hostName: string;
   caPem: string;
@@ -45,6 +46,7 @@ async function startBenchHub(rttMs: number, extraArgs: string[] = []): Promise<B
   const relay =
     rttMs > 0 ? await startLatencyRelay(relayHost, 443, hub.host, hub.info.httpsPort, rttMs) : undefined;
   return {
+    pid: hub.info.pid,
     connectionString: hub.info.connectionString,
     hostName: hub.info.hostName,
     caPem: fs.readFileSync(hub.info.caFile, "utf8"),
@@ -135,6 +137,12 @@ function readCounts(file: string): Record<string, number> {
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(1);
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
+function processCpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 async function main(): Promise<void> {
   const devices = flag("devices", 1000);
   const quotaDevices = flag("quota-devices", 60);
@@ -163,6 +171,11 @@ async function main(): Promise<void> {
     const statsFile = path.join(statsDir, "unthrottled.json");
     const server = await startProviderServer({ env: { IOTHUB_PROVISIONER_STATS_FILE: statsFile } });
     try {
+      const cpuBefore = {
+        server: processCpuMs(server.pid),
+        engine: process.cpuUsage(),
+        hub: processCpuMs(hub.pid),
+      };
       started = Date.now();
       const result = await provisionThroughProviders(
         server,
@@ -172,11 +185,19 @@ async function main(): Promise<void> {
         undefined,
       );
       const providersMs = Date.now() - started;
+      const engineCpu = process.cpuUsage(cpuBefore.engine);
+      const perResource = (ms: number): string => (ms / result.resources).toFixed(1);
       const calls = Object.values(readCounts(statsFile)).reduce((a, b) => a + b, 0);
       console.log(
         `providers (real provider server, engine-style parallelism): ${seconds(providersMs)} s, ` +
           `${result.resources} resources, ${result.failed} failed, ${calls} REST calls ` +
           `(${(calls / result.resources).toFixed(2)} per resource)`,
+      );
+      console.log(
+        `CPU per resource: provider process ${perResource(processCpuMs(server.pid) - cpuBefore.server)} ms, ` +
+          `engine stand-in (this process: gRPC client${rttMs > 0 ? ", latency relay" : ""}) ` +
+          `${perResource((engineCpu.user + engineCpu.system) / 1000)} ms, hub ${perResource(processCpuMs(hub.pid) - cpuBefore.hub)} ms; ` +
+          `machine load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
       );
       console.log(`speed-up over the tutorial way: ${(tutorialMs / providersMs).toFixed(1)}x`);
       for (const error of result.errors.slice(0, 5)) console.log(`  failure: ${error}`);

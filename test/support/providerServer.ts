@@ -37,6 +37,8 @@ export interface ProviderCallError extends Error {
 export interface ProviderServer {
   /** `127.0.0.1:<port>` of the server. */
   address: string;
+  /** The server process's pid (benchmarks read its CPU time). */
+  pid: number;
   check(provider: string, olds: Props, news: Props): Promise<CheckResult>;
   diff(provider: string, id: string, olds: Props, news: Props): Promise<DiffResult>;
   create(provider: string, props: Props): Promise<{ id: string; outs: Props }>;
@@ -80,6 +82,7 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
 
   return {
     address,
+    pid: child.pid ?? -1,
     async check(provider, olds, news) {
       const request = new providerProto.CheckRequest();
       request.setOlds(toStruct(olds, provider));
