@@ -6,6 +6,7 @@ import {
   connected,
   createModule,
   end,
+  freePort,
   listenForDesired,
   nextDesired,
   nextMessage,
@@ -328,5 +329,38 @@ describe("sessions and lifecycle", () => {
     const dropped = closed(client);
     await registry.removeModule("life-dev", "deleted");
     await dropped;
+  });
+});
+
+describe("a hub restart under a connected SDK client", () => {
+  it("lets the module reconnect on its own and keep receiving desired patches without subscribing again", async () => {
+    // Its own hub, on an MQTT port that stays the same across the restart (the SDK reconnects where it was).
+    const restartable = await startHub({ args: ["--mqtt-port", String(await freePort())] });
+    let closeFirst = async (): Promise<unknown> => undefined;
+    try {
+      const service = Registry.fromConnectionString(restartable.info.connectionString);
+      const identity = await createModule(service, "restart-dev", "sdk");
+      const client = await openModuleClient(restartable.info, identity);
+      closeFirst = () => client.close();
+      const twin = await client.getTwin();
+      await listenForDesired(twin, () => undefined);
+
+      const reconnected = new Promise<void>((resolve) => client.once("connect", () => resolve()));
+      await restartable.stop();
+      await restartable.restart();
+      await reconnected;
+
+      const received = nextDesired(twin, 1);
+      await service.updateModuleTwin(
+        "restart-dev",
+        "sdk",
+        { properties: { desired: { survived: true } } },
+        "*",
+      );
+      expect(await received).toEqual({ survived: true, $version: 2 });
+    } finally {
+      await closeFirst();
+      await restartable.stop();
+    }
   });
 });

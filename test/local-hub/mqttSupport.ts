@@ -1,5 +1,6 @@
 import { createHash, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import {
   Client as DeviceClient,
   ModuleClient,
@@ -220,4 +221,19 @@ export function selfSignedCertificate(commonName: string): {
     sha1: createHash("sha1").update(der).digest("hex").toUpperCase(),
     sha256: createHash("sha256").update(der).digest("hex").toUpperCase(),
   };
+}
+
+/**
+ * A TCP port free right now, chosen by the OS (for a hub that must come back on the same MQTT port after a restart,
+ * as it does on 8883 in real use: the SDK reconnects to the port it knows).
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
