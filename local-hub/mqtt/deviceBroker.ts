@@ -79,7 +79,11 @@ export class DeviceBroker implements MethodInvoker {
     );
     aedes.authenticate = (client, username, password, done) =>
       this.authenticate(client, username, password, done);
-    aedes.authorizePublish = (client, packet, done) => this.authorizePublish(client, packet.topic, done);
+    aedes.authorizePublish = (client, packet, done) => {
+      // IoT Hub keeps no retained messages: a device's message must not linger in the broker for others.
+      packet.retain = false;
+      this.authorizePublish(client, packet.topic, done);
+    };
     aedes.authorizeSubscribe = (client, subscription, done) =>
       this.authorizeSubscribe(client, subscription, done);
     // Only the hub's own answers reach clients; nothing a client publishes is forwarded to another client.
@@ -171,7 +175,11 @@ export class DeviceBroker implements MethodInvoker {
     this.connections.set(key, { client, identity });
     // A clean session starts empty; a persistent one keeps what it subscribed to, even across hub restarts.
     if (client.clean) this.options.sessions.clear(client.id);
-    this.options.backend.setConnectionState(identity, "Connected", new Date());
+    try {
+      this.options.backend.setConnectionState(identity, "Connected", new Date());
+    } catch (error) {
+      this.options.log?.(`mqtt: could not record the connect of ${key}: ${String(error)}`);
+    }
     if (this.grantedQos(client, hubTopics.methodRequest("x", "x")) !== undefined) {
       this.methodListeners.emit(key);
     }
