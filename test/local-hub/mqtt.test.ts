@@ -218,6 +218,26 @@ describe("faults on the device API", () => {
     expect((await answered).topic).toBe("$iothub/twin/res/200/?$rid=2");
   });
 
+  it("answers twin requests over the deviceTwin quota with 429, as IoT Hub throttles", async () => {
+    const identity = await createModule(registry, "fault-dev", "quota");
+    const client = raw(identity);
+    await connected(client);
+    expect(await subscribe(client, "$iothub/twin/res/#")).toBe(0);
+    expect((await hub.cli("quota", "set", "deviceTwin=1/min")).code).toBe(0);
+    try {
+      const first = nextMessage(client);
+      client.publish("$iothub/twin/GET/?$rid=1", "", { qos: 0 });
+      expect((await first).topic).toBe("$iothub/twin/res/200/?$rid=1");
+      const second = nextMessage(client);
+      client.publish("$iothub/twin/GET/?$rid=2", "", { qos: 0 });
+      const throttled = await second;
+      expect(throttled.topic).toBe("$iothub/twin/res/429/?$rid=2");
+      expect(JSON.parse(throttled.payload)).toMatchObject({ errorCode: 429001 });
+    } finally {
+      expect((await hub.cli("quota", "clear")).code).toBe(0);
+    }
+  });
+
   it("applies but does not push a desired patch while a desiredPush drop fault is armed", async () => {
     const identity = await createModule(registry, "fault-dev", "push");
     const client = raw(identity);
