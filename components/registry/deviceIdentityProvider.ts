@@ -14,6 +14,7 @@ import {
   checkFailures,
   checkHubConnection,
   hubHostName,
+  sameHub,
   identityConnectionString,
   type HubConnectionInputs,
 } from "./hubConnection";
@@ -128,13 +129,13 @@ function currentFromOutputs(olds: DeviceIdentityOutputs): IdentityBody {
 
 export const deviceIdentityProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds: DeviceIdentityInputs, news: DeviceIdentityInputs) {
-    return { inputs: news, failures: checkFailures(label(news), checkDeviceIdentity(news)) };
+    return { inputs: news, failures: checkFailures(label(news), checkDeviceIdentity(news), news) };
   },
 
   async diff(_id: string, olds: DeviceIdentityOutputs, news: DeviceIdentityInputs) {
     const replaces: string[] = [];
     if (olds.deviceId !== news.deviceId) replaces.push("deviceId");
-    if (hubHostName(olds.serviceConnectionString) !== hubHostName(news.serviceConnectionString)) {
+    if (!sameHub(olds, news)) {
       replaces.push("serviceConnectionString");
     }
     const asDeclared =

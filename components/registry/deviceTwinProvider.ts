@@ -8,7 +8,7 @@ import {
 import { HubClient } from "./client";
 import { asState } from "./state";
 import { describeFailure, isNotFound } from "./errors";
-import { checkFailures, checkHubConnection, hubHostName, type HubConnectionInputs } from "./hubConnection";
+import { checkFailures, checkHubConnection, sameHub, type HubConnectionInputs } from "./hubConnection";
 import { patchWithEtag } from "./twinPatching";
 import { jsonEqual, ownedPatch, ownedView } from "./twinOwnership";
 
@@ -76,13 +76,13 @@ async function write(
 
 export const deviceTwinProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds: DeviceTwinInputs, news: DeviceTwinInputs) {
-    return { inputs: news, failures: checkFailures(label(news), checkDeviceTwin(news)) };
+    return { inputs: news, failures: checkFailures(label(news), checkDeviceTwin(news), news) };
   },
 
   async diff(_id: string, olds: DeviceTwinOutputs, news: DeviceTwinInputs) {
     const replaces: string[] = [];
     if (olds.deviceId !== news.deviceId) replaces.push("deviceId");
-    if (hubHostName(olds.serviceConnectionString) !== hubHostName(news.serviceConnectionString)) {
+    if (!sameHub(olds, news)) {
       replaces.push("serviceConnectionString");
     }
     const changes =

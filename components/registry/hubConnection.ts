@@ -95,13 +95,53 @@ export function identityConnectionString(
   });
 }
 
-/** Check failures in the engine's shape; the reason names the resource, the field and the rule. */
+/** The engine's placeholder for a value not known yet, e.g. during preview (@pulumi/pulumi's rpc.unknownValue). */
+export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** True unless the connection string is known to point at another hub (unknown during preview: decided at up). */
+export function sameHub(
+  olds: { serviceConnectionString: string },
+  news: { serviceConnectionString: string },
+): boolean {
+  return (
+    news.serviceConnectionString === UNKNOWN_VALUE ||
+    hubHostName(olds.serviceConnectionString) === hubHostName(news.serviceConnectionString)
+  );
+}
+
+/**
+ * Check failures in the engine's shape; the reason names the resource, the field and the rule. Fields whose value
+ * is not known yet (preview of a hub that does not exist yet) are left out: they are checked again when known.
+ */
 export function checkFailures(
   resource: string,
   violations: RuleViolation[],
+  inputs: object,
 ): { property: string; reason: string }[] {
-  return violations.map((violation) => ({
-    property: violation.field.split(/[.[]/)[0],
-    reason: `${resource}: ${violation.field}: ${violation.rule}`,
-  }));
+  const unknown = unknownPaths(inputs, "");
+  return violations
+    .filter(
+      (violation) =>
+        !unknown.some(
+          (path) =>
+            violation.field === path ||
+            violation.field.startsWith(`${path}.`) ||
+            violation.field.startsWith(`${path}[`),
+        ),
+    )
+    .map((violation) => ({
+      property: violation.field.split(/[.[]/)[0],
+      reason: `${resource}: ${violation.field}: ${violation.rule}`,
+    }));
+}
+
+function unknownPaths(value: unknown, path: string): string[] {
+  if (value === UNKNOWN_VALUE) return [path];
+  if (Array.isArray(value)) return value.flatMap((item, index) => unknownPaths(item, `${path}[${index}]`));
+  if (typeof value === "object" && value !== null) {
+    return Object.entries(value).flatMap(([key, child]) =>
+      unknownPaths(child, path ? `${path}.${key}` : key),
+    );
+  }
+  return [];
 }

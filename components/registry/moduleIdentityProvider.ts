@@ -14,6 +14,7 @@ import {
   checkFailures,
   checkHubConnection,
   hubHostName,
+  sameHub,
   identityConnectionString,
   type HubConnectionInputs,
 } from "./hubConnection";
@@ -103,14 +104,14 @@ function oldsAsBody(olds: ModuleIdentityOutputs): IdentityBody {
 
 export const moduleIdentityProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds: ModuleIdentityInputs, news: ModuleIdentityInputs) {
-    return { inputs: news, failures: checkFailures(label(news), checkModuleIdentity(news)) };
+    return { inputs: news, failures: checkFailures(label(news), checkModuleIdentity(news), news) };
   },
 
   async diff(_id: string, olds: ModuleIdentityOutputs, news: ModuleIdentityInputs) {
     const replaces: string[] = [];
     if (olds.deviceId !== news.deviceId) replaces.push("deviceId");
     if (olds.moduleId !== news.moduleId) replaces.push("moduleId");
-    if (hubHostName(olds.serviceConnectionString) !== hubHostName(news.serviceConnectionString)) {
+    if (!sameHub(olds, news)) {
       replaces.push("serviceConnectionString");
     }
     const sameSettings =

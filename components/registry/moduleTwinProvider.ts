@@ -9,7 +9,7 @@ import {
 import { HubClient } from "./client";
 import { asState } from "./state";
 import { describeFailure, isNotFound } from "./errors";
-import { checkFailures, checkHubConnection, hubHostName, type HubConnectionInputs } from "./hubConnection";
+import { checkFailures, checkHubConnection, sameHub, type HubConnectionInputs } from "./hubConnection";
 import { patchWithEtag } from "./twinPatching";
 import { jsonEqual, ownedPatch, ownedView } from "./twinOwnership";
 
@@ -66,14 +66,14 @@ async function write(
 
 export const moduleTwinProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds: ModuleTwinInputs, news: ModuleTwinInputs) {
-    return { inputs: news, failures: checkFailures(label(news), checkModuleTwin(news)) };
+    return { inputs: news, failures: checkFailures(label(news), checkModuleTwin(news), news) };
   },
 
   async diff(_id: string, olds: ModuleTwinOutputs, news: ModuleTwinInputs) {
     const replaces: string[] = [];
     if (olds.deviceId !== news.deviceId) replaces.push("deviceId");
     if (olds.moduleId !== news.moduleId) replaces.push("moduleId");
-    if (hubHostName(olds.serviceConnectionString) !== hubHostName(news.serviceConnectionString)) {
+    if (!sameHub(olds, news)) {
       replaces.push("serviceConnectionString");
     }
     const changes =

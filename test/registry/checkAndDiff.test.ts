@@ -101,6 +101,32 @@ describe("check", () => {
   });
 });
 
+describe("preview of values not known yet", () => {
+  const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // the engine's placeholder
+
+  it("checks what is known and leaves unknown fields for later", async () => {
+    const news = { serviceConnectionString: unknown, deviceId: "x".repeat(129), authentication: unknown };
+    const { failures } = await server.check(providers.DeviceIdentity, {}, news);
+    expect(failures.map((f) => f.property)).toEqual(["deviceId"]);
+    const twin = await server.check(
+      providers.ModuleTwin,
+      {},
+      { serviceConnectionString: unknown, deviceId: "d", moduleId: "m", desired: unknown },
+    );
+    expect(twin.failures).toEqual([]);
+  });
+
+  it("does not replace for a connection string not known yet", async () => {
+    const olds = { ...hubConnection, deviceId: "d", moduleId: "m", desired: { a: 1 }, version: 1, etag: "e" };
+    const news = { serviceConnectionString: unknown, deviceId: "d", moduleId: "m", desired: { a: 1 } };
+    expect(await server.diff(providers.ModuleTwin, "d/m", olds, news)).toEqual({
+      changes: "some",
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+  });
+});
+
 describe("diff", () => {
   const oldDevice = {
     ...hubConnection,
