@@ -180,9 +180,8 @@ export class DeviceBroker implements MethodInvoker {
     } catch (error) {
       this.options.log?.(`mqtt: could not record the connect of ${key}: ${String(error)}`);
     }
-    if (this.grantedQos(client, hubTopics.methodRequest("x", "x")) !== undefined) {
-      this.methodListeners.emit(key);
-    }
+    // A restored session may already listen for methods: calls waiting for this identity can go now.
+    if (this.options.sessions.subscriptions(client.id).has(METHOD_REQUESTS)) this.methodListeners.emit(key);
   }
 
   private onClientDisconnect(client: Client): void {
