@@ -110,6 +110,33 @@ describe("DeviceIdentity", () => {
     expect(updated.primaryKey).toBe(outs.primaryKey);
   });
 
+  it("creates X.509 devices (self-signed thumbprints, CA-signed) whose connection strings say x509", async () => {
+    const thumbprint = "A".repeat(40);
+    const selfSigned = await createResource("DeviceIdentity", {
+      ...hubArgs,
+      deviceId: "x509-self",
+      authentication: {
+        type: "selfSigned",
+        primaryThumbprint: thumbprint,
+        secondaryThumbprint: "B".repeat(64),
+      },
+    });
+    const device = (await registry.get("x509-self")).responseBody;
+    expect((device.authentication as { type?: string }).type).toBe("selfSigned");
+    expect(device.authentication?.x509Thumbprint?.primaryThumbprint).toBe(thumbprint);
+    expect(selfSigned.outs).toMatchObject({
+      authenticationType: "selfSigned",
+      primaryThumbprint: thumbprint,
+    });
+    expect(selfSigned.outs.primaryKey).toBeUndefined();
+    expect(selfSigned.outs.connectionString).toContain(";DeviceId=x509-self;x509=true");
+    const inputs = { ...hubArgs, deviceId: "x509-ca", authentication: { type: "certificateAuthority" } };
+    const ca = await createResource("DeviceIdentity", inputs);
+    const caDevice = (await registry.get("x509-ca")).responseBody;
+    expect((caDevice.authentication as { type?: string }).type).toBe("certificateAuthority");
+    expect((await server.diff(texts.DeviceIdentity, "x509-ca", ca.outs, inputs)).changes).toBe("none");
+  });
+
   it("refuses to create over an existing device, explaining adopt; adopts it when asked", async () => {
     await registry.create({ deviceId: "pre-existing" });
     const before = (await registry.get("pre-existing")).responseBody;
