@@ -17,6 +17,10 @@ import { PROJECT_DIR, runProgram, type ProgramRun } from "./support/runProgram";
 
 const yaml = require("js-yaml") as { load(text: string): unknown };
 
+// Each step is a whole `pulumi up` plus a verify run in child processes: on a loaded machine that can take more
+// than jest's default minute. A guard against hangs, not a speed assertion.
+jest.setTimeout(240_000);
+
 /** Pulumi.local.yaml's config, keys without the namespace. */
 function localStackConfig(): Record<string, unknown> {
   const file = yaml.load(readFileSync(path.join(PROJECT_DIR, "Pulumi.local.yaml"), "utf8")) as {

@@ -5,7 +5,7 @@
  * does not work without throwing (FIELD-NOTES 5).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { localHubPolicyProvider } from "../../../components/hub/localHub";
+import { localHubPolicyProvider } from "../../../components/hub/localHubPolicy";
 import { providers } from "../../../components/registry/providers";
 
 async function main(): Promise<void> {
