@@ -6,20 +6,14 @@ import {
   type Client,
   type Subscription,
 } from "aedes";
-import {
-  badRequest,
-  deviceNotFound,
-  moduleNotFound,
-  serviceUnavailable,
-  throttled,
-} from "../errors/iotHubError";
+import { deviceNotFound, moduleNotFound, serviceUnavailable, throttled } from "../errors/iotHubError";
 import type { HubEvents, IdentityRef } from "../events";
 import type { MethodInvoker, MethodRequest, MethodResult } from "../handlers/methods";
 import { authenticateConnect, peerCertificateThumbprints } from "./authenticate";
 import type { DeviceApiBackend, DeviceApiChaos } from "./backend";
-import { deviceErrorAnswer } from "./deviceErrors";
 import { DirectMethods, identityKey } from "./directMethods";
 import type { SessionStore } from "./sessions";
+import { answerFailure, answerReportedPatch, answerTwinGet, type TwinAnswer } from "./twinRequests";
 import { parseTopicProperties, type TelemetryMessage } from "./telemetryTap";
 import {
   allowedSubscriptions,
@@ -273,43 +267,27 @@ export class DeviceBroker implements MethodInvoker {
         this.methods.handleResponse(identity, request.rid, request.status, body);
         return;
       case "twinGet":
-        this.answerTwinRequest(client, packet.topic, request.rid, () => {
-          const twin = this.options.backend.getDeviceSideTwin(identity);
-          if (!twin)
-            throw identity.moduleId
-              ? moduleNotFound(identity.deviceId, identity.moduleId)
-              : deviceNotFound(identity.deviceId);
-          return { status: 200, body: JSON.stringify(twin) };
-        });
-        return;
       case "reportedPatch":
-        this.answerTwinRequest(client, packet.topic, request.rid, () => {
-          const patch = parseJsonObject(body);
-          const version = this.options.backend.patchReported(identity, patch);
-          return { status: 204, body: "", version };
-        });
+        this.answerTwinRequest(client, packet.topic, request.rid, () =>
+          request.kind === "twinGet"
+            ? answerTwinGet(this.options.backend, identity)
+            : answerReportedPatch(this.options.backend, identity, body),
+        );
         return;
     }
   }
 
-  private answerTwinRequest(
-    client: Client,
-    topic: string,
-    rid: string,
-    operation: () => { status: number; body: string; version?: number },
-  ): void {
+  /** Quotas and faults first (`deviceTwin`), then the request; the answer goes to the asking connection only. */
+  private answerTwinRequest(client: Client, topic: string, rid: string, operation: () => TwinAnswer): void {
     const outcome = this.chaos("deviceTwin", `${client.id} ${topic}`);
     if (outcome === "reset") return void client.conn.destroy();
     if (outcome === "hang" || outcome === "drop") return;
-    let answer: { status: number; body: string; version?: number };
-    try {
-      if (outcome === "throttle") throw throttled("deviceTwin");
-      if (outcome === "503") throw serviceUnavailable();
-      answer = operation();
-    } catch (error) {
-      const failure = deviceErrorAnswer(error);
-      answer = { status: failure.status, body: JSON.stringify(failure.body) };
-    }
+    const answer =
+      outcome === "throttle"
+        ? answerFailure(throttled("deviceTwin"))
+        : outcome === "503"
+          ? answerFailure(serviceUnavailable())
+          : operation();
     this.sendToClient(client, hubTopics.twinResponse(answer.status, rid, answer.version), answer.body);
   }
 
@@ -383,17 +361,4 @@ export class DeviceBroker implements MethodInvoker {
     const verdict = this.options.chaos?.admit(operationClass, topic) ?? { action: "proceed" };
     return verdict.action === "fault" ? verdict.mode : verdict.action;
   }
-}
-
-function parseJsonObject(body: Buffer): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString("utf8"));
-  } catch {
-    throw badRequest("The reported properties patch must be a JSON object.");
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw badRequest("The reported properties patch must be a JSON object.");
-  }
-  return value as Record<string, unknown>;
 }
