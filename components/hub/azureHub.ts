@@ -37,7 +37,8 @@ export class AzureHub extends pulumi.ComponentResource implements HubOutputs {
     const resourceGroup = new resources.ResourceGroup(
       `${name}-rg`,
       { resourceGroupName: hub.resourceGroupName, location: hub.location },
-      { parent: this },
+      // Named explicitly: a replacement (new location) must free the name first.
+      { parent: this, deleteBeforeReplace: true },
     );
 
     const authorizationPolicies: Array<{ keyName: string; rights: iothub.AccessRights }> = [
@@ -56,7 +57,8 @@ export class AzureHub extends pulumi.ComponentResource implements HubOutputs {
         properties: { authorizationPolicies },
         tags: hub.tags,
       },
-      { parent: this },
+      // Hub names are global in Azure: a replacement (new location, resource group) must free the name first.
+      { parent: this, deleteBeforeReplace: true },
     );
 
     const hostName = iotHub.properties.hostName;

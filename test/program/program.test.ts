@@ -67,6 +67,9 @@ describe("the program on the azure target", () => {
       { keyName: "provisioner", rights: "RegistryWrite, ServiceConnect" },
     ]);
     expect(byType(run.registrations, "pulumi-nodejs:dynamic/iothub:LocalHubPolicy")).toHaveLength(0);
+    // both carry fixed names (hub names are global): a replacement must delete the old one first
+    expect(group.deleteBeforeReplace).toBe(true);
+    expect(hub.deleteBeforeReplace).toBe(true);
 
     const keyCalls = cloud.calls.filter(
       (call) => call.token === "azure-native:iothub:listIotHubResourceKeysForKeyName",

@@ -20,6 +20,8 @@ export interface Registration {
   inputs: Record<string, unknown>;
   /** The outputs the resource asks the engine to keep secret (encrypted in state) besides secret inputs. */
   additionalSecretOutputs: string[];
+  /** Whether a replacement deletes the old resource first. */
+  deleteBeforeReplace: boolean;
 }
 
 /** The parts of the engine's RegisterResourceRequest the runner reads. */
@@ -27,6 +29,7 @@ interface RegisterRequest {
   getType(): string;
   getName(): string;
   getAdditionalsecretoutputsList(): string[];
+  getDeletebeforereplace(): boolean;
 }
 
 export interface MockEngine {
@@ -84,7 +87,10 @@ export async function runProgram(options: {
   engine: MockEngine;
 }): Promise<ProgramRun> {
   const registrations: Registration[] = [];
-  const additionalSecretOutputs = new Map<string, string[]>();
+  const registrationOptions = new Map<
+    string,
+    { additionalSecretOutputs: string[]; deleteBeforeReplace: boolean }
+  >();
   const failures: unknown[] = [];
   let onFailure: (error: unknown) => void = () => undefined;
   // A failed resource never resolves the outputs that depend on it: its error ends the run instead.
@@ -99,7 +105,10 @@ export async function runProgram(options: {
         type: args.type,
         name: args.name,
         inputs: args.inputs as Record<string, unknown>,
-        additionalSecretOutputs: additionalSecretOutputs.get(`${args.type}::${args.name}`) ?? [],
+        additionalSecretOutputs:
+          registrationOptions.get(`${args.type}::${args.name}`)?.additionalSecretOutputs ?? [],
+        deleteBeforeReplace:
+          registrationOptions.get(`${args.type}::${args.name}`)?.deleteBeforeReplace ?? false,
       });
       inFlight++;
       try {
@@ -122,16 +131,16 @@ export async function runProgram(options: {
   jest.isolateModules(() => {
     pulumi = require("@pulumi/pulumi") as typeof PulumiModule;
     void pulumi.runtime.setMocks(mocks, PROJECT_NAME, options.stack, false);
-    // The mock monitor drops the registration options; the engine honours additionalSecretOutputs, so record them.
+    // The mock monitor drops the registration options the engine honours (secret outputs, replacement order): record them.
     const monitor = pulumi.runtime.getMonitor() as unknown as {
       registerResource(request: RegisterRequest, callback: unknown): void;
     };
     const registerResource = monitor.registerResource.bind(monitor);
     monitor.registerResource = (request, callback) => {
-      additionalSecretOutputs.set(
-        `${request.getType()}::${request.getName()}`,
-        request.getAdditionalsecretoutputsList(),
-      );
+      registrationOptions.set(`${request.getType()}::${request.getName()}`, {
+        additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
+        deleteBeforeReplace: request.getDeletebeforereplace(),
+      });
       registerResource(request, callback);
     };
     pulumi.runtime.setAllConfig(
