@@ -100,4 +100,17 @@ describe("service API authentication", () => {
     expect(response.status).toBe(400);
     expect(((await response.json()) as { Message: string }).Message).toMatch(/^ErrorCode:ArgumentInvalid;/);
   });
+
+  it("answers a body over 256 KB with 413 RequestEntityTooLarge", async () => {
+    const token = createSasToken(hub.info.hostName, ownerKey, inOneHour(), "iothubowner");
+    const response = await fetch(`https://${hub.info.hostName}/devices/big?api-version=2021-04-12`, {
+      method: "PUT",
+      headers: { Authorization: token, "Content-Type": "application/json" },
+      body: JSON.stringify({ deviceId: "big", padding: "x".repeat(300 * 1024) }),
+    });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { Message: string }).Message).toMatch(
+      /^ErrorCode:RequestEntityTooLarge;/,
+    );
+  });
 });
