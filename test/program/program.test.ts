@@ -312,6 +312,41 @@ describe("the fleet", () => {
   });
 });
 
+describe("pulumi preview", () => {
+  // As the engine previews: a resource's outputs are unknown until it exists, so nothing comes back but inputs.
+  const previewEngine = () => {
+    const calls: string[] = [];
+    return {
+      calls,
+      newResource: async (args: { inputs: Record<string, unknown> }) => ({
+        id: undefined,
+        state: { ...args.inputs },
+      }),
+      call: (args: { token: string }) => {
+        calls.push(args.token);
+        return {};
+      },
+    };
+  };
+
+  it.each([
+    ["dev", azureConfig],
+    ["local", localConfig],
+  ])(
+    "plans the same resources as an up on stack %s, before any output is known",
+    async (stack, config) => {
+      const up = await runProgram({ stack, config, engine: fakeCloud() });
+      const engine = previewEngine();
+      const preview = await runProgram({ stack, config, engine, preview: true });
+      const planned = (run: { registrations: Registration[] }) =>
+        run.registrations.map((registration) => `${registration.type} ${registration.name}`).sort();
+      expect(planned(preview)).toEqual(planned(up));
+      // the key listing needs the hub's name from Azure: it waits for the hub instead of running on unknowns
+      expect(engine.calls).toEqual([]);
+    },
+  );
+});
+
 describe("an invalid stack config", () => {
   it("stops the program before anything is created, naming every key path and rule at once", async () => {
     const cloud = fakeCloud();

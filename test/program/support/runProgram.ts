@@ -85,6 +85,8 @@ export async function runProgram(options: {
   config: Record<string, unknown>;
   secretKeys?: string[];
   engine: MockEngine;
+  /** `pulumi preview`: outputs the engine does not return stay unknown, so only the registrations are returned. */
+  preview?: boolean;
 }): Promise<ProgramRun> {
   const registrations: Registration[] = [];
   const registrationOptions = new Map<
@@ -128,9 +130,12 @@ export async function runProgram(options: {
 
   let pulumi!: typeof PulumiModule;
   let program!: Record<string, unknown>;
+  let waitForRPCs!: () => Promise<void>;
   jest.isolateModules(() => {
     pulumi = require("@pulumi/pulumi") as typeof PulumiModule;
-    void pulumi.runtime.setMocks(mocks, PROJECT_NAME, options.stack, false);
+    // internal, but what the Pulumi runtime itself awaits before a program ends
+    ({ waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> });
+    void pulumi.runtime.setMocks(mocks, PROJECT_NAME, options.stack, options.preview ?? false);
     // The mock monitor drops the registration options the engine honours (secret outputs, replacement order): record them.
     const monitor = pulumi.runtime.getMonitor() as unknown as {
       registerResource(request: RegisterRequest, callback: unknown): void;
@@ -149,6 +154,12 @@ export async function runProgram(options: {
     );
     program = require("../../../index") as Record<string, unknown>;
   });
+
+  if (options.preview) {
+    // Unknown outputs never resolve: the run is over when every registration has been answered.
+    await Promise.race([waitForRPCs(), failed]);
+    return { registrations, outputs: {}, secretOutputs: [] };
+  }
 
   const exported = Object.fromEntries(
     Object.entries(program).filter(([, value]) => value !== undefined && typeof value !== "function"),
