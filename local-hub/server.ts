@@ -56,6 +56,10 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
 
   try {
     const policies = new PolicyStore(db);
+    // hub.json's connection string is the owner's: without that policy there is nothing to hand clients.
+    const owner = policies.get(OWNER_POLICY);
+    if (!owner)
+      throw new HubStartError(`hub.db has no '${OWNER_POLICY}' policy; add it back with policy add`, 1);
     const chaos = new Chaos(db);
     if (config.quota) chaos.quotas.set(config.quota);
     for (const fault of config.faults) chaos.faults.add(fault);
@@ -91,9 +95,6 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
     });
     closers.push(() => https.close());
 
-    const owner = policies.get(OWNER_POLICY);
-    if (!owner)
-      throw new HubStartError(`hub.db has no '${OWNER_POLICY}' policy; add it back with policy add`, 1);
     const info: HubInfo = {
       hostName: config.hostName,
       connectionString: serviceConnectionString(config.hostName, owner.name, owner.primaryKey),
