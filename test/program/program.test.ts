@@ -332,19 +332,16 @@ describe("pulumi preview", () => {
   it.each([
     ["dev", azureConfig],
     ["local", localConfig],
-  ])(
-    "plans the same resources as an up on stack %s, before any output is known",
-    async (stack, config) => {
-      const up = await runProgram({ stack, config, engine: fakeCloud() });
-      const engine = previewEngine();
-      const preview = await runProgram({ stack, config, engine, preview: true });
-      const planned = (run: { registrations: Registration[] }) =>
-        run.registrations.map((registration) => `${registration.type} ${registration.name}`).sort();
-      expect(planned(preview)).toEqual(planned(up));
-      // the key listing needs the hub's name from Azure: it waits for the hub instead of running on unknowns
-      expect(engine.calls).toEqual([]);
-    },
-  );
+  ])("plans the same resources as an up on stack %s, before any output is known", async (stack, config) => {
+    const up = await runProgram({ stack, config, engine: fakeCloud() });
+    const engine = previewEngine();
+    const preview = await runProgram({ stack, config, engine, preview: true });
+    const planned = (run: { registrations: Registration[] }) =>
+      run.registrations.map((registration) => `${registration.type} ${registration.name}`).sort();
+    expect(planned(preview)).toEqual(planned(up));
+    // the key listing needs the hub's name from Azure: it waits for the hub instead of running on unknowns
+    expect(engine.calls).toEqual([]);
+  });
 });
 
 describe("an invalid stack config", () => {
