@@ -168,8 +168,17 @@ async function spawnHub(stateDir: string, host: string, options: StartHubOptions
   );
   const hub: HubChild = { child, lines, exited, output: () => output };
 
+  // The hub prints its ready line, then writes hub.json: waiting for both makes output() hold the line too.
+  const readyLine = new Promise<void>((resolveReady) => {
+    const onLine = (line: string): void => {
+      if (!/\bready\b/.test(line)) return;
+      lines.off("line", onLine);
+      resolveReady();
+    };
+    lines.on("line", onLine);
+  });
   const outcome = await Promise.race([
-    waitForFile(stateDir, "hub.json", exited).then(() =>
+    Promise.all([readyLine, waitForFile(stateDir, "hub.json", exited)]).then(() =>
       existsSync(hubJson) ? ("ready" as const) : ("exited" as const),
     ),
     exited.then((code) => ({ code })),
