@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["bin/**/*.js", "*.js"],
+    files: ["**/*.js"],
     languageOptions: {
       globals: {
         require: "readonly",
