@@ -2,8 +2,11 @@
  * Compares the desired properties a stack declared for a module with the desired document the module received.
  * The stack owns the keys it declares, at any depth (as the twin resources do: components/registry/
  * twinOwnership.ts); keys it did not declare belong to other writers and are fine, nested ones included. Every
- * declared leaf (and every array, as a whole) must be equal.
+ * declared leaf (and every array, as a whole) must be equal, by the same structural equality the twin resources'
+ * diff uses (jsonEqual: key order does not matter).
  */
+
+import { jsonEqual } from "../components/registry/twinOwnership";
 
 export type TwinValue = null | boolean | number | string | TwinValue[] | { [key: string]: TwinValue };
 export type TwinDocument = { [key: string]: TwinValue };
@@ -34,22 +37,6 @@ function differences(prefix: string, declared: TwinDocument, received: TwinDocum
     }
   }
   return mismatches;
-}
-
-/** Whole-value equality (arrays and the objects inside them are compared in full; key order does not matter). */
-function jsonEqual(a: TwinValue | undefined, b: TwinValue | undefined): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return (
-      Array.isArray(a) &&
-      Array.isArray(b) &&
-      a.length === b.length &&
-      a.every((item, i) => jsonEqual(item, b[i]))
-    );
-  }
-  if (!isPlainObject(a) || !isPlainObject(b)) return false;
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => key in b && jsonEqual(a[key], b[key]));
 }
 
 function isPlainObject(value: unknown): value is { [key: string]: TwinValue } {
