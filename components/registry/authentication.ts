@@ -103,13 +103,15 @@ function sameThumbprint(a: string | null | undefined, b: string | null | undefin
 }
 
 /** Outputs describing the hub's authentication: keys (secrets via additionalSecretOutputs) and thumbprints. */
-export function authenticationOutputs(actual: IdentityBody): {
+export interface AuthenticationOutputs {
   authenticationType: string;
   primaryKey?: string;
   secondaryKey?: string;
   primaryThumbprint?: string;
   secondaryThumbprint?: string;
-} {
+}
+
+export function authenticationOutputs(actual: IdentityBody): AuthenticationOutputs {
   const hub = actual.authentication;
   return {
     authenticationType: hub?.type ?? "sas",
@@ -117,5 +119,22 @@ export function authenticationOutputs(actual: IdentityBody): {
     secondaryKey: hub?.symmetricKey?.secondaryKey || undefined,
     primaryThumbprint: hub?.x509Thumbprint?.primaryThumbprint || undefined,
     secondaryThumbprint: hub?.x509Thumbprint?.secondaryThumbprint || undefined,
+  };
+}
+
+/**
+ * The stored outputs' authentication seen as the hub's (the inverse of authenticationOutputs): to compare the
+ * declared authentication with the state in diff, and to carry the stored keys into an update's full PUT.
+ */
+export function authenticationFromOutputs(
+  outputs: AuthenticationOutputs,
+): NonNullable<IdentityBody["authentication"]> {
+  return {
+    type: outputs.authenticationType as AuthenticationInputs["type"],
+    symmetricKey: { primaryKey: outputs.primaryKey, secondaryKey: outputs.secondaryKey },
+    x509Thumbprint: {
+      primaryThumbprint: outputs.primaryThumbprint,
+      secondaryThumbprint: outputs.secondaryThumbprint,
+    },
   };
 }

@@ -1,7 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { buildConnectionString, parseConnectionString } from "../../lib/iothub/sas";
-import type { RuleViolation } from "../../lib/iothub/rules";
+import { describeViolations, type RuleViolation } from "../../lib/iothub/rules";
 import { checkProviderOptions, type RegistryProviderOptions } from "./options";
+import { jsonEqual } from "./twinOwnership";
 
 /** Arguments every registry resource takes to reach its hub. */
 export interface HubConnectionArgs {
@@ -110,6 +111,19 @@ export function sameHub(
 }
 
 /**
+ * True when the hub arguments are exactly the same. Any change is an update (even to the same hub): the outputs
+ * echo these inputs, and a new key or CA must reach the state that delete will run with.
+ */
+export function sameConnectionSettings(olds: HubConnectionInputs, news: HubConnectionInputs): boolean {
+  return (
+    olds.serviceConnectionString === news.serviceConnectionString &&
+    olds.caCertificate === news.caCertificate &&
+    olds.gatewayHostName === news.gatewayHostName &&
+    jsonEqual(olds.registry ?? null, news.registry ?? null)
+  );
+}
+
+/**
  * Check failures in the engine's shape; the reason names the resource, the field and the rule. Fields whose value
  * is not known yet (preview of a hub that does not exist yet) are left out: they are checked again when known.
  */
@@ -144,4 +158,9 @@ function unknownPaths(value: unknown, path: string): string[] {
     );
   }
   return [];
+}
+
+/** create/update run without check() when the engine skips it; never send what check() would refuse. */
+export function assertValid(resource: string, violations: RuleViolation[]): void {
+  if (violations.length > 0) throw new Error(`${resource}: ${describeViolations(violations)}`);
 }
