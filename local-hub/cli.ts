@@ -12,7 +12,7 @@ import {
 } from "./configuration";
 import { HubStartError } from "./errors/startError";
 import { readHubInfo } from "./hubInfo";
-import { openStateDatabase } from "./stateDatabase";
+import { ensureStateDirectory, openStateDatabase } from "./stateDatabase";
 import { ensureCertificateAuthority } from "./tls";
 import { stopHub } from "./stop";
 import type { Database } from "./persistence/database";
@@ -86,7 +86,7 @@ program
   .addOption(stateOption())
   .action((flags: { state: string }) => {
     const stateDir = resolve(flags.state);
-    require("node:fs").mkdirSync(stateDir, { recursive: true });
+    ensureStateDirectory(stateDir);
     console.log(ensureCertificateAuthority(stateDir).file);
   });
 

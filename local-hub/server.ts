@@ -1,5 +1,3 @@
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { serviceConnectionString } from "../lib/iothub/sas";
 import { OWNER_POLICY, PolicyStore } from "./authentication/policyStore";
 import { Chaos } from "./chaos";
@@ -17,6 +15,7 @@ import { createMethodRoutes } from "./handlers/methods";
 import { startDeviceApi, type DeviceApi } from "./mqtt";
 import { openDatabase } from "./persistence/database";
 import { findRunningHub } from "./runningHub";
+import { ensureStateDirectory, hubDatabaseFile } from "./stateDatabase";
 import { ensureHubTls } from "./tls";
 
 export interface RunningHub {
@@ -35,7 +34,7 @@ export interface StartOptions {
  */
 export async function startHub(config: HubConfiguration, options: StartOptions = {}): Promise<RunningHub> {
   const log = options.log ?? ((line: string) => console.log(line));
-  mkdirSync(config.stateDir, { recursive: true });
+  ensureStateDirectory(config.stateDir);
   const running = findRunningHub(config.stateDir);
   if (running) {
     throw new HubStartError(
@@ -44,7 +43,7 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
     );
   }
   const tls = ensureHubTls(config.stateDir, [config.host, config.hostName]);
-  const db = openDatabase(join(config.stateDir, "hub.db"));
+  const db = openDatabase(hubDatabaseFile(config.stateDir));
   const closers: Array<() => Promise<void> | void> = [
     () => {
       db.close();

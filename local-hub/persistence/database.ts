@@ -1,4 +1,5 @@
 import BetterSqlite3 from "better-sqlite3";
+import { chmodSync, closeSync, openSync, statSync } from "node:fs";
 
 /** The hub's SQLite connection. Every store (identities, twins, policies, quotas, faults) shares one per process. */
 export type Database = BetterSqlite3.Database;
@@ -9,12 +10,35 @@ export type Database = BetterSqlite3.Database;
  * second process wait for the writer instead of failing with SQLITE_BUSY.
  */
 export function openDatabase(file: string): Database {
+  createPrivately(file);
   const db = new BetterSqlite3(file);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = ON");
   return db;
+}
+
+/** hub.db holds every policy and device key in clear: its owner only may read it. */
+export const DATABASE_FILE_MODE = 0o600;
+
+/**
+ * Creates hub.db with mode 0600 before SQLite opens it (SQLite would create it under the umask, usually 0644), and
+ * tightens an existing one (and its -wal/-shm) that this user owns. SQLite gives -wal and -shm the mode of the
+ * database file, so they follow.
+ */
+function createPrivately(file: string): void {
+  closeSync(openSync(file, "a", DATABASE_FILE_MODE));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    let stat;
+    try {
+      stat = statSync(path);
+    } catch {
+      continue; // no -wal/-shm yet: SQLite makes them with hub.db's mode
+    }
+    const ours = typeof process.getuid !== "function" || stat.uid === process.getuid();
+    if (ours && (stat.mode & 0o077) !== 0) chmodSync(path, stat.mode & 0o700);
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, watch } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, statSync, watch } from "node:fs";
 import * as path from "node:path";
 
 /**
@@ -46,9 +46,12 @@ export async function ensureLocalHub(options: {
   const running = readRunningHub(options.stateDir);
   if (running) return { ...running, started: false };
 
-  mkdirSync(options.stateDir, { recursive: true });
+  // The state dir holds every key in clear: owner only (the hub itself tightens it too, see local-hub/stateDatabase.ts).
+  mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+  const stat = statSync(options.stateDir);
+  if (stat.uid === process.getuid?.() && (stat.mode & 0o777) !== 0o700) chmodSync(options.stateDir, 0o700);
   const logFile = path.join(options.stateDir, "hub.log");
-  const log = openSync(logFile, "a");
+  const log = openSync(logFile, "a", 0o600);
   const child = spawn(
     process.execPath,
     [options.cli, "start", "--state", options.stateDir, ...(options.args ?? [])],
