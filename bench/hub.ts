@@ -1,8 +1,8 @@
-import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { Registry } from "azure-iothub";
-import { startHub, type TestHub } from "../test/support/hubProcess";
+import type { TestHub } from "../test/support/hubProcess";
+import { runWithHub } from "./support/benchHub";
+import { cpuSecondsOf, memoryOf, pool } from "./support/measure";
 
 /**
  * `npm run bench:hub`: the local hub's speed and memory, measured the way users meet them.
@@ -13,56 +13,12 @@ import { startHub, type TestHub } from "../test/support/hubProcess";
  * Aims (issue 2): >= 1,000 ops/s on a 2-core machine, RSS <= 300 MB.
  */
 
-const ROOT = resolve(__dirname, "..");
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const OPS_DEVICES = Number(process.env.BENCH_OPS_DEVICES ?? 1000);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
 const MODULES = Number(process.env.BENCH_MODULES ?? 3);
 
-/** The service SDK trusts the hub's CA only through NODE_EXTRA_CA_CERTS at start: run again with it when missing. */
-function ensureSuiteCa(): boolean {
-  const caFile = join(ROOT, ".iothub-local-test", "ca.pem");
-  execFileSync(
-    process.execPath,
-    [join(ROOT, "bin", "iothub-local.js"), "ca", "--state", ".iothub-local-test"],
-    {
-      cwd: ROOT,
-      stdio: "ignore",
-    },
-  );
-  if (process.env.NODE_EXTRA_CA_CERTS === caFile) return true;
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit",
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
-  });
-  child.on("exit", (code) => process.exit(code ?? 1));
-  return false;
-}
-
-/** Runs `work(i)` for i in [0, count) with at most `concurrency` in flight. */
-async function pool(
-  count: number,
-  concurrency: number,
-  work: (i: number) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, count) }, async () => {
-      while (next < count) await work(next++);
-    }),
-  );
-}
-
 let hubPid = 0;
-
-/**
- * CPU seconds (user + system) a process has used. With 6 engineers on 2 cores, wall-clock rates understate the
- * hub, so the bench also prints the hub's CPU per operation, which does not depend on the machine's load.
- */
-function cpuSecondsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
 
 async function timed(label: string, count: number, work: () => Promise<void>): Promise<number> {
   const started = performance.now();
@@ -80,12 +36,6 @@ async function timed(label: string, count: number, work: () => Promise<void>): P
       ` SDK CPU ${clientCpuMs.toFixed(2)} ms/op)`,
   );
   return rate;
-}
-
-function memoryOf(pid: number): { rssMb: number; peakMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
-  return { rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
 }
 
 async function registryThroughput(hub: TestHub): Promise<void> {
@@ -148,20 +98,9 @@ async function memoryWithFleet(hub: TestHub): Promise<void> {
   );
 }
 
-async function main(): Promise<void> {
-  if (!ensureSuiteCa()) return;
-  const hub = await startHub();
+runWithHub(async (hub) => {
   hubPid = hub.info.pid;
   console.log(`load average now: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
-  try {
-    await registryThroughput(hub);
-    await memoryWithFleet(hub);
-  } finally {
-    await hub.stop();
-  }
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
+  await registryThroughput(hub);
+  await memoryWithFleet(hub);
 });

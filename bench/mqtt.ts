@@ -1,11 +1,9 @@
-import { execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Registry } from "azure-iothub";
-import { startHub } from "../test/support/hubProcess";
 import { connected, end, rawMqttClient, subscribe, type RawMqttClient } from "../test/local-hub/mqttSupport";
+import { runWithHub } from "./support/benchHub";
+import { cpuSecondsOf, memoryOf, percentile, pool } from "./support/measure";
 
 /**
  * `npm run bench:mqtt`: the local hub's device API under load, measured the way users meet it.
@@ -18,65 +16,14 @@ import { connected, end, rawMqttClient, subscribe, type RawMqttClient } from "..
  * own state machines would cost the bench process far more than the hub.
  */
 
-const ROOT = resolve(__dirname, "..");
 const MODULES = Number(process.env.BENCH_MODULES ?? 1000);
 const MODULES_PER_DEVICE = 50; // IoT Hub's limit
 const CONNECT_CONCURRENCY = Number(process.env.BENCH_CONNECT_CONCURRENCY ?? 25);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 300);
 
-/** The service SDK trusts the hub's CA only through NODE_EXTRA_CA_CERTS at start: run again with it when missing. */
-function ensureSuiteCa(): boolean {
-  const caFile = join(ROOT, ".iothub-local-test", "ca.pem");
-  execFileSync(
-    process.execPath,
-    [join(ROOT, "bin", "iothub-local.js"), "ca", "--state", ".iothub-local-test"],
-    {
-      cwd: ROOT,
-      stdio: "ignore",
-    },
-  );
-  if (process.env.NODE_EXTRA_CA_CERTS === caFile) return true;
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit",
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
-  });
-  child.on("exit", (code) => process.exit(code ?? 1));
-  return false;
-}
-
-async function pool(
-  count: number,
-  concurrency: number,
-  work: (i: number) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, count) }, async () => {
-      while (next < count) await work(next++);
-    }),
-  );
-}
-
-function rssMegabytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kilobytes = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return kilobytes / 1024;
-}
-
-/** CPU seconds (user + system) a process has used: with the machine shared, per-operation CPU is the stable figure. */
-function cpuSecondsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
 const ms = (value: number): string => `${value.toFixed(2)} ms`;
 
-async function main(): Promise<void> {
-  const hub = await startHub();
+runWithHub(async (hub) => {
   const info = hub.info;
   const registry = Registry.fromConnectionString(info.connectionString);
   const key = Buffer.alloc(32, 9).toString("base64");
@@ -88,7 +35,7 @@ async function main(): Promise<void> {
   const clients: RawMqttClient[] = [];
   try {
     console.log(`local hub ${info.host}, mqtts port ${info.mqttPort}, pid ${info.pid}`);
-    const idleRss = rssMegabytes(info.pid);
+    const idleRss = memoryOf(info.pid).rssMb;
 
     const devices = [...new Set(modules.map((module) => module.deviceId))];
     await pool(devices.length, 8, (i) => registry.create({ deviceId: devices[i] }));
@@ -114,7 +61,7 @@ async function main(): Promise<void> {
     const connectSeconds = (performance.now() - connectStart) / 1000;
     const hubCpuPerConnectMs = ((cpuSecondsOf(info.pid) - connectCpu) * 1000) / MODULES;
     const held = clients.filter((client) => client.connected).length;
-    const fullRss = rssMegabytes(info.pid);
+    const fullRss = memoryOf(info.pid).rssMb;
 
     // 2. Desired PATCH (service SDK) -> module receipt.
     const latencies: number[] = [];
@@ -161,16 +108,5 @@ async function main(): Promise<void> {
     await Promise.all(
       clients.filter(Boolean).map((client) => (client.connected ? end(client) : Promise.resolve())),
     );
-    await hub.stop();
   }
-}
-
-if (ensureSuiteCa()) {
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+});

@@ -1,8 +1,10 @@
-import { execFileSync, spawn } from "node:child_process";
-import { join, resolve } from "node:path";
-import { startHub } from "../test/support/hubProcess";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { PROJECT_ROOT } from "../test/support/hubProcess";
 import { createFleet, stackOutputs, type FleetModule } from "../test/verify/fleet";
 import type { VerifyReport } from "../verify/report";
+import { runWithHub } from "./support/benchHub";
+import { percentile } from "./support/measure";
 
 /**
  * `npm run bench:verify`: how fast verify proves a fleet. Starts a local hub, provisions 100 modules (10 devices x
@@ -10,34 +12,9 @@ import type { VerifyReport } from "../verify/report";
  * outputs on stdin), and prints modules verified per second and the canary round trip p50/p99.
  */
 
-const ROOT = resolve(__dirname, "..");
 const DEVICES = 10;
 const MODULES_PER_DEVICE = 10;
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "8,32").split(",").map(Number);
-
-/** The service SDK trusts the hub's CA only through NODE_EXTRA_CA_CERTS at start: run again with it when missing. */
-function ensureSuiteCa(): boolean {
-  const caFile = join(ROOT, ".iothub-local-test", "ca.pem");
-  execFileSync(
-    process.execPath,
-    [join(ROOT, "bin", "iothub-local.js"), "ca", "--state", ".iothub-local-test"],
-    {
-      cwd: ROOT,
-      stdio: "ignore",
-    },
-  );
-  if (process.env.NODE_EXTRA_CA_CERTS === caFile) return true;
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit",
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
-  });
-  child.on("exit", (code) => process.exit(code ?? 1));
-  return false;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 function runVerify(outputs: string, concurrency: number): Promise<{ report: VerifyReport; wallMs: number }> {
   const started = performance.now();
@@ -46,14 +23,14 @@ function runVerify(outputs: string, concurrency: number): Promise<{ report: Veri
     [
       "--import",
       "tsx",
-      join(ROOT, "verify", "cli.ts"),
+      join(PROJECT_ROOT, "verify", "cli.ts"),
       "--outputs",
       "-",
       "--json",
       "--concurrency",
       String(concurrency),
     ],
-    { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] },
+    { cwd: PROJECT_ROOT, stdio: ["pipe", "pipe", "inherit"] },
   );
   child.stdin.end(outputs);
   let stdout = "";
@@ -66,40 +43,29 @@ function runVerify(outputs: string, concurrency: number): Promise<{ report: Veri
   );
 }
 
-async function main(): Promise<void> {
-  if (!ensureSuiteCa()) return;
-  const hub = await startHub();
-  try {
-    const modules: FleetModule[] = [];
-    for (let d = 0; d < DEVICES; d++) {
-      for (let m = 0; m < MODULES_PER_DEVICE; m++) {
-        modules.push({
-          deviceId: `bench-${d}`,
-          moduleId: `module-${m}`,
-          desired: { interval: 10 + m, site: `s${d}` },
-        });
-      }
+runWithHub(async (hub) => {
+  const modules: FleetModule[] = [];
+  for (let d = 0; d < DEVICES; d++) {
+    for (let m = 0; m < MODULES_PER_DEVICE; m++) {
+      modules.push({
+        deviceId: `bench-${d}`,
+        moduleId: `module-${m}`,
+        desired: { interval: 10 + m, site: `s${d}` },
+      });
     }
-    const fleet = await createFleet(hub.info, modules);
-    const outputs = JSON.stringify(stackOutputs(hub.info, fleet));
-    console.log(`verify benchmark: ${fleet.length} modules on a local hub (${hub.info.host})`);
-    for (const concurrency of CONCURRENCIES) {
-      const { report, wallMs } = await runVerify(outputs, concurrency);
-      const roundTrips = report.modules.map((module) => module.roundTripMs ?? NaN).sort((a, b) => a - b);
-      const perSecond = report.total / (report.durationMs / 1000);
-      console.log(
-        `  concurrency ${String(concurrency).padStart(3)}: ${perSecond.toFixed(1)} modules verified/s ` +
-          `(${report.passed}/${report.total} passed in ${(report.durationMs / 1000).toFixed(2)} s; ` +
-          `${(wallMs / 1000).toFixed(2)} s with process start), canary round trip ` +
-          `p50 ${percentile(roundTrips, 50).toFixed(1)} ms, p99 ${percentile(roundTrips, 99).toFixed(1)} ms`,
-      );
-    }
-  } finally {
-    await hub.stop();
   }
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
+  const fleet = await createFleet(hub.info, modules);
+  const outputs = JSON.stringify(stackOutputs(hub.info, fleet));
+  console.log(`verify benchmark: ${fleet.length} modules on a local hub (${hub.info.host})`);
+  for (const concurrency of CONCURRENCIES) {
+    const { report, wallMs } = await runVerify(outputs, concurrency);
+    const roundTrips = report.modules.map((module) => module.roundTripMs ?? NaN).sort((a, b) => a - b);
+    const perSecond = report.total / (report.durationMs / 1000);
+    console.log(
+      `  concurrency ${String(concurrency).padStart(3)}: ${perSecond.toFixed(1)} modules verified/s ` +
+        `(${report.passed}/${report.total} passed in ${(report.durationMs / 1000).toFixed(2)} s; ` +
+        `${(wallMs / 1000).toFixed(2)} s with process start), canary round trip ` +
+        `p50 ${percentile(roundTrips, 50).toFixed(1)} ms, p99 ${percentile(roundTrips, 99).toFixed(1)} ms`,
+    );
+  }
 });
