@@ -1,5 +1,6 @@
 /**
  * `npm run local`: the whole environment on this machine, no Azure and no Pulumi Cloud account.
+ * 0. refuses, before anything runs, a stack whose Pulumi.<stack>.yaml does not set iothub-provisioner:target local;
  * 1. finds a Pulumi CLI (or says how to install one and exits non-zero, before anything is started);
  * 2. selects (or creates) the stack on a file backend inside the project (.pulumi/), with the local stack's
  *    documented passphrase unless PULUMI_CONFIG_PASSPHRASE is set;
@@ -12,7 +13,7 @@
  * let the npm package `pulumi` download the CLI), --no-verify.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { ensureLocalHub } from "./local/localHubProcess";
 import { PulumiCliNotFoundError, findPulumiCli } from "./local/pulumiCli";
@@ -22,6 +23,8 @@ const HUB_CLI = path.join(PROJECT_DIR, "bin", "iothub-local.js");
 
 /** The local stack's passphrase (README): it protects only secrets of a hub on this machine. */
 export const LOCAL_STACK_PASSPHRASE = "iothub-local";
+
+const TARGET_KEY = "iothub-provisioner:target";
 
 interface Options {
   stack: string;
@@ -96,6 +99,51 @@ async function hubStateDir(pulumi: string, options: Options, env: NodeJS.Process
   return path.resolve(PROJECT_DIR, configured ?? ".iothub-local");
 }
 
+/**
+ * This script deploys with `--yes` and, unless the user chose a passphrase, encrypts the stack's secrets with the
+ * public LOCAL_STACK_PASSPHRASE: both are only safe for a stack whose hub is the local one. So the stack's target is
+ * read from its Pulumi.<stack>.yaml before anything runs (no CLI, no `stack select --create`, no hub), and any
+ * other stack is refused. A stack without that file would be created here with no target, which the program
+ * rejects anyway.
+ */
+function requireLocalTarget(stack: string): void {
+  // `org/project/name` or `name`: the stack's file is named after the last part (Pulumi's charset for names).
+  const name = stack.split("/").pop() ?? "";
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
+    throw new Error(`--stack: '${stack}' is not a stack name (letters, digits, '-', '_' and '.')`);
+  }
+  const file = `Pulumi.${name}.yaml`;
+  const why =
+    `npm run local deploys only a stack whose ${TARGET_KEY} is local: it runs \`pulumi up --yes\` against the ` +
+    `local hub and, unless PULUMI_CONFIG_PASSPHRASE is set, encrypts the stack's secrets with the public ` +
+    `passphrase '${LOCAL_STACK_PASSPHRASE}'.`;
+  const stackFile = path.join(PROJECT_DIR, file);
+  if (!existsSync(stackFile)) {
+    throw new Error(
+      `stack ${stack} has no ${file}, so its ${TARGET_KEY} is unknown. ${why} ` +
+        `For a new local stack, start from the local one: cp Pulumi.local.yaml ${file}`,
+    );
+  }
+  const yaml = require("js-yaml") as { load(text: string): unknown };
+  let document: unknown;
+  try {
+    document = yaml.load(readFileSync(stackFile, "utf8"));
+  } catch (error) {
+    throw new Error(`${file} is not valid YAML: ${(error as Error).message}`);
+  }
+  const config = (document as { config?: Record<string, unknown> } | null)?.config;
+  const target = config?.[TARGET_KEY];
+  if (target === "local") return;
+  throw new Error(
+    `stack ${stack} ${typeof target === "string" ? `has ${TARGET_KEY} ${target}` : `sets no ${TARGET_KEY}`} ` +
+      `(${file}): refused before running anything. ${why} ` +
+      (target === "azure"
+        ? `Deploy an Azure stack with \`pulumi up --stack ${stack}\` on your own backend, with your own ` +
+          "PULUMI_CONFIG_PASSPHRASE (docs/usage.md, Azure)."
+        : `For a local stack, set ${TARGET_KEY}: local in ${file}.`),
+  );
+}
+
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   console.log(`\n$ ${[path.basename(command), ...args].join(" ")}`);
   return new Promise((resolve, reject) => {
@@ -107,6 +155,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<n
 
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
+  requireLocalTarget(options.stack);
 
   const pulumi = await findPulumiCli({ allowDownload: options.allowDownload });
   console.log(`Pulumi CLI: ${pulumi}`);
@@ -116,7 +165,10 @@ async function main(): Promise<number> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? `file://${backendDir}`,
-    PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? LOCAL_STACK_PASSPHRASE,
+    // The user's own passphrase (or passphrase file, which Pulumi reads only when the variable is unset) wins.
+    PULUMI_CONFIG_PASSPHRASE:
+      process.env.PULUMI_CONFIG_PASSPHRASE ??
+      (process.env.PULUMI_CONFIG_PASSPHRASE_FILE === undefined ? LOCAL_STACK_PASSPHRASE : undefined),
     PULUMI_SKIP_UPDATE_CHECK: "true",
     // verify (and anything else) finds the same CLI
     PULUMI_CLI: pulumi,

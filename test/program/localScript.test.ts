@@ -92,16 +92,33 @@ describe("npm run local with a Pulumi CLI", () => {
   });
 
   /** Runs `npm run local` on a random loopback address; retries another one when the port is taken (exit 3). */
-  function runLocal(host: string): { status: number | null; stdout: string; stderr: string } {
+  function runLocal(
+    host: string,
+    extra: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
+  ): { status: number | null; stdout: string; stderr: string } {
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: path.join(scratch, "bin") };
     delete env.PULUMI_CONFIG_PASSPHRASE;
+    delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
     delete env.PULUMI_BACKEND_URL;
     return spawnSync(
       process.execPath,
-      ["--import", "tsx", "scripts/local.ts", "--state", stateDir, "--host", host, "--no-verify"],
-      { cwd: PROJECT_DIR, encoding: "utf8", env },
+      [
+        "--import",
+        "tsx",
+        "scripts/local.ts",
+        "--state",
+        stateDir,
+        "--host",
+        host,
+        "--no-verify",
+        ...(extra.args ?? []),
+      ],
+      { cwd: PROJECT_DIR, encoding: "utf8", env: { ...env, ...extra.env } },
     );
   }
+
+  /** A loopback address of this test's own, so a hub started by mistake collides with nothing. */
+  const someHost = (): string => `127.0.0.${2 + Math.floor(Math.random() * 252)}`;
 
   function calls(): Array<{ args: string; backend: string; passphrase: string }> {
     return readFileSync(path.join(scratch, "calls.jsonl"), "utf8")
@@ -149,5 +166,55 @@ describe("npm run local with a Pulumi CLI", () => {
     expect(second.status).toBe(0);
     expect(second.stdout).toContain(`The local IoT Hub is running (${host}, pid ${info.pid})`);
     expect(calls()).toHaveLength(6);
+  });
+
+  // Pulumi.dev.yaml (committed) is the Azure stack: `npm run local -- --stack dev` must neither put the public
+  // passphrase on it nor deploy it, whatever passphrase the user has set.
+  it.each([
+    ["without a passphrase of the user's", {}],
+    ["with the user's own PULUMI_CONFIG_PASSPHRASE", { PULUMI_CONFIG_PASSPHRASE: "users-own" }],
+  ])(
+    "refuses a stack whose target is azure (%s) before calling pulumi at all, and starts no hub",
+    (_, env) => {
+      const result = runLocal(someHost(), { args: ["--stack", "dev"], env });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(
+        "npm run local: stack dev has iothub-provisioner:target azure (Pulumi.dev.yaml): refused before running anything. " +
+          "npm run local deploys only a stack whose iothub-provisioner:target is local",
+      );
+      expect(result.stderr).toContain("public passphrase 'iothub-local'");
+      expect(result.stderr).toContain("Deploy an Azure stack with `pulumi up --stack dev`");
+      // no `stack select --create`, no `config set`, and above all no `up`
+      expect(existsSync(path.join(scratch, "calls.jsonl"))).toBe(false);
+      expect(existsSync(stateDir)).toBe(false);
+    },
+  );
+
+  it("refuses a stack that has no stack file (its target is unknown) before creating it", () => {
+    const result = runLocal(someHost(), { args: ["--stack", "no-such-stack-here"] });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      "npm run local: stack no-such-stack-here has no Pulumi.no-such-stack-here.yaml, so its iothub-provisioner:target is unknown.",
+    );
+    expect(result.stderr).toContain("cp Pulumi.local.yaml Pulumi.no-such-stack-here.yaml");
+    expect(existsSync(path.join(scratch, "calls.jsonl"))).toBe(false);
+    expect(existsSync(stateDir)).toBe(false);
+  });
+
+  it("on the local stack, leaves a user's PULUMI_CONFIG_PASSPHRASE_FILE in charge (sets no public passphrase over it)", () => {
+    const passphraseFile = path.join(scratch, "passphrase");
+    writeFileSync(passphraseFile, "users-own\n");
+    let result: ReturnType<typeof runLocal> | undefined;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      result = runLocal(someHost(), { env: { PULUMI_CONFIG_PASSPHRASE_FILE: passphraseFile } });
+      if (!/did not start \(exit 3\)/.test(result.stderr)) break;
+    }
+    expect(result!.stderr).toBe("");
+    expect(result!.status).toBe(0);
+    expect(calls().map((call) => [call.args.split(" ")[0], call.passphrase])).toEqual([
+      ["stack", ""],
+      ["config", ""],
+      ["up", ""],
+    ]);
   });
 });
