@@ -9,6 +9,7 @@ import {
   checkThumbprints,
   checkTwinSection,
   describeViolations,
+  checkPolicyName,
 } from "../lib/iothub/rules";
 import { checkProviderOptions, type RegistryProviderOptions } from "./registry/options";
 
@@ -120,16 +121,11 @@ const registrySchema = z
   .partial()
   .strict();
 
-const POLICY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
-
 const stackSchema = z.object({
   target: z.enum(["azure", "local"]),
   hub: azureHubSchema.optional(),
   localHub: localHubSchema.default({}),
-  policyName: z
-    .string()
-    .regex(POLICY_NAME, "must be 1-64 letters, digits, '.', '_' or '-'")
-    .default("provisioner"),
+  policyName: z.string().default("provisioner"),
   registry: registrySchema.optional(),
   devices: z.array(deviceSchema).default([]),
 });
@@ -242,6 +238,8 @@ function checkStackRules(raw: Partial<Record<keyof StackConfig, unknown>>): Rule
       rule: `must not be ${OWNER_POLICY_NAME} when hub.ownerPolicy is true (that name is the owner policy's)`,
     });
   }
+  if (typeof raw.policyName === "string")
+    violations.push(...checkPolicyName(raw.policyName, at("policyName")));
   if (raw.registry !== undefined) violations.push(...checkProviderOptions(raw.registry, at("registry")));
   const devices = Array.isArray(raw.devices) ? raw.devices.map(asRecord) : [];
 

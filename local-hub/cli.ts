@@ -1,7 +1,8 @@
 import { Command, Option } from "commander";
 import { resolve } from "node:path";
 import { serviceConnectionString } from "../lib/iothub/sas";
-import { OWNER_POLICY, parseRights, PolicyStore } from "./authentication/policyStore";
+import { checkNewPolicy, OWNER_POLICY, parseRights, PolicyStore } from "./authentication/policyStore";
+import { describeViolations } from "../lib/iothub/rules";
 import { describeFault, FaultStore, validateFault } from "./chaos/faults";
 import { formatQuotaRule, parseQuotaSpec, QuotaStore } from "./chaos/quotas";
 import {
@@ -12,16 +13,28 @@ import {
 } from "./configuration";
 import { HubStartError } from "./errors/startError";
 import { readHubInfo } from "./hubInfo";
-import { ensureStateDirectory, openStateDatabase } from "./stateDatabase";
+import { ensureStateDirectory, hasHubDatabase, openStateDatabase } from "./stateDatabase";
 import { ensureCertificateAuthority } from "./tls";
 import { stopHub } from "./stop";
 import type { Database } from "./persistence/database";
 
 const stateOption = (): Option => new Option("--state <dir>", "state directory").default(DEFAULT_STATE_DIR);
 
-/** Runs `work` on the state dir's hub.db and always closes it (the CLI is one short-lived connection). */
-function withDatabase<T>(stateDir: string, work: (db: Database) => T): T {
-  const db = openStateDatabase(resolve(stateDir));
+/**
+ * Runs `work` on the state dir's hub.db and always closes it (the CLI is one short-lived connection). Only
+ * `policy add` may create a hub.db (it seeds the defaults, as a first start would); every other command refuses a
+ * state dir without one instead of making a new hub with fresh keys there.
+ */
+function withDatabase<T>(
+  stateDir: string,
+  work: (db: Database) => T,
+  { create = false }: { create?: boolean } = {},
+): T {
+  const dir = resolve(stateDir);
+  if (!create && !hasHubDatabase(dir)) {
+    throw new Error(`no local hub state in ${dir}: start one with \`iothub-local start --state ${dir}\``);
+  }
+  const db = openStateDatabase(dir);
   try {
     return work(db);
   } finally {
@@ -106,8 +119,11 @@ policy
   )
   .addOption(stateOption())
   .action((name: string, flags: { rights: string; hostname?: string; state: string }) => {
+    // Bad input is refused before hub.db is opened: nothing may be created or changed for it.
     const rights = parseRights(flags.rights);
-    const added = withDatabase(flags.state, (db) => new PolicyStore(db).add(name, rights));
+    const violations = checkNewPolicy(name, rights);
+    if (violations.length > 0) throw new Error(describeViolations(violations));
+    const added = withDatabase(flags.state, (db) => new PolicyStore(db).add(name, rights), { create: true });
     const hostName = flags.hostname ?? readHubInfo(resolve(flags.state))?.hostName ?? DEFAULT_HOSTNAME;
     console.log(serviceConnectionString(hostName, added.name, added.primaryKey));
   });

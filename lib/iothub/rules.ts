@@ -59,6 +59,17 @@ export function checkModuleId(value: unknown, field = "moduleId"): RuleViolation
   return violations;
 }
 
+/** IoT Hub: shared access policy names are 1-64 characters of letters, digits and `-._`. */
+const POLICY_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function checkPolicyName(value: unknown, field = "policyName"): RuleViolation[] {
+  if (typeof value !== "string") return [{ field, rule: "must be a string" }];
+  if (!POLICY_NAME_PATTERN.test(value)) {
+    return [{ field, rule: "must be 1-64 letters, digits, '.', '_' or '-'" }];
+  }
+  return [];
+}
+
 const isAbsent = (value: unknown): boolean => value === undefined || value === null || value === "";
 
 const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { checkPolicyName, describeViolations, type RuleViolation } from "../../lib/iothub/rules";
 import type { Database } from "../persistence/database";
 import { DatabaseCache } from "../persistence/database";
 import type { Right } from "./rights";
@@ -23,9 +24,6 @@ export const DEFAULT_POLICIES: ReadonlyArray<{ name: string; rights: Right[] }> 
 
 export const OWNER_POLICY = "iothubowner";
 
-/** IoT Hub: policy names are 1-64 characters of letters, digits and `-._`. */
-const POLICY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
-
 /** 32 random bytes, base64: the size IoT Hub generates. */
 export function generateKey(): string {
   return randomBytes(32).toString("base64");
@@ -42,6 +40,14 @@ export function parseRights(text: string): Right[] {
     if (!known) throw new Error(`rights: '${right}' is not a right; use ${RIGHTS.join(", ")}`);
   }
   return [...new Set(rights.map((right) => RIGHTS.find((r) => r.toLowerCase() === right.toLowerCase())!))];
+}
+
+/** What `add` checks before it writes anything; the CLI runs it before it even opens hub.db. */
+export function checkNewPolicy(name: string, rights: readonly Right[]): RuleViolation[] {
+  return [
+    ...checkPolicyName(name, "policy name"),
+    ...(rights.length === 0 ? [{ field: "rights", rule: "a policy needs at least one right" }] : []),
+  ];
 }
 
 interface PolicyRow {
@@ -98,10 +104,8 @@ export class PolicyStore {
 
   /** Adds a policy with fresh keys; an existing name is an error (remove it first). */
   add(name: string, rights: Right[]): SharedAccessPolicy {
-    if (!POLICY_NAME.test(name)) {
-      throw new Error(`policy name: '${name}' must be 1-64 characters of letters, digits, '-', '.' or '_'`);
-    }
-    if (rights.length === 0) throw new Error("rights: a policy needs at least one right");
+    const violations = checkNewPolicy(name, rights);
+    if (violations.length > 0) throw new Error(describeViolations(violations));
     const policy = { name, primaryKey: generateKey(), secondaryKey: generateKey(), rights };
     const result = this.db
       .prepare(
