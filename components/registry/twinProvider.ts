@@ -1,0 +1,166 @@
+import type * as pulumi from "@pulumi/pulumi";
+import type { RuleViolation } from "../../lib/iothub/rules";
+import { HubClient, type TwinBody } from "./client";
+import { describeFailure, isNotFound } from "./errors";
+import {
+  assertValid,
+  checkFailures,
+  sameConnectionSettings,
+  type HubConnectionInputs,
+} from "./hubConnection";
+import { moduleIdOf, replacedFields, resourceId, targetLabel, type RegistryTarget } from "./registryTarget";
+import { asState } from "./state";
+import { patchWithEtag } from "./twinPatching";
+import { jsonEqual, ownedPatch, ownedView } from "./twinOwnership";
+
+type Json = Record<string, unknown>;
+
+/** A twin section a resource can own keys in (desired properties are under `properties` in a patch). */
+export type TwinSection = "tags" | "desired";
+
+/** The inputs of a twin resource: the owned keys of each section it declares. */
+export interface TwinInputs extends HubConnectionInputs {
+  deviceId: string;
+  moduleId?: string;
+  desired?: Json;
+  tags?: Json;
+}
+
+/** What the hub says about the whole twin, kept in state with the owned sections. */
+export interface TwinVersion {
+  version: number;
+  etag: string;
+}
+
+/** The outputs: each owned section as the hub holds it (drift shows there), plus the twin's version and etag. */
+export interface TwinOutputs extends TwinInputs, TwinVersion {}
+
+/**
+ * What differs between a device twin and a module twin: which twin they address and which sections they own keys
+ * in. The ownership rules (patch only owned keys, report only owned keys, release owned keys on delete) are the
+ * same for every section and live in twinProvider().
+ */
+export interface TwinKind<I extends TwinInputs> {
+  target: RegistryTarget;
+  /** Violations of the inputs, each naming the field and the rule. */
+  check(inputs: Partial<I>): RuleViolation[];
+  /** The sections the resource owns keys in, in patch order. A section not declared owns no keys. */
+  sections: readonly TwinSection[];
+}
+
+/** The patch moving each owned section from the keys owned before (`previous`) to the keys declared now. */
+function sectionsPatch(
+  sections: readonly TwinSection[],
+  previous: Partial<Record<TwinSection, Json>> | undefined,
+  declared: Partial<Record<TwinSection, Json>>,
+): { tags?: Json; properties?: { desired: Json } } {
+  const patch: { tags?: Json; properties?: { desired: Json } } = {};
+  for (const section of sections) {
+    const owned = ownedPatch(previous?.[section], declared[section] ?? {});
+    if (section === "tags") patch.tags = owned;
+    else patch.properties = { desired: owned };
+  }
+  return patch;
+}
+
+/** Each owned section as declared (an undeclared section owns nothing: `{}`). */
+function declaredSections(sections: readonly TwinSection[], inputs: TwinInputs): Record<string, Json> {
+  return Object.fromEntries(sections.map((section) => [section, inputs[section] ?? {}]));
+}
+
+/**
+ * The dynamic provider of one kind of twin. Loaded by the lazy stub in the provider process (never serialized
+ * itself), but kept to plain functions and objects like the rest of the provider code (no class field
+ * initializers, no captured Symbols: see lazyProvider.ts).
+ */
+export function twinProvider<I extends TwinInputs>(kind: TwinKind<I>): pulumi.dynamic.ResourceProvider {
+  const label = (inputs: { deviceId?: unknown; moduleId?: unknown }): string =>
+    targetLabel(`${kind.target} twin`, kind.target, inputs);
+
+  /** Patches the owned keys (If-Match `etag`, re-based on 412) and returns the new outputs. */
+  async function write(
+    inputs: I,
+    previous: TwinOutputs | undefined,
+    etag: string,
+    action: string,
+  ): Promise<TwinOutputs> {
+    try {
+      const twin = await patchWithEtag(
+        new HubClient(inputs),
+        inputs.deviceId,
+        moduleIdOf(kind.target, inputs),
+        sectionsPatch(kind.sections, previous, inputs),
+        etag,
+      );
+      return {
+        ...inputs,
+        ...declaredSections(kind.sections, inputs),
+        version: twin.version ?? 0,
+        etag: twin.etag,
+      };
+    } catch (error) {
+      throw describeFailure(label(inputs), action, error);
+    }
+  }
+
+  return {
+    async check(_olds: I, news: I) {
+      return { inputs: news, failures: checkFailures(label(news), kind.check(news), news) };
+    },
+
+    async diff(_id: string, olds: TwinOutputs, news: I) {
+      const replaces = replacedFields(kind.target, olds, news);
+      const changes =
+        replaces.length > 0 ||
+        kind.sections.some((section) => !jsonEqual(olds[section] ?? {}, news[section] ?? {})) ||
+        !sameConnectionSettings(olds, news);
+      return { changes, replaces, deleteBeforeReplace: false };
+    },
+
+    async create(inputs: I) {
+      assertValid(label(inputs), kind.check(inputs));
+      // "*": nothing owned yet, and the patch touches only the declared keys.
+      const outs = asState(await write(inputs, undefined, "*", "create"));
+      return { id: resourceId(kind.target, inputs), outs };
+    },
+
+    async read(id: string, props: TwinOutputs) {
+      try {
+        const twin = await new HubClient(props).getTwin(props.deviceId, moduleIdOf(kind.target, props));
+        const owned = Object.fromEntries(
+          kind.sections.map((section) => [
+            section,
+            ownedView(sectionOf(twin, section), props[section] ?? {}),
+          ]),
+        );
+        return {
+          id,
+          props: asState({ ...props, ...owned, version: twin.version ?? props.version, etag: twin.etag }),
+        };
+      } catch (error) {
+        if (isNotFound(error)) return { id: "", props: {} };
+        throw describeFailure(label(props), "read", error);
+      }
+    },
+
+    async update(_id: string, olds: TwinOutputs, news: I) {
+      assertValid(label(news), kind.check(news));
+      return { outs: asState(await write(news, olds, olds.etag, "update")) };
+    },
+
+    /** Removes the owned keys (null each); a device or module already gone took its twin with it. */
+    async delete(_id: string, props: TwinOutputs) {
+      try {
+        const patch = sectionsPatch(kind.sections, props, {});
+        const moduleId = moduleIdOf(kind.target, props);
+        await patchWithEtag(new HubClient(props), props.deviceId, moduleId, patch, props.etag);
+      } catch (error) {
+        if (!isNotFound(error)) throw describeFailure(label(props), "delete", error);
+      }
+    },
+  };
+}
+
+function sectionOf(twin: TwinBody, section: TwinSection): Json | undefined {
+  return section === "tags" ? twin.tags : twin.desired;
+}
