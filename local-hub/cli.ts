@@ -146,6 +146,16 @@ policy
     if (!removed) throw new Error(`policy '${name}' does not exist`);
     console.log(`removed ${name}`);
   });
+policy
+  .command("show <name>")
+  .description("print one policy's connection string (read-only: its keys stay as they are)")
+  .addOption(stateOption())
+  .action((name: string, flags: { state: string }) => {
+    const found = withDatabase(flags.state, (db) => new PolicyStore(db).get(name));
+    if (!found) throw new Error(`policy '${name}' does not exist`);
+    const hostName = readHubInfo(resolve(flags.state))?.hostName ?? DEFAULT_HOSTNAME;
+    console.log(serviceConnectionString(hostName, found.name, found.primaryKey));
+  });
 
 const quota = program.command("quota").description("quotas per operation class (429 when exceeded)");
 quota

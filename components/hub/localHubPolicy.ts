@@ -22,7 +22,7 @@ export interface LocalHubPolicyOutputs extends LocalHubPolicyInputs {
 const MQTT_DEFAULT_PORT = 8883;
 
 /**
- * Runs the local hub's own CLI (`iothub-local policy add/remove`), which writes hub.db directly, so the policy
+ * Runs the local hub's own CLI (`iothub-local policy add/show/remove`), which uses hub.db directly, so the policy
  * exists in exactly the way a user would have created it. Everything it needs is required inside the methods:
  * the provider is serialized into the state and run by the engine in another process.
  */
@@ -113,16 +113,35 @@ export const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<
     const { execFileSync } = require("node:child_process") as typeof import("node:child_process");
     // `pulumi refresh` (and `npm run local`, which refreshes first): a wiped or replaced hub no longer has the policy.
     if (!fs.existsSync(nodePath.join(props.stateDir, "hub.db"))) return gone;
-    const listed = execFileSync(
-      process.execPath,
-      [props.hubCli, "policy", "list", "--state", props.stateDir],
-      {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+    // The hub's current connection string of the policy (captured here, never printed): a policy removed and added
+    // again out of band has new keys, and the one in the state no longer works.
+    let current: string;
+    try {
+      current = execFileSync(
+        process.execPath,
+        [props.hubCli, "policy", "show", props.policyName, "--state", props.stateDir],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+      );
+    } catch (error) {
+      const failure = error as { stderr?: unknown; status?: unknown };
+      const stderr = String(failure.stderr ?? "").trim();
+      if (/does not exist/.test(stderr)) return gone;
+      // Not String(error): only stderr and the exit code, so nothing the command printed can reach the message.
+      throw new Error(
+        `iothub-local policy show ${props.policyName} failed: ${stderr || `exit code ${String(failure.status)}`}`,
+      );
+    }
+    const keyPattern = /(^|;)SharedAccessKey=([^;]*)/;
+    const key = keyPattern.exec(current.trim())?.[2];
+    if (!key) throw new Error(`iothub-local policy show ${props.policyName} printed no SharedAccessKey`);
+    if (keyPattern.exec(props.serviceConnectionString)?.[2] === key) return { id, props };
+    // The new key, with the host name the other outputs were made with (hub.json may be gone while the hub is
+    // stopped). A secret like the old one: the engine keeps outputs secret that were secret in the state.
+    const serviceConnectionString = props.serviceConnectionString.replace(
+      keyPattern,
+      (_match: string, start: string) => `${start}SharedAccessKey=${key}`,
     );
-    const exists = listed.split("\n").some((line) => line.split(/\s+/)[0] === props.policyName);
-    return exists ? { id, props } : gone;
+    return { id, props: { ...props, serviceConnectionString } };
   },
 
   async update(_id, olds, news) {
@@ -176,7 +195,10 @@ export class LocalHubPolicy extends pulumi.dynamic.Resource {
         caCertificate: undefined,
         gatewayHostName: undefined,
       },
-      { ...opts, additionalSecretOutputs: ["serviceConnectionString"] },
+      {
+        ...opts,
+        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "serviceConnectionString"],
+      },
       "iothub",
       "LocalHubPolicy",
     );

@@ -2,6 +2,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { LocalHubPolicy } from "../../components/hub/localHubPolicy";
 import { startProviderServer, type ProviderServer } from "../support/providerServer";
 import { serializeProgramProviders } from "./support/deployment";
 import { PROJECT_DIR } from "./support/runProgram";
@@ -102,6 +104,40 @@ describe("the local hub policy resource, through the real provider server", () =
     await expect(server.delete(provider, created.id, created.outs)).resolves.toBeUndefined();
   });
 
+  it("refresh reports the hub's new key when the policy was removed and added again out of band", async () => {
+    const caFile = path.join(PROJECT_DIR, ".iothub-local-test", "ca.pem");
+    writeFileSync(
+      path.join(stateDir, "hub.json"),
+      JSON.stringify({ hostName: "127.0.0.9", caFile, mqttPort: 18883, pid: process.pid }),
+    );
+    const created = await server.create(provider, inputs());
+    const hubCli = (...args: string[]) =>
+      spawnSync(process.execPath, ["bin/iothub-local.js", ...args, "--state", stateDir], {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+      });
+    expect(hubCli("policy", "remove", "provisioner").status).toBe(0);
+    const readded = hubCli("policy", "add", "provisioner", "--rights", "RegistryWrite,ServiceConnect");
+    expect(readded.status).toBe(0);
+    const newConnectionString = readded.stdout.trim();
+    expect(newConnectionString).not.toBe(created.outs.serviceConnectionString);
+    // `policy show` prints the same connection string as `policy add` did, and names a policy that is not there
+    expect(hubCli("policy", "show", "provisioner").stdout.trim()).toBe(newConnectionString);
+    expect(hubCli("policy", "show", "no-such-policy")).toMatchObject({
+      status: 1,
+      stdout: "",
+      stderr: expect.stringContaining("policy 'no-such-policy' does not exist"),
+    });
+
+    const refreshed = await server.read(provider, created.id, created.outs);
+    expect(refreshed).toEqual({
+      id: created.id,
+      props: { ...created.outs, serviceConnectionString: newConnectionString },
+    });
+    // the refreshed state is current: reading it again changes nothing
+    expect(await server.read(provider, created.id, refreshed.props)).toEqual(refreshed);
+  });
+
   it("asks for a replacement when the state dir, policy name or rights change, not when the CLI moved", async () => {
     const olds = {
       ...inputs(),
@@ -125,5 +161,44 @@ describe("the local hub policy resource, through the real provider server", () =
       changes: "none",
       replaces: [],
     });
+  });
+});
+
+/** The resource as the program declares it, under mocks: what it asks the engine to keep secret. */
+describe("the local hub policy resource's registration", () => {
+  beforeAll(() => {
+    pulumi.runtime.setMocks(
+      {
+        newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
+        call: () => ({}),
+      },
+      "project",
+      "stack",
+      false,
+    );
+  });
+
+  it("keeps the secret outputs a caller asks for, besides its own serviceConnectionString", async () => {
+    const seen: string[] = [];
+    const policy = new LocalHubPolicy(
+      "hub-policy",
+      {
+        stateDir: "/nowhere",
+        policyName: "provisioner",
+        rights: "RegistryWrite,ServiceConnect",
+        hubCli: path.join(PROJECT_DIR, "bin", "iothub-local.js"),
+      },
+      {
+        additionalSecretOutputs: ["caCertificate"],
+        transformations: [
+          (args) => {
+            seen.push(...((args.opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? []));
+            return undefined;
+          },
+        ],
+      },
+    );
+    await new Promise<void>((resolve) => policy.urn.apply(() => resolve()));
+    expect(seen.sort()).toEqual(["caCertificate", "serviceConnectionString"]);
   });
 });
