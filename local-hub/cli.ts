@@ -68,24 +68,29 @@ program
     // Loaded here, not at the top: the hub's server pulls in aedes and the handlers, which the short CLI
     // commands (policy, quota, fault) do not need and should not wait for.
     const { startHub } = require("./server") as typeof import("./server");
-    const hub = await startHub(config);
+    const starting = startHub(config);
+    // The signal handlers go in before the hub is up: a supervisor that sees hub.json (written while starting)
+    // may send SIGTERM at once, and without a handler Node would die by the signal, skipping the clean shutdown.
     const shutdown = (signal: string): void => {
       console.log(`iothub-local: ${signal}, shutting down`);
-      hub.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          console.error("iothub-local: shutdown failed:", error);
-          process.exit(1);
-        },
-      );
+      starting
+        .then((hub) => hub.close())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            console.error("iothub-local: shutdown failed:", error);
+            process.exit(1);
+          },
+        );
     };
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    process.once("SIGINT", () => shutdown("SIGINT"));
+    const hub = await starting;
     // A bug must not leave a stale hub.json and open sockets behind: log it, shut down, exit non-zero.
     process.once("uncaughtException", (error) => {
       console.error("iothub-local: internal error, shutting down:", error);
       void hub.close().finally(() => process.exit(1));
     });
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
     // Set by test/support/hubProcess.ts: a hub whose parent (the test process) died shuts down with it.
     if (process.env.IOTHUB_LOCAL_EXIT_WITH_STDIN === "1") {
       process.stdin.once("end", () => shutdown("stdin closed"));
