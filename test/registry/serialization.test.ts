@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
+import { serializeProgramProviders } from "../program/support/deployment";
 
 /**
  * Each provider is serialized in its own node process, as the Pulumi SDK does it for the engine (jest's sandbox
@@ -46,4 +47,21 @@ describe("registry providers, closure-serialized", () => {
       expect(text).toContain(`registry/${name[0].toLowerCase()}${name.slice(1)}Provider.ts`);
     },
   );
+});
+
+/**
+ * The local hub's policy provider is serialized in full (not as a stub), so all of its code and whatever it captures
+ * sits in the stack's state: it too must hold no key material. Serialized in a plain node process, as the program
+ * does it.
+ */
+describe("the local hub policy provider, closure-serialized in full", () => {
+  it("serializes, and holds no key, connection string or token", () => {
+    const text = serializeProgramProviders().LocalHubPolicy ?? "";
+    // the implementation itself, not a stub that loads it
+    expect(text).toContain("iothub-local policy add");
+    expect(text).toContain("hub.json");
+    expect(text).not.toMatch(/SharedAccessKey=[A-Za-z0-9+/]/);
+    expect(text).not.toMatch(/sig=[A-Za-z0-9%+/]{20,}/);
+    expect(text).not.toMatch(/["'`][A-Za-z0-9+/]{22,86}={1,2}["'`]/);
+  });
 });
