@@ -1,8 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { IdentityAuthentication } from "./authentication";
 import type { HubConnectionArgs } from "./hubConnection";
-import { lazyProvider, projectRelative } from "./lazyProvider";
-import { IDENTITY_SECRET_OUTPUTS } from "./deviceIdentityProvider";
+import { projectProvider } from "./lazyProvider";
+import {
+  IDENTITY_OUTPUTS,
+  IDENTITY_SECRET_OUTPUTS,
+  RegistryResource,
+  type RegistryResourceKind,
+} from "./registryResource";
 
 export interface DeviceIdentityArgs extends HubConnectionArgs {
   /** The device's id: case-sensitive, at most 128 ASCII letters, digits and `- : . + % _ # * ? ! ( ) , = @ ; $ '`. */
@@ -25,16 +30,21 @@ export interface DeviceIdentityArgs extends HubConnectionArgs {
   adopt?: pulumi.Input<boolean>;
 }
 
-const implementation = require.resolve("./deviceIdentityProvider");
 /** What Pulumi serializes for this resource: a small stub that loads deviceIdentityProvider (see lazyProvider.ts). */
-export const deviceIdentityResourceProvider = lazyProvider(
-  implementation,
-  projectRelative(implementation),
+export const deviceIdentityResourceProvider = projectProvider(
+  require.resolve("./deviceIdentityProvider"),
   "deviceIdentityProvider",
 );
 
+const DEVICE_IDENTITY_KIND: RegistryResourceKind = {
+  type: "DeviceIdentity",
+  provider: deviceIdentityResourceProvider,
+  outputs: ["status", "deviceScope", ...IDENTITY_OUTPUTS],
+  secretOutputs: IDENTITY_SECRET_OUTPUTS,
+};
+
 /** A device identity in an IoT Hub's registry. */
-export class DeviceIdentity extends pulumi.dynamic.Resource {
+export class DeviceIdentity extends RegistryResource {
   declare readonly deviceId: pulumi.Output<string>;
   declare readonly hostName: pulumi.Output<string>;
   declare readonly status: pulumi.Output<"enabled" | "disabled">;
@@ -49,28 +59,6 @@ export class DeviceIdentity extends pulumi.dynamic.Resource {
   declare readonly connectionString: pulumi.Output<string>;
 
   constructor(name: string, args: DeviceIdentityArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs = {
-      hostName: undefined,
-      etag: undefined,
-      generationId: undefined,
-      deviceScope: undefined,
-      authenticationType: undefined,
-      primaryKey: undefined,
-      secondaryKey: undefined,
-      primaryThumbprint: undefined,
-      secondaryThumbprint: undefined,
-      connectionString: undefined,
-    };
-    super(
-      deviceIdentityResourceProvider,
-      name,
-      { status: undefined, ...outputs, ...args },
-      {
-        ...opts,
-        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...IDENTITY_SECRET_OUTPUTS],
-      },
-      "iothub",
-      "DeviceIdentity",
-    );
+    super(DEVICE_IDENTITY_KIND, name, args, opts);
   }
 }

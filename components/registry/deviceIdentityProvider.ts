@@ -115,12 +115,3 @@ export const deviceIdentityProvider: pulumi.dynamic.ResourceProvider = identityP
   update: (client, device) => client.updateDevice(device),
   remove: (client, inputs) => client.deleteDevice(inputs.deviceId),
 });
-
-/** Outputs holding key material: secret even when the input they derive from was not. */
-export const IDENTITY_SECRET_OUTPUTS = [
-  "serviceConnectionString",
-  "authentication",
-  "primaryKey",
-  "secondaryKey",
-  "connectionString",
-];

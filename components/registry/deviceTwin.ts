@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HubConnectionArgs } from "./hubConnection";
-import { lazyProvider, projectRelative } from "./lazyProvider";
+import { projectProvider } from "./lazyProvider";
+import { RegistryResource, TWIN_SECRET_OUTPUTS, type RegistryResourceKind } from "./registryResource";
 
 export interface DeviceTwinArgs extends HubConnectionArgs {
   /** The device whose twin this is (the device identity must exist). */
@@ -11,16 +12,21 @@ export interface DeviceTwinArgs extends HubConnectionArgs {
   tags?: pulumi.Input<Record<string, unknown>>;
 }
 
-const implementation = require.resolve("./deviceTwinProvider");
 /** What Pulumi serializes for this resource: a small stub that loads deviceTwinProvider (see lazyProvider.ts). */
-export const deviceTwinResourceProvider = lazyProvider(
-  implementation,
-  projectRelative(implementation),
+export const deviceTwinResourceProvider = projectProvider(
+  require.resolve("./deviceTwinProvider"),
   "deviceTwinProvider",
 );
 
+const DEVICE_TWIN_KIND: RegistryResourceKind = {
+  type: "DeviceTwin",
+  provider: deviceTwinResourceProvider,
+  outputs: ["desired", "tags", "version", "etag"],
+  secretOutputs: TWIN_SECRET_OUTPUTS,
+};
+
 /** The desired properties and tags a program owns on one device's twin. */
-export class DeviceTwin extends pulumi.dynamic.Resource {
+export class DeviceTwin extends RegistryResource {
   declare readonly deviceId: pulumi.Output<string>;
   declare readonly desired: pulumi.Output<Record<string, unknown>>;
   declare readonly tags: pulumi.Output<Record<string, unknown>>;
@@ -28,16 +34,6 @@ export class DeviceTwin extends pulumi.dynamic.Resource {
   declare readonly etag: pulumi.Output<string>;
 
   constructor(name: string, args: DeviceTwinArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      deviceTwinResourceProvider,
-      name,
-      { desired: undefined, tags: undefined, version: undefined, etag: undefined, ...args },
-      {
-        ...opts,
-        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "serviceConnectionString"],
-      },
-      "iothub",
-      "DeviceTwin",
-    );
+    super(DEVICE_TWIN_KIND, name, args, opts);
   }
 }

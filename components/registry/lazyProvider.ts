@@ -59,3 +59,14 @@ export function projectRelative(file: string): string {
   const path = require("node:path") as typeof import("node:path");
   return path.relative(path.resolve(__dirname, "../.."), file);
 }
+
+/**
+ * The stub for a provider implementation of this project, given its absolute path (each resource resolves its own
+ * `require.resolve("./<name>Provider")`): looked up relative to the project root first, as lazyProvider explains.
+ */
+export function projectProvider(
+  implementationFile: string,
+  exportName: string,
+): pulumi.dynamic.ResourceProvider {
+  return lazyProvider(implementationFile, projectRelative(implementationFile), exportName);
+}

@@ -1,8 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { IdentityAuthentication } from "./authentication";
 import type { HubConnectionArgs } from "./hubConnection";
-import { lazyProvider, projectRelative } from "./lazyProvider";
-import { IDENTITY_SECRET_OUTPUTS } from "./deviceIdentityProvider";
+import { projectProvider } from "./lazyProvider";
+import {
+  IDENTITY_OUTPUTS,
+  IDENTITY_SECRET_OUTPUTS,
+  RegistryResource,
+  type RegistryResourceKind,
+} from "./registryResource";
 
 export interface ModuleIdentityArgs extends HubConnectionArgs {
   /** The device the module belongs to (it must exist). */
@@ -17,16 +22,21 @@ export interface ModuleIdentityArgs extends HubConnectionArgs {
   adopt?: pulumi.Input<boolean>;
 }
 
-const implementation = require.resolve("./moduleIdentityProvider");
 /** What Pulumi serializes for this resource: a small stub that loads moduleIdentityProvider (see lazyProvider.ts). */
-export const moduleIdentityResourceProvider = lazyProvider(
-  implementation,
-  projectRelative(implementation),
+export const moduleIdentityResourceProvider = projectProvider(
+  require.resolve("./moduleIdentityProvider"),
   "moduleIdentityProvider",
 );
 
+const MODULE_IDENTITY_KIND: RegistryResourceKind = {
+  type: "ModuleIdentity",
+  provider: moduleIdentityResourceProvider,
+  outputs: ["managedBy", ...IDENTITY_OUTPUTS],
+  secretOutputs: IDENTITY_SECRET_OUTPUTS,
+};
+
 /** A module identity on a device in an IoT Hub's registry. */
-export class ModuleIdentity extends pulumi.dynamic.Resource {
+export class ModuleIdentity extends RegistryResource {
   declare readonly deviceId: pulumi.Output<string>;
   declare readonly moduleId: pulumi.Output<string>;
   declare readonly hostName: pulumi.Output<string>;
@@ -40,27 +50,6 @@ export class ModuleIdentity extends pulumi.dynamic.Resource {
   declare readonly connectionString: pulumi.Output<string>;
 
   constructor(name: string, args: ModuleIdentityArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs = {
-      hostName: undefined,
-      etag: undefined,
-      generationId: undefined,
-      authenticationType: undefined,
-      primaryKey: undefined,
-      secondaryKey: undefined,
-      primaryThumbprint: undefined,
-      secondaryThumbprint: undefined,
-      connectionString: undefined,
-    };
-    super(
-      moduleIdentityResourceProvider,
-      name,
-      { managedBy: undefined, ...outputs, ...args },
-      {
-        ...opts,
-        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...IDENTITY_SECRET_OUTPUTS],
-      },
-      "iothub",
-      "ModuleIdentity",
-    );
+    super(MODULE_IDENTITY_KIND, name, args, opts);
   }
 }

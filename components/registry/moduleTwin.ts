@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HubConnectionArgs } from "./hubConnection";
-import { lazyProvider, projectRelative } from "./lazyProvider";
+import { projectProvider } from "./lazyProvider";
+import { RegistryResource, TWIN_SECRET_OUTPUTS, type RegistryResourceKind } from "./registryResource";
 
 export interface ModuleTwinArgs extends HubConnectionArgs {
   /** The module's device. */
@@ -14,16 +15,21 @@ export interface ModuleTwinArgs extends HubConnectionArgs {
   desired: pulumi.Input<Record<string, unknown>>;
 }
 
-const implementation = require.resolve("./moduleTwinProvider");
 /** What Pulumi serializes for this resource: a small stub that loads moduleTwinProvider (see lazyProvider.ts). */
-export const moduleTwinResourceProvider = lazyProvider(
-  implementation,
-  projectRelative(implementation),
+export const moduleTwinResourceProvider = projectProvider(
+  require.resolve("./moduleTwinProvider"),
   "moduleTwinProvider",
 );
 
+const MODULE_TWIN_KIND: RegistryResourceKind = {
+  type: "ModuleTwin",
+  provider: moduleTwinResourceProvider,
+  outputs: ["version", "etag"],
+  secretOutputs: TWIN_SECRET_OUTPUTS,
+};
+
 /** The desired properties a program owns on one module's twin. */
-export class ModuleTwin extends pulumi.dynamic.Resource {
+export class ModuleTwin extends RegistryResource {
   declare readonly deviceId: pulumi.Output<string>;
   declare readonly moduleId: pulumi.Output<string>;
   /** What this resource owns, as the hub holds it. */
@@ -32,16 +38,6 @@ export class ModuleTwin extends pulumi.dynamic.Resource {
   declare readonly etag: pulumi.Output<string>;
 
   constructor(name: string, args: ModuleTwinArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      moduleTwinResourceProvider,
-      name,
-      { version: undefined, etag: undefined, ...args },
-      {
-        ...opts,
-        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "serviceConnectionString"],
-      },
-      "iothub",
-      "ModuleTwin",
-    );
+    super(MODULE_TWIN_KIND, name, args, opts);
   }
 }
