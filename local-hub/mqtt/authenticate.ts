@@ -17,8 +17,11 @@ export interface ConnectAttempt {
   clientId: string;
   username: string | undefined;
   password: Buffer | undefined;
-  /** The client's TLS certificate thumbprints (upper-case hex), when it sent one. */
-  certificateThumbprints?: { sha1: string; sha256: string };
+  /**
+   * The client's TLS certificate thumbprints (upper-case hex), when it sent one, and its validity period (the
+   * server requests the certificate without verifying it: a self-signed one has no chain to check).
+   */
+  certificateThumbprints?: { sha1: string; sha256: string; notBefore?: Date; notAfter?: Date };
 }
 
 /** Parses `{d}` / `{d}/{m}`. Ids cannot contain `/` (IoT Hub's id alphabet), so one slash separates them. */
@@ -65,7 +68,7 @@ export function authenticateConnect(
 
   const password = attempt.password?.toString("utf8");
   if (password) return checkSasToken(credentials, hostName, identity, password, now);
-  return checkCertificate(credentials, attempt.certificateThumbprints, identity);
+  return checkCertificate(credentials, attempt.certificateThumbprints, identity, now);
 }
 
 function checkSasToken(
@@ -101,8 +104,16 @@ function checkCertificate(
   credentials: IdentityCredentials,
   thumbprints: ConnectAttempt["certificateThumbprints"],
   identity: IdentityRef,
+  now: Date,
 ): AuthenticationResult {
   if (!thumbprints) return { ok: false, reason: "neither a SAS token nor a client certificate was given" };
+  // IoT Hub refuses a certificate outside its validity period even when its thumbprint is registered.
+  if (thumbprints.notAfter && !(thumbprints.notAfter.getTime() >= now.getTime())) {
+    return { ok: false, reason: "the client certificate has expired" };
+  }
+  if (thumbprints.notBefore && !(thumbprints.notBefore.getTime() <= now.getTime())) {
+    return { ok: false, reason: "the client certificate is not valid yet" };
+  }
   const registered = credentials.authentication.x509Thumbprint;
   if (credentials.authentication.type !== "selfSigned" || !registered) {
     return { ok: false, reason: "the identity does not use self-signed X.509 thumbprints" };
@@ -123,5 +134,11 @@ export function peerCertificateThumbprints(socket: unknown): ConnectAttempt["cer
   const certificate = tlsSocket.getPeerCertificate();
   if (!certificate || !certificate.fingerprint) return undefined;
   const hex = (fingerprint: string): string => fingerprint.replace(/:/g, "").toUpperCase();
-  return { sha1: hex(certificate.fingerprint), sha256: hex(certificate.fingerprint256) };
+  return {
+    sha1: hex(certificate.fingerprint),
+    sha256: hex(certificate.fingerprint256),
+    // An unparsable date becomes an Invalid Date, which the checks above treat as outside the period.
+    notBefore: new Date(certificate.valid_from),
+    notAfter: new Date(certificate.valid_to),
+  };
 }
