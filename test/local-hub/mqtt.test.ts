@@ -1,6 +1,7 @@
 import { Registry } from "azure-iothub";
 import type { ModuleClient } from "azure-iot-device";
-import { startHub, type TestHub } from "../support/hubProcess";
+import { startHub } from "../support/hubProcess";
+import { useSuiteHub } from "../support/suiteHub";
 import {
   closed,
   connected,
@@ -23,41 +24,36 @@ import {
 // The device API over MQTT, driven by the real azure-iot-device(-mqtt) clients (and raw mqtt.js where a test must
 // do what the SDK never does) against a real local hub, with the real service SDK on the other side.
 
-let hub: TestHub;
-let registry: Registry;
+const suite = useSuiteHub();
 const openClients: ModuleClient[] = [];
 const rawClients: RawMqttClient[] = [];
-
-beforeAll(async () => {
-  hub = await startHub();
-  registry = Registry.fromConnectionString(hub.info.connectionString);
-});
 
 afterEach(async () => {
   await Promise.all(openClients.splice(0).map((client) => client.close().catch(() => undefined)));
   await Promise.all(rawClients.splice(0).map((client) => end(client)));
 });
 
-afterAll(async () => {
-  await hub?.stop();
-});
-
 async function open(identity: ModuleIdentity): Promise<ModuleClient> {
-  const client = await openModuleClient(hub.info, identity);
+  const client = await openModuleClient(suite.hub.info, identity);
   openClients.push(client);
   return client;
 }
 
 function raw(identity: ModuleIdentity, options: Parameters<typeof rawMqttClient>[2] = {}): RawMqttClient {
-  const client = rawMqttClient(hub.info, identity, options);
+  const client = rawMqttClient(suite.hub.info, identity, options);
   rawClients.push(client);
   return client;
 }
 
 describe("twins over MQTT", () => {
   it("connects a module and gets its twin with the desired properties the service set", async () => {
-    const identity = await createModule(registry, "twin-dev", "get");
-    await registry.updateModuleTwin("twin-dev", "get", { properties: { desired: { color: "red" } } }, "*");
+    const identity = await createModule(suite.registry, "twin-dev", "get");
+    await suite.registry.updateModuleTwin(
+      "twin-dev",
+      "get",
+      { properties: { desired: { color: "red" } } },
+      "*",
+    );
 
     const twin = await (await open(identity)).getTwin();
 
@@ -66,16 +62,16 @@ describe("twins over MQTT", () => {
   });
 
   it("stores a reported patch that the service SDK then reads", async () => {
-    const identity = await createModule(registry, "twin-dev", "reported");
+    const identity = await createModule(suite.registry, "twin-dev", "reported");
     const startedAt = Date.now();
     const twin = await (await open(identity)).getTwin();
 
     await updateReported(twin, { temperature: 21.5, firmware: { version: "1.2" } });
 
-    const module = (await registry.getModule("twin-dev", "reported")).responseBody;
+    const module = (await suite.registry.getModule("twin-dev", "reported")).responseBody;
     expect(new Date(module.lastActivityTime!).getTime()).toBeGreaterThanOrEqual(startedAt);
 
-    const serviceTwin = (await registry.getModuleTwin("twin-dev", "reported")).responseBody;
+    const serviceTwin = (await suite.registry.getModuleTwin("twin-dev", "reported")).responseBody;
     expect(serviceTwin.properties.reported).toMatchObject({
       temperature: 21.5,
       firmware: { version: "1.2" },
@@ -84,19 +80,24 @@ describe("twins over MQTT", () => {
   });
 
   it("fails a reported patch that breaks IoT Hub's twin rules with the hub's message", async () => {
-    const identity = await createModule(registry, "twin-dev", "bad-reported");
+    const identity = await createModule(suite.registry, "twin-dev", "bad-reported");
     const twin = await (await open(identity)).getTwin();
 
     await expect(updateReported(twin, { "bad.key": 1 })).rejects.toThrow(/bad\.key/);
   });
 
   it("pushes a desired patch made with the service SDK to twin.on('properties.desired')", async () => {
-    const identity = await createModule(registry, "twin-dev", "desired");
+    const identity = await createModule(suite.registry, "twin-dev", "desired");
     const twin = await (await open(identity)).getTwin();
     await listenForDesired(twin, () => undefined);
     const received = nextDesired(twin, 1);
 
-    await registry.updateModuleTwin("twin-dev", "desired", { properties: { desired: { rate: 5 } } }, "*");
+    await suite.registry.updateModuleTwin(
+      "twin-dev",
+      "desired",
+      { properties: { desired: { rate: 5 } } },
+      "*",
+    );
 
     expect(await received).toEqual({ rate: 5, $version: 2 });
     expect(twin.properties.desired).toMatchObject({ rate: 5 });
@@ -105,10 +106,10 @@ describe("twins over MQTT", () => {
 
 describe("authentication", () => {
   it("refuses a module whose SAS token is signed with a wrong key: UnauthorizedError", async () => {
-    const identity = await createModule(registry, "auth-dev", "wrong-key");
+    const identity = await createModule(suite.registry, "auth-dev", "wrong-key");
     const wrongKey = Buffer.alloc(32, 7).toString("base64");
 
-    await expect(openModuleClient(hub.info, identity, wrongKey)).rejects.toMatchObject({
+    await expect(openModuleClient(suite.hub.info, identity, wrongKey)).rejects.toMatchObject({
       name: "UnauthorizedError",
     });
   });
@@ -119,9 +120,9 @@ describe("authentication", () => {
   });
 
   it("refuses the modules of a disabled device", async () => {
-    const identity = await createModule(registry, "auth-disabled", "m");
-    const device = (await registry.get("auth-disabled")).responseBody;
-    await registry.update({ ...device, status: "disabled" });
+    const identity = await createModule(suite.registry, "auth-disabled", "m");
+    const device = (await suite.registry.get("auth-disabled")).responseBody;
+    await suite.registry.update({ ...device, status: "disabled" });
 
     await expect(connected(raw(identity))).rejects.toMatchObject({ code: 5 });
   });
@@ -129,7 +130,7 @@ describe("authentication", () => {
   it("connects an X.509 device by the thumbprint of its self-signed certificate", async () => {
     const certificate = selfSignedCertificate("x509-dev");
     const other = selfSignedCertificate("someone-else");
-    await registry.create({
+    await suite.registry.create({
       deviceId: "x509-dev",
       authentication: {
         type: "selfSigned",
@@ -137,7 +138,7 @@ describe("authentication", () => {
       },
     });
 
-    const client = await openDeviceClientWithCertificate(hub.info, "x509-dev", certificate);
+    const client = await openDeviceClientWithCertificate(suite.hub.info, "x509-dev", certificate);
     try {
       const twin = await client.getTwin();
       expect(twin.properties.reported).toMatchObject({ $version: 1 });
@@ -145,16 +146,18 @@ describe("authentication", () => {
       await client.close();
     }
     const stranger = selfSignedCertificate("x509-dev");
-    await expect(openDeviceClientWithCertificate(hub.info, "x509-dev", stranger)).rejects.toMatchObject({
-      name: "UnauthorizedError",
-    });
+    await expect(openDeviceClientWithCertificate(suite.hub.info, "x509-dev", stranger)).rejects.toMatchObject(
+      {
+        name: "UnauthorizedError",
+      },
+    );
   });
 });
 
 describe("topic isolation", () => {
   it("lets a module subscribe and publish only its own topics", async () => {
-    const a = await createModule(registry, "acl-dev", "a");
-    await createModule(registry, "acl-dev", "b");
+    const a = await createModule(suite.registry, "acl-dev", "a");
+    await createModule(suite.registry, "acl-dev", "b");
     const client = raw(a);
     await connected(client);
 
@@ -170,8 +173,8 @@ describe("topic isolation", () => {
   });
 
   it("answers twin requests and pushes desired patches only to the identity they belong to", async () => {
-    const a = await createModule(registry, "iso-dev", "a");
-    const b = await createModule(registry, "iso-dev", "b");
+    const a = await createModule(suite.registry, "iso-dev", "a");
+    const b = await createModule(suite.registry, "iso-dev", "b");
     const clientA = raw(a);
     const clientB = raw(b);
     await Promise.all([connected(clientA), connected(clientB)]);
@@ -190,21 +193,29 @@ describe("topic isolation", () => {
 
     // B's desired patch reaches B only: A's first push is its own.
     const pushB = nextMessage(clientB);
-    await registry.updateModuleTwin("iso-dev", "b", { properties: { desired: { owner: "b" } } }, "*");
+    await suite.registry.updateModuleTwin("iso-dev", "b", { properties: { desired: { owner: "b" } } }, "*");
     expect(JSON.parse((await pushB).payload)).toEqual({ owner: "b", $version: 2 });
     const pushA = nextMessage(clientA);
-    await registry.updateModuleTwin("iso-dev", "a", { properties: { desired: { owner: "a" } } }, "*");
+    await suite.registry.updateModuleTwin("iso-dev", "a", { properties: { desired: { owner: "a" } } }, "*");
     expect(JSON.parse((await pushA).payload)).toEqual({ owner: "a", $version: 2 });
   });
 });
 
 describe("faults on the device API", () => {
   it("answers a twin GET with IoT Hub's 503 error body while a deviceTwin fault is armed, then recovers", async () => {
-    const identity = await createModule(registry, "fault-dev", "twin");
+    const identity = await createModule(suite.registry, "fault-dev", "twin");
     const client = raw(identity);
     await connected(client);
     expect(await subscribe(client, "$iothub/twin/res/#")).toBe(0);
-    const added = await hub.cli("fault", "add", "deviceTwin", "--mode", "503", "--match", "fault-dev/twin ");
+    const added = await suite.hub.cli(
+      "fault",
+      "add",
+      "deviceTwin",
+      "--mode",
+      "503",
+      "--match",
+      "fault-dev/twin ",
+    );
     expect(added.code).toBe(0);
 
     const failed = nextMessage(client);
@@ -219,11 +230,11 @@ describe("faults on the device API", () => {
   });
 
   it("answers twin requests over the deviceTwin quota with 429, as IoT Hub throttles", async () => {
-    const identity = await createModule(registry, "fault-dev", "quota");
+    const identity = await createModule(suite.registry, "fault-dev", "quota");
     const client = raw(identity);
     await connected(client);
     expect(await subscribe(client, "$iothub/twin/res/#")).toBe(0);
-    expect((await hub.cli("quota", "set", "deviceTwin=1/min")).code).toBe(0);
+    expect((await suite.hub.cli("quota", "set", "deviceTwin=1/min")).code).toBe(0);
     try {
       const first = nextMessage(client);
       client.publish("$iothub/twin/GET/?$rid=1", "", { qos: 0 });
@@ -234,32 +245,43 @@ describe("faults on the device API", () => {
       expect(throttled.topic).toBe("$iothub/twin/res/429/?$rid=2");
       expect(JSON.parse(throttled.payload)).toMatchObject({ errorCode: 429001 });
     } finally {
-      expect((await hub.cli("quota", "clear")).code).toBe(0);
+      expect((await suite.hub.cli("quota", "clear")).code).toBe(0);
     }
   });
 
   it("applies but does not push a desired patch while a desiredPush drop fault is armed", async () => {
-    const identity = await createModule(registry, "fault-dev", "push");
+    const identity = await createModule(suite.registry, "fault-dev", "push");
     const client = raw(identity);
     await connected(client);
     expect(await subscribe(client, "$iothub/twin/PATCH/properties/desired/#")).toBe(0);
     expect(
-      (await hub.cli("fault", "add", "desiredPush", "--mode", "drop", "--match", "fault-dev/push ")).code,
+      (await suite.hub.cli("fault", "add", "desiredPush", "--mode", "drop", "--match", "fault-dev/push "))
+        .code,
     ).toBe(0);
 
     const firstPush = nextMessage(client);
-    await registry.updateModuleTwin("fault-dev", "push", { properties: { desired: { dropped: 1 } } }, "*");
-    await registry.updateModuleTwin("fault-dev", "push", { properties: { desired: { pushed: 2 } } }, "*");
+    await suite.registry.updateModuleTwin(
+      "fault-dev",
+      "push",
+      { properties: { desired: { dropped: 1 } } },
+      "*",
+    );
+    await suite.registry.updateModuleTwin(
+      "fault-dev",
+      "push",
+      { properties: { desired: { pushed: 2 } } },
+      "*",
+    );
 
     expect(JSON.parse((await firstPush).payload)).toEqual({ pushed: 2, $version: 3 });
-    const twin = (await registry.getModuleTwin("fault-dev", "push")).responseBody;
+    const twin = (await suite.registry.getModuleTwin("fault-dev", "push")).responseBody;
     expect(twin.properties.desired).toMatchObject({ dropped: 1, pushed: 2 });
   });
 });
 
 describe("sessions and lifecycle", () => {
   it("keeps a clean=false session's subscriptions across a reconnect: the SDK keeps receiving patches", async () => {
-    const identity = await createModule(registry, "session-dev", "sdk");
+    const identity = await createModule(suite.registry, "session-dev", "sdk");
     const client = await open(identity);
     const twin = await client.getTwin();
     await listenForDesired(twin, () => undefined);
@@ -271,7 +293,7 @@ describe("sessions and lifecycle", () => {
     await closed(intruder);
 
     const received = nextDesired(twin, 1);
-    await registry.updateModuleTwin(
+    await suite.registry.updateModuleTwin(
       "session-dev",
       "sdk",
       { properties: { desired: { after: "reconnect" } } },
@@ -281,20 +303,20 @@ describe("sessions and lifecycle", () => {
   });
 
   it("keeps a clean=false session's subscriptions across a restart of the hub", async () => {
-    const identity = await createModule(registry, "session-dev", "restart");
+    const identity = await createModule(suite.registry, "session-dev", "restart");
     const before = raw(identity, { clean: false });
     await connected(before);
     expect(await subscribe(before, "$iothub/twin/PATCH/properties/desired/#")).toBe(0);
     await end(before);
 
-    await hub.stop();
-    await hub.restart();
-    registry = Registry.fromConnectionString(hub.info.connectionString);
+    await suite.hub.stop();
+    await suite.hub.restart();
+    suite.registry = Registry.fromConnectionString(suite.hub.info.connectionString);
 
     const after = raw(identity, { clean: false });
     await connected(after);
     const push = nextMessage(after);
-    await registry.updateModuleTwin(
+    await suite.registry.updateModuleTwin(
       "session-dev",
       "restart",
       { properties: { desired: { kept: true } } },
@@ -304,14 +326,14 @@ describe("sessions and lifecycle", () => {
   });
 
   it("drops the live connection when the module's keys change, and records Connected/Disconnected", async () => {
-    const identity = await createModule(registry, "life-dev", "rekey");
+    const identity = await createModule(suite.registry, "life-dev", "rekey");
     const client = raw(identity);
     await connected(client);
-    const connectedModule = (await registry.getModule("life-dev", "rekey")).responseBody;
+    const connectedModule = (await suite.registry.getModule("life-dev", "rekey")).responseBody;
     expect(connectedModule.connectionState).toBe("Connected");
 
     const dropped = closed(client);
-    await registry.updateModule(
+    await suite.registry.updateModule(
       {
         ...connectedModule,
         authentication: {
@@ -325,29 +347,29 @@ describe("sessions and lifecycle", () => {
     );
     await dropped;
 
-    const module = (await registry.getModule("life-dev", "rekey")).responseBody;
+    const module = (await suite.registry.getModule("life-dev", "rekey")).responseBody;
     expect(module.connectionState).toBe("Disconnected");
     await expect(connected(raw(identity))).rejects.toMatchObject({ code: 5 });
   });
 
   it("drops the live connections of a device's modules when the device is disabled", async () => {
-    const identity = await createModule(registry, "life-disabled", "m");
+    const identity = await createModule(suite.registry, "life-disabled", "m");
     const client = raw(identity);
     await connected(client);
 
     const dropped = closed(client);
-    const device = (await registry.get("life-disabled")).responseBody;
-    await registry.update({ ...device, status: "disabled" });
+    const device = (await suite.registry.get("life-disabled")).responseBody;
+    await suite.registry.update({ ...device, status: "disabled" });
     await dropped;
   });
 
   it("drops the live connection when the module is deleted", async () => {
-    const identity = await createModule(registry, "life-dev", "deleted");
+    const identity = await createModule(suite.registry, "life-dev", "deleted");
     const client = raw(identity);
     await connected(client);
 
     const dropped = closed(client);
-    await registry.removeModule("life-dev", "deleted");
+    await suite.registry.removeModule("life-dev", "deleted");
     await dropped;
   });
 });

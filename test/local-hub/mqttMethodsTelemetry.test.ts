@@ -5,22 +5,20 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Client as DeviceClient, Message, type ModuleClient } from "azure-iot-device";
 import { Mqtt } from "azure-iot-device-mqtt";
-import { Client as ServiceClient, Registry } from "azure-iothub";
-import { HUB_CLI, PROJECT_ROOT, runCli, startHub, type TestHub } from "../support/hubProcess";
+import { Client as ServiceClient } from "azure-iothub";
+import { HUB_CLI, PROJECT_ROOT, runCli } from "../support/hubProcess";
+import { useSuiteHub } from "../support/suiteHub";
 import { connectionStringOf, createModule, openModuleClient, type ModuleIdentity } from "./mqttSupport";
 
 // Direct methods (service SDK -> hub -> device SDK and back) and telemetry watched with `iothub-local tail`.
 
-let hub: TestHub;
-let registry: Registry;
+const suite = useSuiteHub();
 let service: ServiceClient;
 const openClients: ModuleClient[] = [];
 const tails: ChildProcessWithoutNullStreams[] = [];
 
 beforeAll(async () => {
-  hub = await startHub();
-  registry = Registry.fromConnectionString(hub.info.connectionString);
-  service = ServiceClient.fromConnectionString(hub.info.connectionString);
+  service = ServiceClient.fromConnectionString(suite.hub.info.connectionString);
 });
 
 afterEach(async () => {
@@ -30,11 +28,10 @@ afterEach(async () => {
 
 afterAll(async () => {
   await service?.close();
-  await hub?.stop();
 });
 
 async function open(identity: ModuleIdentity): Promise<ModuleClient> {
-  const client = await openModuleClient(hub.info, identity);
+  const client = await openModuleClient(suite.hub.info, identity);
   openClients.push(client);
   return client;
 }
@@ -46,7 +43,7 @@ interface HttpFailure {
 
 describe("direct methods", () => {
   it("carries a call from Client.invokeDeviceMethod to the module and its answer back", async () => {
-    const identity = await createModule(registry, "method-dev", "m");
+    const identity = await createModule(suite.registry, "method-dev", "m");
     const client = await open(identity);
     client.onMethod("reboot", (request, response) => {
       if (!request || !response) return;
@@ -65,16 +62,16 @@ describe("direct methods", () => {
   });
 
   it("reaches a device (not a module) connected with its own SAS key", async () => {
-    await registry.create({ deviceId: "method-device" });
-    const device = (await registry.get("method-device")).responseBody;
+    await suite.registry.create({ deviceId: "method-device" });
+    const device = (await suite.registry.get("method-device")).responseBody;
     const client = DeviceClient.fromConnectionString(
-      connectionStringOf(hub.info, {
+      connectionStringOf(suite.hub.info, {
         deviceId: "method-device",
         key: device.authentication!.symmetricKey!.primaryKey!,
       }),
       Mqtt,
     );
-    await client.setOptions({ ca: readFileSync(hub.info.caFile, "utf8") });
+    await client.setOptions({ ca: readFileSync(suite.hub.info.caFile, "utf8") });
     await client.open();
     try {
       client.onDeviceMethod("ping", (_request, response) => void response.send(200, "pong"));
@@ -90,7 +87,7 @@ describe("direct methods", () => {
   });
 
   it("answers 404 DeviceNotOnline for a registered module that is not connected", async () => {
-    await createModule(registry, "method-dev", "offline");
+    await createModule(suite.registry, "method-dev", "offline");
 
     const failure = (await service
       .invokeDeviceMethod("method-dev", "offline", { methodName: "reboot", payload: null })
@@ -104,7 +101,7 @@ describe("direct methods", () => {
   });
 
   it("answers 504 GatewayTimeout when the module does not answer within responseTimeoutInSeconds", async () => {
-    const identity = await createModule(registry, "method-dev", "silent");
+    const identity = await createModule(suite.registry, "method-dev", "silent");
     const client = await open(identity);
     client.onMethod("hang", () => undefined);
 
@@ -127,7 +124,7 @@ describe("direct methods", () => {
 
 /** Starts `iothub-local tail` on the hub's state dir; resolves once it says it is watching. */
 async function startTail(...args: string[]): Promise<{ nextLine(): Promise<string> }> {
-  const tail = spawn(process.execPath, [HUB_CLI, "tail", "--state", hub.stateDir, ...args], {
+  const tail = spawn(process.execPath, [HUB_CLI, "tail", "--state", suite.hub.stateDir, ...args], {
     cwd: PROJECT_ROOT,
   });
   tails.push(tail);
@@ -157,8 +154,8 @@ async function startTail(...args: string[]): Promise<{ nextLine(): Promise<strin
 
 describe("telemetry", () => {
   it("accepts module telemetry (QoS 1 acknowledged) and `tail --device` prints it as it arrives", async () => {
-    const watched = await createModule(registry, "tel-dev", "sensor");
-    const other = await createModule(registry, "tel-other", "sensor");
+    const watched = await createModule(suite.registry, "tel-dev", "sensor");
+    const other = await createModule(suite.registry, "tel-other", "sensor");
     const tail = await startTail("--device", "tel-dev");
     const [watchedClient, otherClient] = await Promise.all([open(watched), open(other)]);
 

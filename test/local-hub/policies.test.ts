@@ -1,26 +1,19 @@
 import { Registry } from "azure-iothub";
 import { parseConnectionString } from "../../lib/iothub/sas";
-import { startHub, type TestHub } from "../support/hubProcess";
+import { useSuiteHub } from "../support/suiteHub";
 
 /** Shared access policies: Azure's defaults, rights enforced per operation, and CLI changes seen by a running hub. */
 describe("shared access policies", () => {
-  let hub: TestHub;
-
-  beforeAll(async () => {
-    hub = await startHub();
-  });
-  afterAll(async () => {
-    await hub?.stop();
-  });
+  const suite = useSuiteHub();
 
   async function addPolicy(name: string, rights: string): Promise<string> {
-    const result = await hub.cli("policy", "add", name, "--rights", rights);
+    const result = await suite.hub.cli("policy", "add", name, "--rights", rights);
     expect(result).toMatchObject({ code: 0, stderr: "" });
     return result.stdout.trim();
   }
 
   it("starts with Azure's five default policies and their rights", async () => {
-    const result = await hub.cli("policy", "list");
+    const result = await suite.hub.cli("policy", "list");
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split("\n");
     expect(lines).toEqual([
@@ -36,7 +29,7 @@ describe("shared access policies", () => {
   it("prints a connection string for this hub, with a 32-byte key, that works at once on the running hub", async () => {
     const connectionString = await addPolicy("provisioner", "RegistryWrite,ServiceConnect");
     const fields = parseConnectionString(connectionString);
-    expect(fields).toMatchObject({ HostName: hub.info.hostName, SharedAccessKeyName: "provisioner" });
+    expect(fields).toMatchObject({ HostName: suite.hub.info.hostName, SharedAccessKeyName: "provisioner" });
     expect(Buffer.from(fields.SharedAccessKey, "base64")).toHaveLength(32);
 
     const registry = Registry.fromConnectionString(connectionString);
@@ -64,21 +57,21 @@ describe("shared access policies", () => {
   it("honours a removed policy at once: its tokens get 401 on the next request", async () => {
     const registry = Registry.fromConnectionString(await addPolicy("shortlived", "RegistryRead"));
     await registry.get("made-by-provisioner");
-    expect(await hub.cli("policy", "remove", "shortlived")).toMatchObject({ code: 0 });
+    expect(await suite.hub.cli("policy", "remove", "shortlived")).toMatchObject({ code: 0 });
     await expect(registry.get("made-by-provisioner")).rejects.toMatchObject({ name: "UnauthorizedError" });
   });
 
   it("rejects bad input with an error naming the field, and changes nothing", async () => {
-    const badRight = await hub.cli("policy", "add", "bad", "--rights", "RegistryRead,Everything");
+    const badRight = await suite.hub.cli("policy", "add", "bad", "--rights", "RegistryRead,Everything");
     expect(badRight.code).not.toBe(0);
     expect(badRight.stderr).toMatch(/rights: 'Everything' is not a right/);
-    const duplicate = await hub.cli("policy", "add", "service", "--rights", "ServiceConnect");
+    const duplicate = await suite.hub.cli("policy", "add", "service", "--rights", "ServiceConnect");
     expect(duplicate.code).not.toBe(0);
     expect(duplicate.stderr).toMatch(/already exists/);
-    const badName = await hub.cli("policy", "add", "no spaces", "--rights", "ServiceConnect");
+    const badName = await suite.hub.cli("policy", "add", "no spaces", "--rights", "ServiceConnect");
     expect(badName.stderr).toMatch(/policy name/);
-    const missing = await hub.cli("policy", "remove", "nosuchpolicy");
+    const missing = await suite.hub.cli("policy", "remove", "nosuchpolicy");
     expect(missing.code).not.toBe(0);
-    expect((await hub.cli("policy", "list")).stdout).not.toMatch(/^bad\t/m);
+    expect((await suite.hub.cli("policy", "list")).stdout).not.toMatch(/^bad\t/m);
   });
 });

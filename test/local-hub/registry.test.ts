@@ -1,31 +1,20 @@
-import { Registry } from "azure-iothub";
 import {
   ArgumentError,
   DeviceAlreadyExistsError,
   DeviceNotFoundError,
 } from "azure-iothub/dist/common-core/errors";
-import { startHub } from "../support/hubProcess";
+import { useSuiteHub } from "../support/suiteHub";
 import { serviceRequest } from "./serviceRequest";
 
 // Device identities through the real service SDK against a real local hub.
 
-let hub: Awaited<ReturnType<typeof startHub>>;
-let registry: Registry;
-
-beforeAll(async () => {
-  hub = await startHub();
-  registry = Registry.fromConnectionString(hub.info.connectionString);
-});
-
-afterAll(async () => {
-  await hub?.stop();
-});
+const suite = useSuiteHub();
 
 const keyOf = (bytes: number, fill = 1): string => Buffer.alloc(bytes, fill).toString("base64");
 
 describe("device create", () => {
   it("creates a device with generated 32-byte keys, enabled and disconnected", async () => {
-    const device = (await registry.create({ deviceId: "gen-keys" })).responseBody;
+    const device = (await suite.registry.create({ deviceId: "gen-keys" })).responseBody;
     expect(device.deviceId).toBe("gen-keys");
     expect(device.status).toBe("enabled");
     expect(device.connectionState).toBe("Disconnected");
@@ -39,20 +28,20 @@ describe("device create", () => {
 
   it("keeps the keys the caller gives", async () => {
     const authentication = { symmetricKey: { primaryKey: keyOf(16), secondaryKey: keyOf(64, 2) } };
-    const device = (await registry.create({ deviceId: "own-keys", authentication })).responseBody;
+    const device = (await suite.registry.create({ deviceId: "own-keys", authentication })).responseBody;
     expect(device.authentication!.symmetricKey).toEqual(authentication.symmetricKey);
-    expect((await registry.get("own-keys")).responseBody.authentication!.symmetricKey).toEqual(
+    expect((await suite.registry.get("own-keys")).responseBody.authentication!.symmetricKey).toEqual(
       authentication.symmetricKey,
     );
   });
 
   it("creates a disabled device and a self-signed X.509 device", async () => {
-    expect((await registry.create({ deviceId: "off", status: "disabled" })).responseBody.status).toBe(
+    expect((await suite.registry.create({ deviceId: "off", status: "disabled" })).responseBody.status).toBe(
       "disabled",
     );
     const thumbprint = "A".repeat(40);
     const device = (
-      await registry.create({
+      await suite.registry.create({
         deviceId: "x509",
         authentication: { x509Thumbprint: { primaryThumbprint: thumbprint, secondaryThumbprint: "" } },
       })
@@ -63,21 +52,22 @@ describe("device create", () => {
 
   it("accepts every character IoT Hub allows in ids, through create, get, twin and delete", async () => {
     const deviceId = "a-Z:0.+%_#*?!(),=@;$'";
-    await registry.create({ deviceId });
-    expect((await registry.get(deviceId)).responseBody.deviceId).toBe(deviceId);
-    await registry.addModule({ deviceId, moduleId: "m#1?%" });
-    expect((await registry.getModuleTwin(deviceId, "m#1?%")).responseBody.moduleId).toBe("m#1?%");
-    await registry.delete(deviceId);
-    await expect(registry.get(deviceId)).rejects.toBeInstanceOf(DeviceNotFoundError);
+    await suite.registry.create({ deviceId });
+    expect((await suite.registry.get(deviceId)).responseBody.deviceId).toBe(deviceId);
+    await suite.registry.addModule({ deviceId, moduleId: "m#1?%" });
+    expect((await suite.registry.getModuleTwin(deviceId, "m#1?%")).responseBody.moduleId).toBe("m#1?%");
+    await suite.registry.delete(deviceId);
+    await expect(suite.registry.get(deviceId)).rejects.toBeInstanceOf(DeviceNotFoundError);
   });
 
   it("gives an IoT Edge device a device scope that survives updates", async () => {
     // The SDK's Device type does not declare deviceScope, though the registry returns it.
     const scopeOf = (device: object): unknown => (device as { deviceScope?: string }).deviceScope;
-    const edge = (await registry.create({ deviceId: "edge", capabilities: { iotEdge: true } })).responseBody;
+    const edge = (await suite.registry.create({ deviceId: "edge", capabilities: { iotEdge: true } }))
+      .responseBody;
     expect(scopeOf(edge)).toMatch(/^ms-azure-iot-edge:\/\/edge-/);
     const updated = (
-      await registry.update({
+      await suite.registry.update({
         deviceId: "edge",
         capabilities: { iotEdge: true },
         authentication: edge.authentication,
@@ -87,8 +77,10 @@ describe("device create", () => {
   });
 
   it("refuses an id that exists with DeviceAlreadyExistsError", async () => {
-    await registry.create({ deviceId: "twice" });
-    await expect(registry.create({ deviceId: "twice" })).rejects.toBeInstanceOf(DeviceAlreadyExistsError);
+    await suite.registry.create({ deviceId: "twice" });
+    await expect(suite.registry.create({ deviceId: "twice" })).rejects.toBeInstanceOf(
+      DeviceAlreadyExistsError,
+    );
   });
 
   it.each([
@@ -127,23 +119,26 @@ describe("device create", () => {
       /primaryThumbprint: must be 40 hex digits/,
     ],
   ])("refuses %s with 400 (ArgumentError) naming the field", async (_case, device, message) => {
-    const failure = registry.create(device);
+    const failure = suite.registry.create(device);
     await expect(failure).rejects.toBeInstanceOf(ArgumentError);
     await expect(failure).rejects.toThrow(message);
-    await expect(registry.get(device.deviceId)).rejects.toBeDefined();
+    await expect(suite.registry.get(device.deviceId)).rejects.toBeDefined();
   });
 });
 
 describe("device get, update, delete, list", () => {
   it("answers DeviceNotFoundError for a device that does not exist", async () => {
-    await expect(registry.get("never-made")).rejects.toBeInstanceOf(DeviceNotFoundError);
-    await expect(registry.delete("never-made")).rejects.toBeInstanceOf(DeviceNotFoundError);
-    await expect(registry.update({ deviceId: "never-made" })).rejects.toBeInstanceOf(DeviceNotFoundError);
+    await expect(suite.registry.get("never-made")).rejects.toBeInstanceOf(DeviceNotFoundError);
+    await expect(suite.registry.delete("never-made")).rejects.toBeInstanceOf(DeviceNotFoundError);
+    await expect(suite.registry.update({ deviceId: "never-made" })).rejects.toBeInstanceOf(
+      DeviceNotFoundError,
+    );
   });
 
   it("replaces a device as a whole: omitted keys become new keys, the etag changes, generationId stays", async () => {
-    const created = (await registry.create({ deviceId: "replace-me" })).responseBody;
-    const updated = (await registry.update({ deviceId: "replace-me", status: "disabled" })).responseBody;
+    const created = (await suite.registry.create({ deviceId: "replace-me" })).responseBody;
+    const updated = (await suite.registry.update({ deviceId: "replace-me", status: "disabled" }))
+      .responseBody;
     expect(updated.status).toBe("disabled");
     expect(updated.generationId).toBe(created.generationId);
     expect(updated.etag).not.toBe(created.etag);
@@ -151,7 +146,7 @@ describe("device get, update, delete, list", () => {
       created.authentication!.symmetricKey!.primaryKey,
     );
     const kept = (
-      await registry.update({
+      await suite.registry.update({
         deviceId: "replace-me",
         status: "enabled",
         authentication: updated.authentication,
@@ -161,18 +156,18 @@ describe("device get, update, delete, list", () => {
   });
 
   it("honours If-Match etags on update and delete (412 on a stale one)", async () => {
-    const created = (await registry.create({ deviceId: "etagged" })).responseBody;
+    const created = (await suite.registry.create({ deviceId: "etagged" })).responseBody;
     const body = { deviceId: "etagged", authentication: created.authentication };
-    const stale = await serviceRequest(hub.info.connectionString, "PUT", "/devices/etagged", body, {
+    const stale = await serviceRequest(suite.hub.info.connectionString, "PUT", "/devices/etagged", body, {
       "if-match": '"not-the-etag"',
     });
     expect(stale.status).toBe(412);
-    const fresh = await serviceRequest(hub.info.connectionString, "PUT", "/devices/etagged", body, {
+    const fresh = await serviceRequest(suite.hub.info.connectionString, "PUT", "/devices/etagged", body, {
       "if-match": `"${created.etag}"`,
     });
     expect(fresh.status).toBe(200);
     const staleDelete = await serviceRequest(
-      hub.info.connectionString,
+      suite.hub.info.connectionString,
       "DELETE",
       "/devices/etagged",
       undefined,
@@ -181,31 +176,31 @@ describe("device get, update, delete, list", () => {
       },
     );
     expect(staleDelete.status).toBe(412);
-    await expect(registry.get("etagged")).resolves.toBeDefined();
-    await registry.delete("etagged");
-    await expect(registry.get("etagged")).rejects.toBeInstanceOf(DeviceNotFoundError);
-    await expect(registry.updateTwin("etagged", { tags: { a: 1 } }, "*")).rejects.toBeInstanceOf(
+    await expect(suite.registry.get("etagged")).resolves.toBeDefined();
+    await suite.registry.delete("etagged");
+    await expect(suite.registry.get("etagged")).rejects.toBeInstanceOf(DeviceNotFoundError);
+    await expect(suite.registry.updateTwin("etagged", { tags: { a: 1 } }, "*")).rejects.toBeInstanceOf(
       DeviceNotFoundError,
     );
   });
 
   it("lists devices (GET /devices/)", async () => {
-    await registry.create({ deviceId: "listed" });
-    const ids = (await registry.list()).responseBody.map((device) => device.deviceId);
+    await suite.registry.create({ deviceId: "listed" });
+    const ids = (await suite.registry.list()).responseBody.map((device) => device.deviceId);
     expect(ids).toEqual(expect.arrayContaining(["listed", "gen-keys", "own-keys"]));
     expect(ids).not.toContain("never-made");
   });
 
   it("counts devices in GET /statistics/devices", async () => {
-    const before = (await registry.getRegistryStatistics()).responseBody;
-    await registry.create({ deviceId: "stat-on" });
-    await registry.create({ deviceId: "stat-off", status: "disabled" });
-    const after = (await registry.getRegistryStatistics()).responseBody;
+    const before = (await suite.registry.getRegistryStatistics()).responseBody;
+    await suite.registry.create({ deviceId: "stat-on" });
+    await suite.registry.create({ deviceId: "stat-off", status: "disabled" });
+    const after = (await suite.registry.getRegistryStatistics()).responseBody;
     expect(after.totalDeviceCount).toBe(before.totalDeviceCount + 2);
     expect(after.enabledDeviceCount).toBe(before.enabledDeviceCount + 1);
     expect(after.disabledDeviceCount).toBe(before.disabledDeviceCount + 1);
-    await registry.delete("stat-off");
-    expect((await registry.getRegistryStatistics()).responseBody.disabledDeviceCount).toBe(
+    await suite.registry.delete("stat-off");
+    expect((await suite.registry.getRegistryStatistics()).responseBody.disabledDeviceCount).toBe(
       before.disabledDeviceCount,
     );
   });

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import { ensureCertificateAuthority, ensureServerCertificate, serverNames } from "../../local-hub/tls";
-import { runCli, startHub, SUITE_CA_DIR, type TestHub } from "../support/hubProcess";
+import { runCli, SUITE_CA_DIR } from "../support/hubProcess";
+import { useSuiteHub } from "../support/suiteHub";
 
 const fileMode = (file: string): number => statSync(file).mode & 0o777;
 
@@ -13,20 +14,13 @@ const altNames = (pem: string): string[] =>
   (new X509Certificate(pem).subjectAltName ?? "").split(", ").sort();
 
 describe("the hub's TLS material", () => {
-  let hub: TestHub;
-
-  beforeAll(async () => {
-    hub = await startHub();
-  });
-  afterAll(async () => {
-    await hub?.stop();
-  });
+  const suite = useSuiteHub();
 
   it("serves a certificate signed by the state dir's CA, valid for localhost, 127.0.0.1, ::1 and its address", async () => {
-    const ca = readFileSync(hub.info.caFile, "utf8");
+    const ca = readFileSync(suite.hub.info.caFile, "utf8");
     const peer = await new Promise<string>((resolve, reject) => {
       // Trust only this hub's CA (not the system's): the handshake itself proves the chain.
-      const socket = connect({ host: hub.host, port: 443, servername: "localhost", ca }, () => {
+      const socket = connect({ host: suite.hub.host, port: 443, servername: "localhost", ca }, () => {
         const der = socket.getPeerCertificate().raw;
         socket.end();
         resolve(new X509Certificate(der).toString());
@@ -38,17 +32,19 @@ describe("the hub's TLS material", () => {
         "DNS:localhost",
         "IP Address:127.0.0.1",
         "IP Address:0:0:0:0:0:0:0:1",
-        `IP Address:${hub.host}`,
+        `IP Address:${suite.hub.host}`,
       ].sort(),
     );
     expect(new X509Certificate(peer).checkIssued(new X509Certificate(ca))).toBe(true);
   });
 
   it("uses the CA it was seeded with, and keeps key files readable by their owner only", () => {
-    expect(readFileSync(hub.info.caFile, "utf8")).toBe(readFileSync(join(SUITE_CA_DIR, "ca.pem"), "utf8"));
-    expect(hub.info.caFile).toBe(join(hub.stateDir, "ca.pem"));
-    expect(fileMode(join(hub.stateDir, "server-key.pem"))).toBe(0o600);
-    expect(fileMode(join(hub.stateDir, "hub.json"))).toBe(0o600);
+    expect(readFileSync(suite.hub.info.caFile, "utf8")).toBe(
+      readFileSync(join(SUITE_CA_DIR, "ca.pem"), "utf8"),
+    );
+    expect(suite.hub.info.caFile).toBe(join(suite.hub.stateDir, "ca.pem"));
+    expect(fileMode(join(suite.hub.stateDir, "server-key.pem"))).toBe(0o600);
+    expect(fileMode(join(suite.hub.stateDir, "hub.json"))).toBe(0o600);
   });
 
   it("`iothub-local ca` makes a CA once (key 0600) and prints the same path on every later run", async () => {
