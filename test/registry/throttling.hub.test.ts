@@ -1,14 +1,6 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { Registry } from "azure-iothub";
-import {
-  serializedProviders,
-  startProviderServer,
-  type Props,
-  type ProviderServer,
-} from "../support/providerServer";
-import { startHub, type TestHub } from "../support/hubProcess";
+import type { Props } from "../support/providerServer";
+import { useProvidersOnHub } from "./providersOnHub";
 
 /**
  * The hub's registry quota (5 operations/s, a bucket of 5) against many resources created at once, as the engine
@@ -16,31 +8,9 @@ import { startHub, type TestHub } from "../support/hubProcess";
  * without a budget and are retried until every resource exists with one. (The pacer schedules when calls leave;
  * connection set-up can bunch a few on arrival, hence a pace with some headroom below the quota.)
  */
-let hub: TestHub;
-let caPem: string;
-let server: ProviderServer;
-let texts: Record<string, string>;
-let hubArgs: Props;
-const statsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "registry-quota-")), "calls.json");
+const suite = useProvidersOnHub({ args: ["--quota", "registry=5/s"] });
 
-beforeAll(async () => {
-  [hub, server, texts] = await Promise.all([
-    startHub({ args: ["--quota", "registry=5/s"] }),
-    startProviderServer({ env: { IOTHUB_PROVISIONER_STATS_FILE: statsFile } }),
-    serializedProviders(),
-  ]);
-  caPem = fs.readFileSync(hub.info.caFile, "utf8");
-  hubArgs = { serviceConnectionString: hub.info.connectionString, caCertificate: caPem };
-});
-afterAll(async () => {
-  await server?.stop();
-  await hub?.stop();
-});
-
-const registryCalls = (): number =>
-  fs.existsSync(statsFile)
-    ? ((JSON.parse(fs.readFileSync(statsFile, "utf8")) as { registry?: number }).registry ?? 0)
-    : 0;
+const registryCalls = (): number => suite.providerCalls().registry ?? 0;
 
 async function createDevices(
   prefix: string,
@@ -49,8 +19,8 @@ async function createDevices(
 ): Promise<PromiseSettledResult<unknown>[]> {
   return Promise.allSettled(
     Array.from({ length: count }, (_, i) =>
-      server.create(texts.DeviceIdentity, {
-        ...hubArgs,
+      suite.server.create(suite.texts.DeviceIdentity, {
+        ...suite.hubArgs,
         deviceId: `${prefix}-${i}`,
         registry: registryOptions,
       }),
@@ -87,8 +57,8 @@ it("unpaced, retries throttled calls until every device exists", async () => {
   const results = await createDevices("burst", 20, { baseDelayMs: 100, maxAttempts: 30 });
   expect(rejected(results)).toEqual([]);
   expect(registryCalls() - before).toBeGreaterThan(20); // some were throttled (429) and retried
-  await hub.cli("quota", "clear");
-  const registry = Registry.fromConnectionString(hub.info.connectionString);
+  await suite.hub.cli("quota", "clear");
+  const registry = Registry.fromConnectionString(suite.hub.info.connectionString);
   const devices = (await registry.list()).responseBody.map((device) => device.deviceId);
   for (let i = 0; i < 20; i++) expect(devices).toContain(`burst-${i}`);
 });
