@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import {
   Client as DeviceClient,
-  ModuleClient,
   X509AuthenticationProvider,
+  type ModuleClient,
   type Twin,
 } from "azure-iot-device";
 import { Mqtt } from "azure-iot-device-mqtt";
@@ -12,6 +12,7 @@ import type { Registry } from "azure-iothub";
 import forge from "node-forge";
 import { createSasToken } from "../../lib/iothub/sas";
 import type { HubInfo } from "../../local-hub/hubInfo";
+import { openModuleClient as openVerifyModuleClient } from "../../verify/moduleClient";
 
 /** What the device-API suites share: identities, SDK clients and raw MQTT clients against a test hub. */
 
@@ -65,15 +66,13 @@ export function connectionStringOf(info: HubInfo, identity: ModuleIdentity, key 
   );
 }
 
-export async function openModuleClient(
+/** An open SDK module client on the hub's MQTT port, trusting the hub's CA: verify's own client, as users run it. */
+export function openModuleClient(
   info: HubInfo,
   identity: ModuleIdentity,
   key?: string,
 ): Promise<ModuleClient> {
-  const client = ModuleClient.fromConnectionString(connectionStringOf(info, identity, key), Mqtt);
-  await client.setOptions({ ca: readFileSync(info.caFile, "utf8") });
-  await client.open();
-  return client;
+  return openVerifyModuleClient(connectionStringOf(info, identity, key), readFileSync(info.caFile, "utf8"));
 }
 
 /** Adds a desired listener and resolves once the hub acknowledged the subscription (patches before it are lost). */
