@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HUB_CLI, PROJECT_ROOT, runCli, startHub } from "../support/hubProcess";
+import { HUB_CLI, hubStartArgs, PROJECT_ROOT, runCli, startHub } from "../support/hubProcess";
 
 /** `iothub-local start`/`stop`: hub.json's contract, clean shutdown, and the errors a user can act on. */
 describe("iothub-local start and stop", () => {
@@ -87,13 +87,7 @@ describe("iothub-local start and stop", () => {
           "--clear-groups",
           process.execPath,
           HUB_CLI,
-          "start",
-          "--state",
-          stateDir,
-          "--host",
-          "127.0.0.1",
-          "--mqtt-port",
-          "0",
+          ...hubStartArgs(stateDir, "127.0.0.1"),
         ],
         { cwd: PROJECT_ROOT, stdio: ["ignore", "ignore", "pipe"] },
       );

@@ -125,6 +125,11 @@ interface HubChild {
   output: () => string;
 }
 
+/** `start` and its flags for a hub on `stateDir` at `host`, with MQTT on any free port (after HUB_CLI). */
+export function hubStartArgs(stateDir: string, host: string): string[] {
+  return ["start", "--state", stateDir, "--host", host, "--mqtt-port", "0"];
+}
+
 /** Exit code of `iothub-local start` when its port is taken (docs/architecture.md). */
 const EXIT_PORT_IN_USE = 3;
 
@@ -134,19 +139,7 @@ async function spawnHub(stateDir: string, host: string, options: StartHubOptions
   rmSync(hubJson, { force: true });
   const child = spawn(
     process.execPath,
-    [
-      HUB_CLI,
-      "start",
-      "--state",
-      stateDir,
-      "--host",
-      host,
-      "--https-port",
-      "443",
-      "--mqtt-port",
-      "0",
-      ...(options.args ?? []),
-    ],
+    [HUB_CLI, ...hubStartArgs(stateDir, host), "--https-port", "443", ...(options.args ?? [])],
     {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...options.env, IOTHUB_LOCAL_EXIT_WITH_STDIN: "1" },
