@@ -2,6 +2,13 @@ import { withRetry } from "../../components/registry/retry";
 import { resolveRetryOptions } from "../../components/registry/options";
 
 const fast = resolveRetryOptions({ baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 4, requestTimeoutMs: 1000 });
+/** For the attempt-timeout tests: a call that never answers is abandoned after 20 ms and tried once more. */
+const twoAttemptsTimingOutAt20Ms = resolveRetryOptions({
+  baseDelayMs: 1,
+  maxDelayMs: 1,
+  maxAttempts: 2,
+  requestTimeoutMs: 20,
+});
 
 function httpError(status: number, name = "Error"): Error {
   const error = new Error(`HTTP ${status}`) as Error & { response: { statusCode: number } };
@@ -68,12 +75,7 @@ describe("withRetry", () => {
   });
 
   it("treats a call that never answers as a timeout and retries it", async () => {
-    const options = resolveRetryOptions({
-      baseDelayMs: 1,
-      maxDelayMs: 1,
-      maxAttempts: 2,
-      requestTimeoutMs: 20,
-    });
+    const options = twoAttemptsTimingOutAt20Ms;
     let calls = 0;
     const result = await withRetry((report) => {
       calls += 1;
@@ -84,12 +86,7 @@ describe("withRetry", () => {
   });
 
   it("waits for the gate (the pacer) before each attempt, outside the attempt's timeout", async () => {
-    const options = resolveRetryOptions({
-      baseDelayMs: 1,
-      maxDelayMs: 1,
-      maxAttempts: 2,
-      requestTimeoutMs: 20,
-    });
+    const options = twoAttemptsTimingOutAt20Ms;
     let gatesPassed = 0;
     const slowGate = (): Promise<void> =>
       new Promise((resolve) =>
