@@ -1,25 +1,29 @@
 import { Registry } from "azure-iothub";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startHub, type TestHub } from "../support/hubProcess";
+import { useSuiteHub } from "../support/suiteHub";
 
-/** What the hub acknowledged survives `kill -9`; a restart reuses the CA, the keys and the registry. */
+/**
+ * What the hub acknowledged survives a crash: kill -9, restart on the same state dir, read it all back through the
+ * service SDK and the CLI. A restart reuses the CA, the server certificate, the keys and the registry.
+ */
 describe("durability across kill -9", () => {
-  let hub: TestHub;
+  const suite = useSuiteHub();
 
-  beforeAll(async () => {
-    hub = await startHub();
-  });
-  afterAll(async () => {
-    await hub?.stop();
-  });
-
-  it("keeps acknowledged devices, modules, twins, policies, quotas and the TLS material", async () => {
-    const registry = Registry.fromConnectionString(hub.info.connectionString);
-    const created = (await registry.create({ deviceId: "survivor" })).responseBody;
-    await registry.addModule({ deviceId: "survivor", moduleId: "sensor" });
-    const twin = (await registry.getTwin("survivor")).responseBody;
-    await registry.updateTwin("survivor", { tags: { site: "north" } }, twin.etag);
+  it("keeps acknowledged devices, keys, modules, twins, bulk changes, policies, quotas and the TLS material", async () => {
+    const { hub, registry } = suite;
+    const created = (await registry.create({ deviceId: "durable" })).responseBody;
+    await registry.addModule({ deviceId: "durable", moduleId: "sensor" });
+    const twin = (await registry.getTwin("durable")).responseBody;
+    await registry.updateTwin(
+      "durable",
+      { tags: { site: "north" }, properties: { desired: { rate: 7 } } },
+      twin.etag,
+    );
+    await registry.updateModuleTwin("durable", "sensor", { properties: { desired: { on: true } } }, "*");
+    await registry.addDevices([{ deviceId: "bulk-a" }, { deviceId: "bulk-b" }]);
+    await registry.delete("bulk-b");
+    const twinBefore = (await registry.getTwin("durable")).responseBody;
     const policy = (await hub.cli("policy", "add", "keeper", "--rights", "RegistryRead")).stdout.trim();
     await hub.cli("quota", "set", "query=7/min");
     const before = {
@@ -36,14 +40,24 @@ describe("durability across kill -9", () => {
     expect(readFileSync(join(hub.stateDir, "ca.pem"), "utf8")).toBe(before.ca);
     expect(readFileSync(join(hub.stateDir, "server.pem"), "utf8")).toBe(before.server);
 
-    const again = Registry.fromConnectionString(info.connectionString);
-    const device = (await again.get("survivor")).responseBody;
+    const after = Registry.fromConnectionString(info.connectionString);
+    const device = (await after.get("durable")).responseBody;
     expect(device.authentication).toEqual(created.authentication);
+    expect(device.authentication!.symmetricKey).toEqual(created.authentication!.symmetricKey);
     expect(device.generationId).toBe(created.generationId);
-    const module = (await again.getModule("survivor", "sensor")).responseBody;
+    expect(device.etag).toBe(created.etag);
+    const module = (await after.getModule("durable", "sensor")).responseBody;
     expect(module.moduleId).toBe("sensor");
-    expect((await again.getTwin("survivor")).responseBody.tags).toEqual({ site: "north" });
-    await expect(Registry.fromConnectionString(policy).get("survivor")).resolves.toBeDefined();
+    const twinAfter = (await after.getTwin("durable")).responseBody;
+    expect(twinAfter.etag).toBe(twinBefore.etag);
+    expect(twinAfter.tags).toEqual({ site: "north" });
+    expect(twinAfter.properties.desired).toMatchObject({ rate: 7, $version: 2 });
+    expect((await after.getModuleTwin("durable", "sensor")).responseBody.properties.desired).toMatchObject({
+      on: true,
+    });
+    const ids = (await after.list()).responseBody.map((d) => d.deviceId).sort();
+    expect(ids).toEqual(["bulk-a", "durable"]);
+    await expect(Registry.fromConnectionString(policy).get("durable")).resolves.toBeDefined();
     expect((await hub.cli("quota", "show")).stdout.trim()).toBe("query=7/min");
   });
 });
