@@ -74,15 +74,19 @@ export function isHubToDeviceTopic(topic: string): boolean {
   );
 }
 
-/** MQTT filter matching (`+` one level, `#` the rest). */
+/**
+ * Whether a filter this hub granted covers a topic. Granted filters are fixed prefixes ending in `/#`
+ * (allowedSubscriptions), but device and module ids may contain `+` and `#`: every level is compared literally and
+ * only a final `#` matches the rest, so the own filter of a client whose id is `+` (`devices/+/...`) never spans
+ * other identities' topics.
+ */
 export function topicMatches(filter: string, topic: string): boolean {
   const filterLevels = filter.split("/");
   const topicLevels = topic.split("/");
   for (let i = 0; i < filterLevels.length; i++) {
     const level = filterLevels[i];
-    if (level === "#") return true;
-    if (i >= topicLevels.length) return false;
-    if (level !== "+" && level !== topicLevels[i]) return false;
+    if (level === "#" && i === filterLevels.length - 1) return true;
+    if (i >= topicLevels.length || level !== topicLevels[i]) return false;
   }
   return filterLevels.length === topicLevels.length;
 }
