@@ -2,9 +2,10 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { RuleViolation } from "../../lib/iothub/rules";
 import { HubClient, type IdentityBody } from "./client";
 import { describeFailure, isAlreadyExists, isNotFound } from "./errors";
-import { assertValid, checkFailures, sameConnectionSettings } from "./hubConnection";
+import { assertValid } from "./hubConnection";
 import type { IdentityInputs } from "./identityOutputs";
-import { replacedFields, resourceId, targetLabel, type RegistryTarget } from "./registryTarget";
+import { checkAnswer, diffAnswer } from "./providerAnswers";
+import { resourceId, targetLabel, type RegistryTarget } from "./registryTarget";
 import { asState } from "./state";
 
 /**
@@ -55,17 +56,13 @@ export function identityProvider<I extends IdentityInputs, O extends I>(
 
   return {
     async check(_olds: I, news: I) {
-      return { inputs: news, failures: checkFailures(label(news), kind.check(news), news) };
+      return checkAnswer(label(news), kind.check(news), news);
     },
 
     async diff(_id: string, olds: O, news: I) {
-      const replaces = replacedFields(kind.target, olds, news);
-      const changes =
-        replaces.length > 0 ||
-        !kind.matches(news, kind.fromState(olds)) ||
-        !sameConnectionSettings(olds, news) ||
-        (olds.adopt ?? false) !== (news.adopt ?? false);
-      return { changes, replaces, deleteBeforeReplace: false };
+      const settingsDiffer =
+        !kind.matches(news, kind.fromState(olds)) || (olds.adopt ?? false) !== (news.adopt ?? false);
+      return diffAnswer(kind.target, olds, news, settingsDiffer);
     },
 
     async create(inputs: I) {

@@ -2,13 +2,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { RuleViolation } from "../../lib/iothub/rules";
 import { HubClient, type TwinBody } from "./client";
 import { describeFailure, isNotFound } from "./errors";
-import {
-  assertValid,
-  checkFailures,
-  sameConnectionSettings,
-  type HubConnectionInputs,
-} from "./hubConnection";
-import { moduleIdOf, replacedFields, resourceId, targetLabel, type RegistryTarget } from "./registryTarget";
+import { assertValid, type HubConnectionInputs } from "./hubConnection";
+import { checkAnswer, diffAnswer } from "./providerAnswers";
+import { moduleIdOf, resourceId, targetLabel, type RegistryTarget } from "./registryTarget";
 import { asState } from "./state";
 import { patchWithEtag } from "./twinPatching";
 import { jsonEqual, ownedPatch, ownedView } from "./twinOwnership";
@@ -105,16 +101,14 @@ export function twinProvider<I extends TwinInputs>(kind: TwinKind<I>): pulumi.dy
 
   return {
     async check(_olds: I, news: I) {
-      return { inputs: news, failures: checkFailures(label(news), kind.check(news), news) };
+      return checkAnswer(label(news), kind.check(news), news);
     },
 
     async diff(_id: string, olds: TwinOutputs, news: I) {
-      const replaces = replacedFields(kind.target, olds, news);
-      const changes =
-        replaces.length > 0 ||
-        kind.sections.some((section) => !jsonEqual(olds[section] ?? {}, news[section] ?? {})) ||
-        !sameConnectionSettings(olds, news);
-      return { changes, replaces, deleteBeforeReplace: false };
+      const ownedDiffer = kind.sections.some(
+        (section) => !jsonEqual(olds[section] ?? {}, news[section] ?? {}),
+      );
+      return diffAnswer(kind.target, olds, news, ownedDiffer);
     },
 
     async create(inputs: I) {
