@@ -31,10 +31,7 @@ export interface DeviceIdentityArgs extends HubConnectionArgs {
 }
 
 /** What Pulumi serializes for this resource: a small stub that loads deviceIdentityProvider (see lazyProvider.ts). */
-export const deviceIdentityResourceProvider = projectProvider(
-  require.resolve("./deviceIdentityProvider"),
-  "deviceIdentityProvider",
-);
+export const deviceIdentityResourceProvider = projectProvider("deviceIdentityProvider");
 
 const DEVICE_IDENTITY_KIND: RegistryResourceKind = {
   type: "DeviceIdentity",

@@ -13,10 +13,7 @@ export interface DeviceTwinArgs extends HubConnectionArgs {
 }
 
 /** What Pulumi serializes for this resource: a small stub that loads deviceTwinProvider (see lazyProvider.ts). */
-export const deviceTwinResourceProvider = projectProvider(
-  require.resolve("./deviceTwinProvider"),
-  "deviceTwinProvider",
-);
+export const deviceTwinResourceProvider = projectProvider("deviceTwinProvider");
 
 const DEVICE_TWIN_KIND: RegistryResourceKind = {
   type: "DeviceTwin",

@@ -61,12 +61,10 @@ export function projectRelative(file: string): string {
 }
 
 /**
- * The stub for a provider implementation of this project, given its absolute path (each resource resolves its own
- * `require.resolve("./<name>Provider")`): looked up relative to the project root first, as lazyProvider explains.
+ * The stub for the provider `exportName` of this folder, implemented in `./<exportName>.ts` (the registry's naming:
+ * deviceIdentityProvider in deviceIdentityProvider.ts), found as lazyProvider explains.
  */
-export function projectProvider(
-  implementationFile: string,
-  exportName: string,
-): pulumi.dynamic.ResourceProvider {
+export function projectProvider(exportName: string): pulumi.dynamic.ResourceProvider {
+  const implementationFile = require.resolve(`./${exportName}`);
   return lazyProvider(implementationFile, projectRelative(implementationFile), exportName);
 }

@@ -23,10 +23,7 @@ export interface ModuleIdentityArgs extends HubConnectionArgs {
 }
 
 /** What Pulumi serializes for this resource: a small stub that loads moduleIdentityProvider (see lazyProvider.ts). */
-export const moduleIdentityResourceProvider = projectProvider(
-  require.resolve("./moduleIdentityProvider"),
-  "moduleIdentityProvider",
-);
+export const moduleIdentityResourceProvider = projectProvider("moduleIdentityProvider");
 
 const MODULE_IDENTITY_KIND: RegistryResourceKind = {
   type: "ModuleIdentity",

@@ -16,10 +16,7 @@ export interface ModuleTwinArgs extends HubConnectionArgs {
 }
 
 /** What Pulumi serializes for this resource: a small stub that loads moduleTwinProvider (see lazyProvider.ts). */
-export const moduleTwinResourceProvider = projectProvider(
-  require.resolve("./moduleTwinProvider"),
-  "moduleTwinProvider",
-);
+export const moduleTwinResourceProvider = projectProvider("moduleTwinProvider");
 
 const MODULE_TWIN_KIND: RegistryResourceKind = {
   type: "ModuleTwin",
