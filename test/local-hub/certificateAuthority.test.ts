@@ -5,7 +5,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import forge from "node-forge";
-import type { HubInfo } from "../../local-hub/hubInfo";
 import { HUB_CLI, PROJECT_ROOT, runCli } from "../support/hubProcess";
 
 /**
@@ -107,17 +106,18 @@ describe("the local hub's CA", () => {
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     let output = "";
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    await new Promise<void>((resolve, reject) => {
+    // The ready line names the HTTPS port (hub.json is written just after it).
+    const httpsPort = await new Promise<number>((resolve, reject) => {
       createInterface({ input: child.stdout }).on("line", (line) => {
         output += `${line}\n`;
-        if (/\bready\b/.test(line)) resolve();
+        const ready = /\bready: https:\/\/[^:]+:(\d+)/.exec(line);
+        if (ready) resolve(Number(ready[1]));
       });
       void exited.then(() => reject(new Error(`the hub exited:\n${output}`)));
     });
     try {
-      const info = JSON.parse(readFileSync(join(stateDir, "hub.json"), "utf8")) as HubInfo;
       const ca = readFileSync(join(stateDir, "ca.pem"), "utf8");
-      expect(await handshake(host, info.httpsPort, "hub.test", ca)).toBeUndefined();
+      expect(await handshake(host, httpsPort, "hub.test", ca)).toBeUndefined();
 
       // A certificate for another name, signed with the same CA key, is refused by the client's own check.
       const evil = leafSignedBy(stateDir, "login.example.com", host);
