@@ -1,19 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { IdentityAuthentication } from "./authentication";
-import type { HubConnectionArgs } from "./hubConnection";
 import { projectProvider } from "./lazyProvider";
 import {
   IDENTITY_OUTPUTS,
   IDENTITY_SECRET_OUTPUTS,
   RegistryResource,
+  type IdentityArgs,
   type RegistryResourceKind,
 } from "./registryResource";
 
-export interface DeviceIdentityArgs extends HubConnectionArgs {
+export interface DeviceIdentityArgs extends IdentityArgs {
   /** The device's id: case-sensitive, at most 128 ASCII letters, digits and `- : . + % _ # * ? ! ( ) , = @ ; $ '`. */
   deviceId: pulumi.Input<string>;
-  /** How the device authenticates (default: SAS with keys the hub generates). */
-  authentication?: pulumi.Input<IdentityAuthentication>;
   /** "enabled" (default) or "disabled": a disabled device cannot connect. */
   status?: pulumi.Input<"enabled" | "disabled">;
   /** Why the status is what it is (free text, at most 128 characters). */
@@ -22,12 +19,6 @@ export interface DeviceIdentityArgs extends HubConnectionArgs {
   edgeEnabled?: pulumi.Input<boolean>;
   /** The deviceScope of the parent IoT Edge device (a nested device). */
   parentScope?: pulumi.Input<string>;
-  /**
-   * Take over a device that already exists in the hub (created by hand or by another tool): it is read and brought
-   * to the declared state. Without it, an existing device is an error (`pulumi import` cannot work for dynamic
-   * resources).
-   */
-  adopt?: pulumi.Input<boolean>;
 }
 
 /** What Pulumi serializes for this resource: a small stub that loads deviceIdentityProvider (see lazyProvider.ts). */

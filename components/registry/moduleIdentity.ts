@@ -1,25 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { IdentityAuthentication } from "./authentication";
-import type { HubConnectionArgs } from "./hubConnection";
 import { projectProvider } from "./lazyProvider";
 import {
   IDENTITY_OUTPUTS,
   IDENTITY_SECRET_OUTPUTS,
   RegistryResource,
+  type IdentityArgs,
   type RegistryResourceKind,
 } from "./registryResource";
 
-export interface ModuleIdentityArgs extends HubConnectionArgs {
+export interface ModuleIdentityArgs extends IdentityArgs {
   /** The device the module belongs to (it must exist). */
   deviceId: pulumi.Input<string>;
   /** The module's id: the device id's alphabet, at most 128 characters, not starting with `$` (reserved). */
   moduleId: pulumi.Input<string>;
-  /** How the module authenticates (default: SAS with keys the hub generates). */
-  authentication?: pulumi.Input<IdentityAuthentication>;
   /** Free text naming who manages the module (e.g. "IotEdge"). */
   managedBy?: pulumi.Input<string>;
-  /** Take over a module that already exists: it is read and brought to the declared state. */
-  adopt?: pulumi.Input<boolean>;
 }
 
 /** What Pulumi serializes for this resource: a small stub that loads moduleIdentityProvider (see lazyProvider.ts). */

@@ -1,7 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { IdentityAuthentication } from "./authentication";
+import type { HubConnectionArgs } from "./hubConnection";
 
 /** The registry resource types: `pulumi-nodejs:dynamic/iothub:<type>`. */
 export type RegistryResourceType = "DeviceIdentity" | "ModuleIdentity" | "ModuleTwin" | "DeviceTwin";
+
+/** The arguments a device identity and a module identity both take. */
+export interface IdentityArgs extends HubConnectionArgs {
+  /** How the identity authenticates (default: SAS with keys the hub generates). */
+  authentication?: pulumi.Input<IdentityAuthentication>;
+  /**
+   * Take over an identity that already exists in the hub (created by hand or by another tool): it is read and
+   * brought to the declared state. Without it, an existing identity is an error (`pulumi import` cannot work for
+   * dynamic resources).
+   */
+  adopt?: pulumi.Input<boolean>;
+}
 
 /** The outputs both identity resources have besides their inputs. */
 export const IDENTITY_OUTPUTS = [
