@@ -2,14 +2,18 @@ import type * as pulumi from "@pulumi/pulumi";
 import { checkDeviceId, type RuleViolation } from "../../lib/iothub/rules";
 import {
   authenticationBody,
-  authenticationFromOutputs,
   authenticationMatches,
   checkAuthentication,
   type AuthenticationInputs,
 } from "./authentication";
 import type { IdentityBody } from "./client";
 import { checkHubConnection } from "./hubConnection";
-import { identityOutputFields, type IdentityInputs, type IdentityOutputFields } from "./identityOutputs";
+import {
+  identityFromOutputs,
+  identityOutputFields,
+  type IdentityInputs,
+  type IdentityOutputFields,
+} from "./identityOutputs";
 import { identityProvider } from "./identityProvider";
 
 /** The inputs as the provider receives them. */
@@ -93,13 +97,12 @@ function deviceOutputs(inputs: DeviceIdentityInputs, device: IdentityBody): Devi
 /** The stored outputs seen as the hub's device: its settings, its scope and keys (to keep them in a full PUT). */
 function deviceFromState(olds: DeviceIdentityOutputs): IdentityBody {
   return {
-    deviceId: olds.deviceId,
+    ...identityFromOutputs(olds),
     status: olds.status,
     statusReason: olds.statusReason,
     capabilities: { iotEdge: olds.edgeEnabled },
     parentScopes: olds.parentScope ? [olds.parentScope] : [],
     deviceScope: olds.deviceScope,
-    authentication: authenticationFromOutputs(olds),
   };
 }
 

@@ -1,4 +1,8 @@
-import { authenticationOutputs, type AuthenticationOutputs } from "./authentication";
+import {
+  authenticationFromOutputs,
+  authenticationOutputs,
+  type AuthenticationOutputs,
+} from "./authentication";
 import type { IdentityBody } from "./client";
 import { hubHostName, identityConnectionString, type HubConnectionInputs } from "./hubConnection";
 
@@ -34,4 +38,12 @@ export function identityOutputFields(
     ...auth,
     connectionString: identityConnectionString(inputs, inputs.deviceId, moduleId, auth.primaryKey),
   };
+}
+
+/**
+ * The stored outputs seen as the hub's identity, for what a device and a module share (the id and the
+ * authentication with its keys): diff compares the declaration with it, and an update's PUT keeps its keys.
+ */
+export function identityFromOutputs(olds: IdentityInputs & IdentityOutputFields): IdentityBody {
+  return { deviceId: olds.deviceId, authentication: authenticationFromOutputs(olds) };
 }

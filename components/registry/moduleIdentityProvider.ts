@@ -2,14 +2,18 @@ import type * as pulumi from "@pulumi/pulumi";
 import { checkDeviceId, checkModuleId, type RuleViolation } from "../../lib/iothub/rules";
 import {
   authenticationBody,
-  authenticationFromOutputs,
   authenticationMatches,
   checkAuthentication,
   type AuthenticationInputs,
 } from "./authentication";
 import type { IdentityBody } from "./client";
 import { checkHubConnection } from "./hubConnection";
-import { identityOutputFields, type IdentityInputs, type IdentityOutputFields } from "./identityOutputs";
+import {
+  identityFromOutputs,
+  identityOutputFields,
+  type IdentityInputs,
+  type IdentityOutputFields,
+} from "./identityOutputs";
 import { identityProvider } from "./identityProvider";
 
 export interface ModuleIdentityInputs extends IdentityInputs {
@@ -58,12 +62,7 @@ function moduleOutputs(inputs: ModuleIdentityInputs, module: IdentityBody): Modu
 }
 
 function moduleFromState(olds: ModuleIdentityOutputs): IdentityBody {
-  return {
-    deviceId: olds.deviceId,
-    moduleId: olds.moduleId,
-    managedBy: olds.managedBy,
-    authentication: authenticationFromOutputs(olds),
-  };
+  return { ...identityFromOutputs(olds), moduleId: olds.moduleId, managedBy: olds.managedBy };
 }
 
 export const moduleIdentityProvider: pulumi.dynamic.ResourceProvider = identityProvider({
