@@ -193,8 +193,17 @@ export async function openDeviceClientWithCertificate(
   return client;
 }
 
-/** A self-signed client certificate (node-forge) and its SHA-1 / SHA-256 thumbprints, as IoT Hub registers them. */
-export function selfSignedCertificate(commonName: string): {
+/**
+ * A self-signed client certificate (node-forge) and its SHA-1 / SHA-256 thumbprints, as IoT Hub registers them;
+ * valid from a minute ago for a day unless `validity` says otherwise.
+ */
+export function selfSignedCertificate(
+  commonName: string,
+  validity: { notBefore: Date; notAfter: Date } = {
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 24 * 3600_000),
+  },
+): {
   cert: string;
   key: string;
   sha1: string;
@@ -206,8 +215,8 @@ export function selfSignedCertificate(commonName: string): {
     publicKey.export({ type: "spki", format: "pem" }).toString(),
   );
   certificate.serialNumber = "01";
-  certificate.validity.notBefore = new Date(Date.now() - 60_000);
-  certificate.validity.notAfter = new Date(Date.now() + 24 * 3600_000);
+  certificate.validity.notBefore = validity.notBefore;
+  certificate.validity.notAfter = validity.notAfter;
   const attributes = [{ name: "commonName", value: commonName }];
   certificate.setSubject(attributes);
   certificate.setIssuer(attributes);
