@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import forge from "node-forge";
-import { HUB_CLI, PROJECT_ROOT, runCli } from "../support/hubProcess";
+import { HUB_CLI, hubStartArgs, PROJECT_ROOT, runCli } from "../support/hubProcess";
 
 /**
  * The CA a user trusts may vouch for the local hub only: no intermediate CAs (pathLen 0), and names limited to
@@ -83,20 +83,7 @@ describe("the local hub's CA", () => {
     const host = loopback();
     const child = spawn(
       process.execPath,
-      [
-        HUB_CLI,
-        "start",
-        "--state",
-        stateDir,
-        "--host",
-        host,
-        "--hostname",
-        "hub.test",
-        "--https-port",
-        "0",
-        "--mqtt-port",
-        "0",
-      ],
+      [HUB_CLI, ...hubStartArgs(stateDir, host), "--hostname", "hub.test", "--https-port", "0"],
       {
         cwd: PROJECT_ROOT,
         env: { ...process.env, IOTHUB_LOCAL_EXIT_WITH_STDIN: "1" },
@@ -136,16 +123,10 @@ describe("the local hub's CA", () => {
     }
 
     const other = await runCli([
-      "start",
-      "--state",
-      stateDir,
-      "--host",
-      host,
+      ...hubStartArgs(stateDir, host),
       "--hostname",
       "other.test",
       "--https-port",
-      "0",
-      "--mqtt-port",
       "0",
     ]);
     expect(other.code).toBe(1);
