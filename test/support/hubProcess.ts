@@ -51,10 +51,21 @@ export interface TestHub {
   waitForOutput(pattern: RegExp): Promise<string>;
 }
 
+/**
+ * Hub processes still running: killed if the test process exits first. The exit listener is there only while a
+ * child is (jest loads this module afresh for every suite in one process: a listener per load would pile up).
+ */
 const children = new Set<ChildProcess>();
-process.on("exit", () => {
+const killChildren = (): void => {
   for (const child of children) child.kill("SIGKILL");
-});
+};
+function track(child: ChildProcess): void {
+  if (children.size === 0) process.on("exit", killChildren);
+  children.add(child);
+}
+function untrack(child: ChildProcess): void {
+  if (children.delete(child) && children.size === 0) process.off("exit", killChildren);
+}
 
 /** Starts a hub on a fresh temp state dir seeded with the suite CA; resolves once hub.json is written. */
 export async function startHub(options: StartHubOptions = {}): Promise<TestHub> {
@@ -79,14 +90,14 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    children.add(child);
+    track(child);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.once("error", reject);
     child.once("close", (code) => {
-      children.delete(child);
+      untrack(child);
       resolvePromise({ code, stdout, stderr });
     });
   });
@@ -146,7 +157,7 @@ async function spawnHub(stateDir: string, host: string, options: StartHubOptions
       stdio: ["pipe", "pipe", "pipe"],
     },
   );
-  children.add(child);
+  track(child);
   let output = "";
   const lines = new EventEmitter();
   for (const stream of [child.stdout!, child.stderr!]) {
@@ -155,7 +166,7 @@ async function spawnHub(stateDir: string, host: string, options: StartHubOptions
   }
   const exited = new Promise<number | null>((resolveExit) =>
     child.once("exit", (code, signal) => {
-      children.delete(child);
+      untrack(child);
       resolveExit(code ?? (signal ? null : code));
     }),
   );
