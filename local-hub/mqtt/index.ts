@@ -59,8 +59,12 @@ export async function startDeviceApi(options: DeviceApiOptions): Promise<DeviceA
   });
 
   const sockets = new Set<TLSSocket>();
-  // Client certificates are requested, never required: SAS clients send none, X.509 clients are checked by
-  // thumbprint against the registry (self-signed certificates would never verify against a CA).
+  // `rejectUnauthorized: false` below is this SERVER's policy for CLIENT certificates; no client skips verifying
+  // the hub (every client verifies this server against the hub's CA). IoT Hub requests a client certificate but
+  // never requires one: SAS clients send none, and X.509 devices present self-signed certificates that no CA
+  // vouches for, which Node would drop before the MQTT CONNECT with `true`. The check happens in
+  // mqtt/authenticate.ts instead: a presented certificate is accepted only when its SHA-1/SHA-256 thumbprint is
+  // registered on a selfSigned identity and it is inside its validity period; anything else is "not authorized".
   const server = createServer(
     {
       key: options.key,
