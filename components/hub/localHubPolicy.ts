@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { buildConnectionString, parseConnectionString } from "../../lib/iothub/sas";
 
 /** The inputs of the policy resource, as its provider receives them. */
 export interface LocalHubPolicyInputs {
@@ -131,16 +132,13 @@ export const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<
         `iothub-local policy show ${props.policyName} failed: ${stderr || `exit code ${String(failure.status)}`}`,
       );
     }
-    const keyPattern = /(^|;)SharedAccessKey=([^;]*)/;
-    const key = keyPattern.exec(current.trim())?.[2];
+    const key = parseConnectionString(current.trim()).SharedAccessKey;
     if (!key) throw new Error(`iothub-local policy show ${props.policyName} printed no SharedAccessKey`);
-    if (keyPattern.exec(props.serviceConnectionString)?.[2] === key) return { id, props };
+    const stored = parseConnectionString(props.serviceConnectionString);
+    if (stored.SharedAccessKey === key) return { id, props };
     // The new key, with the host name the other outputs were made with (hub.json may be gone while the hub is
     // stopped). A secret like the old one: the engine keeps outputs secret that were secret in the state.
-    const serviceConnectionString = props.serviceConnectionString.replace(
-      keyPattern,
-      (_match: string, start: string) => `${start}SharedAccessKey=${key}`,
-    );
+    const serviceConnectionString = buildConnectionString({ ...stored, SharedAccessKey: key });
     return { id, props: { ...props, serviceConnectionString } };
   },
 

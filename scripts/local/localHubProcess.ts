@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, statSync, watch } from "node:fs";
 import * as path from "node:path";
+import { findRunningHub } from "../../local-hub/runningHub";
 
 /**
  * The local hub as `npm run local` needs it: reuse a running one, or start one in the background (detached, its
@@ -14,37 +15,14 @@ export interface RunningHub {
   started: boolean;
 }
 
-interface HubJson {
-  hostName: string;
-  pid: number;
-}
-
-function readRunningHub(stateDir: string): HubJson | undefined {
-  const file = path.join(stateDir, "hub.json");
-  if (!existsSync(file)) return undefined;
-  let info: HubJson;
-  try {
-    info = JSON.parse(readFileSync(file, "utf8")) as HubJson;
-  } catch {
-    return undefined; // being written right now
-  }
-  try {
-    process.kill(info.pid, 0);
-    return info;
-  } catch (error) {
-    // EPERM: alive, someone else's process. ESRCH: a hub that died without removing hub.json.
-    return (error as NodeJS.ErrnoException).code === "EPERM" ? info : undefined;
-  }
-}
-
 /** Resolves once hub.json names a live hub; rejects when the hub process exits first. */
 export async function ensureLocalHub(options: {
   cli: string;
   stateDir: string;
   args?: string[];
 }): Promise<RunningHub> {
-  const running = readRunningHub(options.stateDir);
-  if (running) return { ...running, started: false };
+  const running = findRunningHub(options.stateDir);
+  if (running) return { hostName: running.hostName, pid: running.pid, started: false };
 
   // The state dir holds every key in clear: owner only (the hub itself tightens it too, see local-hub/stateDatabase.ts).
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
@@ -74,8 +52,9 @@ export async function ensureLocalHub(options: {
       }
     };
     function check(): void {
-      const hub = readRunningHub(options.stateDir);
-      if (hub && hub.pid === child.pid) finish(undefined, { ...hub, started: true });
+      const hub = findRunningHub(options.stateDir);
+      if (hub && hub.pid === child.pid)
+        finish(undefined, { hostName: hub.hostName, pid: hub.pid, started: true });
     }
     child.once("exit", (code, signal) => {
       const tail = existsSync(logFile)
