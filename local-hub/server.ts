@@ -11,6 +11,7 @@ import type { HttpsListener } from "./http/httpsListener";
 import { listenHttps } from "./http/httpsListener";
 import { createServiceApi } from "./http/serviceApi";
 import { createServiceRoutes } from "./handlers";
+import { IdentityStore } from "./persistence/identityStore";
 import { createMethodRoutes } from "./handlers/methods";
 import { startDeviceApi, type DeviceApi } from "./mqtt";
 import { openDatabase } from "./persistence/database";
@@ -63,6 +64,8 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
     if (config.quota) chaos.quotas.set(config.quota);
     for (const fault of config.faults) chaos.faults.add(fault);
     const events = new HubEvents();
+    // One store for both APIs: each instance creates the schema and prepares its statements.
+    const store = new IdentityStore(db, events);
 
     // The device API first: direct-method routes invoke through it.
     const deviceApi: DeviceApi = await startDeviceApi({
@@ -74,6 +77,7 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
       hostName: config.hostName,
       events,
       db,
+      store,
       chaos,
       stateDir: config.stateDir,
       log,
@@ -83,7 +87,7 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
     closers.push(() => deviceApi.close());
 
     const routes: Route[] = [
-      ...createServiceRoutes({ db, events, hostName: config.hostName }),
+      ...createServiceRoutes({ store, hostName: config.hostName }),
       ...createMethodRoutes(deviceApi),
     ];
     const https: HttpsListener = await listenHttps(

@@ -1,9 +1,14 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
 /**
  * Shared access signatures and connection strings, as IoT Hub defines them. Used by the local hub (to check
  * tokens) and by the Pulumi side (to build connection strings), so both agree by construction.
  */
+
+/** A new symmetric key: 32 random bytes, base64, the size IoT Hub generates for policies and identities. */
+export function generateKey(): string {
+  return randomBytes(32).toString("base64");
+}
 
 /** sig = base64(HMAC-SHA256(base64decode(key), resource + "\n" + expiry)). `resource` is signed exactly as given. */
 export function signature(key: string, resource: string, expiry: number): string {

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { generateKey } from "../../lib/iothub/sas";
 import { checkPolicyName, describeViolations, type RuleViolation } from "../../lib/iothub/rules";
 import type { Database } from "../persistence/database";
 import { DatabaseCache } from "../persistence/database";
@@ -23,11 +23,6 @@ export const DEFAULT_POLICIES: ReadonlyArray<{ name: string; rights: Right[] }> 
 ];
 
 export const OWNER_POLICY = "iothubowner";
-
-/** 32 random bytes, base64: the size IoT Hub generates. */
-export function generateKey(): string {
-  return randomBytes(32).toString("base64");
-}
 
 export function parseRights(text: string): Right[] {
   const rights = text

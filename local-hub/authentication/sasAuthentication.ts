@@ -32,8 +32,8 @@ export function authenticateServiceToken(
       return { ok: true, policy };
     }
   }
-  const result = checkToken(header, policies, hostName, now);
-  if (result.ok && header) remember(header, result.policy, parseSasToken(header.trim())!.se * 1000);
+  const { expiresAt, ...result } = checkToken(header, policies, hostName, now);
+  if (result.ok && header && expiresAt !== undefined) remember(header, result.policy, expiresAt);
   return result;
 }
 
@@ -51,7 +51,7 @@ function checkToken(
   policies: PolicyStore,
   hostName: string,
   now: number,
-): AuthenticationResult {
+): AuthenticationResult & { expiresAt?: number } {
   const refuse = (reason: string): AuthenticationResult => ({
     ok: false,
     reason,
@@ -69,7 +69,7 @@ function checkToken(
   if (!verifySignature(token, policy.primaryKey) && !verifySignature(token, policy.secondaryKey)) {
     return refuse("the signature does not match the policy's keys");
   }
-  return { ok: true, policy };
+  return { ok: true, policy, expiresAt: token.se * 1000 };
 }
 
 /** 401 unless the policy grants `right` (RegistryWrite includes RegistryRead). */

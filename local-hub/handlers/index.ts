@@ -1,6 +1,4 @@
-import type { Database } from "better-sqlite3";
-import type { HubEvents } from "../events";
-import { IdentityStore } from "../persistence/identityStore";
+import type { IdentityStore } from "../persistence/identityStore";
 import { bulkRoutes } from "./bulk";
 import { deviceRoutes } from "./devices";
 import { moduleRoutes } from "./modules";
@@ -10,14 +8,13 @@ import { statisticsRoutes } from "./statistics";
 import { twinRoutes } from "./twins";
 
 export interface ServiceDeps {
-  db: Database;
-  events: HubEvents;
+  /** The hub's one identity store (it announces changes on the hub's event bus); the device API shares it. */
+  store: IdentityStore;
   hostName: string;
 }
 
 /** The service API's registry, twin, bulk, query and statistics operations on one identity store. */
-export function createServiceRoutes(deps: ServiceDeps): Route[] {
-  const store = new IdentityStore(deps.db, deps.events);
+export function createServiceRoutes({ store }: ServiceDeps): Route[] {
   return [
     ...deviceRoutes(store),
     ...moduleRoutes(store),

@@ -1,7 +1,6 @@
 import { IotHubError } from "../errors/iotHubError";
 
-/** The version the SDKs send; any dated version is accepted (the local hub implements one behaviour). */
-export const DEFAULT_API_VERSION = "2021-04-12";
+/** Any dated version is accepted (the SDKs send 2021-04-12; the local hub implements one behaviour). */
 const API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
 
 /** IoT Hub refuses a request without a well-formed `api-version` query parameter. */

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { generateKey } from "../../lib/iothub/sas";
 import {
   checkSymmetricKeys,
   checkThumbprints,
@@ -18,9 +18,6 @@ export interface Authentication {
 }
 
 const AUTH_TYPES: readonly AuthType[] = ["sas", "selfSigned", "certificateAuthority", "none"];
-
-/** IoT Hub generates 32 random bytes for every key the caller leaves empty. */
-export const generateKey = (): string => randomBytes(32).toString("base64");
 
 const present = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null);
 
