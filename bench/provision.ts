@@ -8,7 +8,6 @@
  * Flags: --devices N (default 1000), --rtt MS (default 40: round-trip time added between client and hub, as to
  * an Azure region; 0 = loopback), --quota-devices N (default 60), --skip-quota.
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,9 +17,8 @@ import { providers } from "../components/registry/providers";
 import { startHub } from "../test/support/hubProcess";
 import { startProviderServer, type ProviderServer } from "../test/support/providerServer";
 import { startLatencyRelay } from "./latencyRelay";
-
-const ROOT = path.resolve(__dirname, "..");
-const CA_STATE = path.join(ROOT, ".iothub-local-test");
+import { ensureSuiteCa } from "./support/benchHub";
+import { cpuSecondsOf } from "./support/measure";
 
 interface BenchHub {
   pid: number;
@@ -137,11 +135,8 @@ function readCounts(file: string): Record<string, number> {
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(1);
 
-/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
-function processCpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
+/** CPU time (user + system) a process has used so far, in ms. */
+const processCpuMs = (pid: number): number => cpuSecondsOf(pid) * 1000;
 
 async function main(): Promise<void> {
   const devices = flag("devices", 1000);
@@ -263,19 +258,9 @@ async function main(): Promise<void> {
   }
 }
 
-/** The service SDK (the tutorial's way) trusts only NODE_EXTRA_CA_CERTS, read at start: re-run with it set. */
-if (process.env.NODE_EXTRA_CA_CERTS !== path.join(CA_STATE, "ca.pem")) {
-  spawnSync(process.execPath, ["bin/iothub-local.js", "ca", "--state", CA_STATE], {
-    cwd: ROOT,
-    stdio: "ignore",
-  });
-  const run = spawnSync(process.execPath, ["--import", "tsx", __filename, ...process.argv.slice(2)], {
-    cwd: ROOT,
-    stdio: "inherit",
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(CA_STATE, "ca.pem") },
-  });
-  process.exit(run.status ?? 1);
-} else {
+// The service SDK (the tutorial's way) trusts only NODE_EXTRA_CA_CERTS, read at start: ensureSuiteCa re-runs
+// this bench with it set when it is missing.
+if (ensureSuiteCa()) {
   main().catch((error: unknown) => {
     console.error(error);
     process.exit(1);

@@ -1,5 +1,6 @@
 import { ModuleClient, type Twin } from "azure-iot-device";
 import { Mqtt } from "azure-iot-device-mqtt";
+import { withTimeout } from "./failures";
 
 /** A module client over MQTT, trusting `caPem` in addition to the system CAs when given. */
 export async function openModuleClient(
@@ -39,11 +40,5 @@ export async function listenForDesiredPatches(
 
 /** Closes without letting a hung transport hold the run: close is best effort after the verdict is known. */
 export async function closeQuietly(client: ModuleClient | undefined, seconds: number): Promise<void> {
-  if (!client) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    client.close().catch(() => undefined),
-    new Promise((resolve) => (timer = setTimeout(resolve, seconds * 1000))),
-  ]);
-  clearTimeout(timer);
+  if (client) await withTimeout(client.close(), seconds).catch(() => undefined);
 }

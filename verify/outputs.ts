@@ -36,7 +36,7 @@ export function parseStackOutputs(text: string, source: string): StackOutputs {
   return validateStackOutputs(json, source);
 }
 
-export function validateStackOutputs(json: unknown, source: string): StackOutputs {
+function validateStackOutputs(json: unknown, source: string): StackOutputs {
   const problems: string[] = [];
   if (!isObject(json)) throw new InputError(`${source}: must be a JSON object with hostName and modules`);
 

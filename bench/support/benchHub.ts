@@ -7,7 +7,7 @@ import { HUB_CLI, PROJECT_ROOT, startHub, SUITE_CA_DIR, type TestHub } from "../
  * trusts the hub's CA only through NODE_EXTRA_CA_CERTS, read once at start: when it is missing, this runs the same
  * bench again in a child process with it set, exits with the child's code, and returns false.
  */
-function ensureSuiteCa(): boolean {
+export function ensureSuiteCa(): boolean {
   const caFile = join(SUITE_CA_DIR, "ca.pem");
   execFileSync(process.execPath, [HUB_CLI, "ca", "--state", SUITE_CA_DIR], {
     cwd: PROJECT_ROOT,

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { mapWithConcurrency } from "../../verify/pool";
 
 /** What the benches measure and how they summarise it: concurrency, a process's CPU and memory, percentiles. */
 
@@ -8,11 +9,10 @@ export async function pool(
   concurrency: number,
   work: (i: number) => Promise<unknown>,
 ): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, count) }, async () => {
-      while (next < count) await work(next++);
-    }),
+  await mapWithConcurrency(
+    Array.from({ length: count }, (_, i) => i),
+    concurrency,
+    (i) => work(i),
   );
 }
 

@@ -237,7 +237,7 @@ function createRegistry(connection: HubConnection): Registry {
 }
 
 /** REST calls made by this process, by operation class (attempts, retries included). */
-export function callCounts(): Record<string, number> {
+function callCounts(): Record<string, number> {
   return processWide("calls", () => ({}) as Record<string, number>);
 }
 

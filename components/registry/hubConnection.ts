@@ -97,7 +97,7 @@ export function identityConnectionString(
 }
 
 /** The engine's placeholder for a value not known yet, e.g. during preview (@pulumi/pulumi's rpc.unknownValue). */
-export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** True unless the connection string is known to point at another hub (unknown during preview: decided at up). */
 export function sameHub(

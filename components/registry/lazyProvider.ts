@@ -55,7 +55,7 @@ export function lazyProvider(
 }
 
 /** A project file's path relative to the project root (this file is components/registry/lazyProvider.ts). */
-export function projectRelative(file: string): string {
+function projectRelative(file: string): string {
   const path = require("node:path") as typeof import("node:path");
   return path.relative(path.resolve(__dirname, "../.."), file);
 }

@@ -41,7 +41,7 @@ export async function withRetry<T>(
 }
 
 /** Full jitter: uniform in [0, min(max, base * 2^(attempt-1))]. */
-export function backoffDelay(attempt: number, options: ResolvedRetryOptions): number {
+function backoffDelay(attempt: number, options: ResolvedRetryOptions): number {
   const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
   return Math.random() * ceiling;
 }
