@@ -23,6 +23,23 @@ export interface LocalHubPolicyOutputs extends LocalHubPolicyInputs {
 const MQTT_DEFAULT_PORT = 8883;
 
 /**
+ * `iothub-local policy <args> --state <stateDir>` in a child process: its stdout (which may hold a connection
+ * string: the caller keeps it, never prints it). A failure throws execFileSync's error; read it with stderrOf.
+ */
+function runPolicyCli(hubCli: string, stateDir: string, args: readonly string[]): string {
+  const { execFileSync } = require("node:child_process") as typeof import("node:child_process");
+  return execFileSync(process.execPath, [hubCli, "policy", ...args, "--state", stateDir], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** What a failed CLI run printed on stderr, trimmed: the only part of it an error message may quote. */
+function stderrOf(error: unknown): string {
+  return String((error as { stderr?: unknown }).stderr ?? "").trim();
+}
+
+/**
  * Runs the local hub's own CLI (`iothub-local policy add/show/remove`), which uses hub.db directly, so the policy
  * exists in exactly the way a user would have created it. Everything it needs is required inside the methods:
  * the provider is serialized into the state and run by the engine in another process.
@@ -41,7 +58,6 @@ export const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<
   async create(inputs) {
     const fs = require("node:fs") as typeof import("node:fs");
     const nodePath = require("node:path") as typeof import("node:path");
-    const { execFileSync } = require("node:child_process") as typeof import("node:child_process");
 
     const startHint =
       `Start it with \`npm run hub${inputs.stateDir.endsWith(`${nodePath.sep}.iothub-local`) ? "" : ` -- --state ${inputs.stateDir}`}\`` +
@@ -69,22 +85,14 @@ export const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<
 
     let connectionString: string;
     try {
-      connectionString = execFileSync(
-        process.execPath,
-        [
-          inputs.hubCli,
-          "policy",
-          "add",
-          inputs.policyName,
-          "--rights",
-          inputs.rights,
-          "--state",
-          inputs.stateDir,
-        ],
-        { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
-      ).trim();
+      connectionString = runPolicyCli(inputs.hubCli, inputs.stateDir, [
+        "add",
+        inputs.policyName,
+        "--rights",
+        inputs.rights,
+      ]).trim();
     } catch (error) {
-      const stderr = String((error as { stderr?: unknown }).stderr ?? "").trim();
+      const stderr = stderrOf(error);
       const exists = /already exists/.test(stderr)
         ? ` Remove it with \`node bin/iothub-local.js policy remove ${inputs.policyName} --state ${inputs.stateDir}\`` +
           " or choose another iothub-provisioner:policyName."
@@ -111,21 +119,16 @@ export const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<
     if (!props) return gone;
     const fs = require("node:fs") as typeof import("node:fs");
     const nodePath = require("node:path") as typeof import("node:path");
-    const { execFileSync } = require("node:child_process") as typeof import("node:child_process");
     // `pulumi refresh` (and `npm run local`, which refreshes first): a wiped or replaced hub no longer has the policy.
     if (!fs.existsSync(nodePath.join(props.stateDir, "hub.db"))) return gone;
     // The hub's current connection string of the policy (captured here, never printed): a policy removed and added
     // again out of band has new keys, and the one in the state no longer works.
     let current: string;
     try {
-      current = execFileSync(
-        process.execPath,
-        [props.hubCli, "policy", "show", props.policyName, "--state", props.stateDir],
-        { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
-      );
+      current = runPolicyCli(props.hubCli, props.stateDir, ["show", props.policyName]);
     } catch (error) {
-      const failure = error as { stderr?: unknown; status?: unknown };
-      const stderr = String(failure.stderr ?? "").trim();
+      const failure = error as { status?: unknown };
+      const stderr = stderrOf(error);
       if (/does not exist/.test(stderr)) return gone;
       // Not String(error): only stderr and the exit code, so nothing the command printed can reach the message.
       throw new Error(
@@ -150,20 +153,12 @@ export const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<
   async delete(_id, props) {
     const fs = require("node:fs") as typeof import("node:fs");
     const nodePath = require("node:path") as typeof import("node:path");
-    const { execFileSync } = require("node:child_process") as typeof import("node:child_process");
     // A state dir that is gone took its policies with it.
     if (!fs.existsSync(nodePath.join(props.stateDir, "hub.db"))) return;
     try {
-      execFileSync(
-        process.execPath,
-        [props.hubCli, "policy", "remove", props.policyName, "--state", props.stateDir],
-        {
-          encoding: "utf8",
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
+      runPolicyCli(props.hubCli, props.stateDir, ["remove", props.policyName]);
     } catch (error) {
-      const stderr = String((error as { stderr?: unknown }).stderr ?? "").trim();
+      const stderr = stderrOf(error);
       if (/not found|does not exist|no such policy|no policy/i.test(stderr)) return;
       throw new Error(`iothub-local policy remove ${props.policyName} failed: ${stderr || String(error)}`);
     }
