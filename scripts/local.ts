@@ -15,6 +15,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { hubLogPath } from "../local-hub/stateDir";
 import { ensureLocalHub } from "./local/localHubProcess";
 import { PulumiCliNotFoundError, findPulumiCli } from "./local/pulumiCli";
 
@@ -182,7 +183,7 @@ async function main(): Promise<number> {
   const hub = await ensureLocalHub({ cli: HUB_CLI, stateDir, args: options.hubArgs });
   console.log(
     hub.started
-      ? `Started the local IoT Hub (${hub.hostName}, pid ${hub.pid}) in the background; its log is ${path.join(stateDir, "hub.log")}.\n` +
+      ? `Started the local IoT Hub (${hub.hostName}, pid ${hub.pid}) in the background; its log is ${hubLogPath(stateDir)}.\n` +
           `Stop it with: node bin/iothub-local.js stop --state ${path.relative(PROJECT_DIR, stateDir) || "."}`
       : `The local IoT Hub is running (${hub.hostName}, pid ${hub.pid}).`,
   );
