@@ -279,7 +279,7 @@ export function launchHub(options: DetachedLaunch | AttachedLaunch): LaunchedHub
   if (options.detached) {
     const logFile = hubLogPath(stateDir);
     const log = openSync(logFile, "a", 0o600);
-    // hub.log grows across runs: this launch's output starts at today's end.
+    // hub.log grows across runs: this launch's output starts at its current end.
     const start = statSync(logFile).size;
     child = spawn(process.execPath, argv, {
       cwd: options.cwd,
