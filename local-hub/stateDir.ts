@@ -11,7 +11,7 @@ import {
   statSync,
   watch,
 } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { describeViolations, type RuleViolation } from "../lib/iothub/rules";
 import { openDatabase, type Database } from "./persistence/database";
@@ -22,6 +22,9 @@ import { writeFileAtomic } from "./tls/files";
  * there, stopping it, and starting one and waiting until it is ready. `iothub-local`, `npm run local`, the
  * LocalHubPolicy provider and the test support all go through here, so they agree on what "a running hub" is.
  */
+
+/** This checkout's `iothub-local` (what `npm run hub` runs). */
+export const HUB_CLI = resolve(__dirname, "..", "bin", "iothub-local.js");
 
 /** The state dir holds every policy and device key in clear (hub.db, key files): its owner only may enter it. */
 export const STATE_DIR_MODE = 0o700;
@@ -210,8 +213,6 @@ export async function stopHub(stateDir: string, timeoutMs = 30_000): Promise<boo
 }
 
 interface LaunchCommon {
-  /** bin/iothub-local.js */
-  cli: string;
   stateDir: string;
   /** `start` flags after `--state`. */
   args?: string[];
@@ -269,7 +270,7 @@ export function launchHub(options: AttachedLaunch): AttachedHub;
 export function launchHub(options: DetachedLaunch | AttachedLaunch): LaunchedHub | AttachedHub {
   const { stateDir } = options;
   ensureStateDirectory(stateDir);
-  const argv = [options.cli, "start", "--state", stateDir, ...(options.args ?? [])];
+  const argv = [HUB_CLI, "start", "--state", stateDir, ...(options.args ?? [])];
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
 
   let child: ChildProcess;

@@ -13,11 +13,7 @@ export interface LocalHub {
 }
 
 /** Resolves once hub.json names a live hub; rejects with the log's last lines when a new hub exits first. */
-export async function ensureLocalHub(options: {
-  cli: string;
-  stateDir: string;
-  args?: string[];
-}): Promise<LocalHub> {
+export async function ensureLocalHub(options: { stateDir: string; args?: string[] }): Promise<LocalHub> {
   const running = findRunningHub(options.stateDir);
   if (running) return { hostName: running.hostName, pid: running.pid, started: false };
   const info = await launchHub({ ...options, detached: true }).ready;

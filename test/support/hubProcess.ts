@@ -3,7 +3,13 @@ import { copyFileSync, existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { EXIT_PORT_IN_USE } from "../../local-hub/errors/startError";
-import { HubDidNotStartError, launchHub, type AttachedHub, type HubInfo } from "../../local-hub/stateDir";
+import {
+  HUB_CLI,
+  HubDidNotStartError,
+  launchHub,
+  type AttachedHub,
+  type HubInfo,
+} from "../../local-hub/stateDir";
 
 /**
  * Local hubs for tests, each in its own child process (jest cannot load aedes), on its own state dir and loopback
@@ -13,7 +19,7 @@ import { HubDidNotStartError, launchHub, type AttachedHub, type HubInfo } from "
  */
 
 export const PROJECT_ROOT = resolve(__dirname, "../..");
-export const HUB_CLI = join(PROJECT_ROOT, "bin/iothub-local.js");
+export { HUB_CLI };
 /** Made by `npm run jest` before jest starts; NODE_EXTRA_CA_CERTS points at its ca.pem. */
 export const SUITE_CA_DIR = join(PROJECT_ROOT, ".iothub-local-test");
 
@@ -133,7 +139,6 @@ export function hubStartArgs(stateDir: string, host: string): string[] {
 
 async function spawnHub(stateDir: string, host: string, options: StartHubOptions): Promise<SpawnResult> {
   const hub = launchHub({
-    cli: HUB_CLI,
     stateDir,
     args: [...testHubFlags(host), "--https-port", "443", ...(options.args ?? [])],
     env: options.env,
