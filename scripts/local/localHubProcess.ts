@@ -5,7 +5,7 @@ import { findRunningHub, launchHub } from "../../local-hub/stateDir";
  * (its output in <state>/hub.log) that outlives this script. `iothub-local stop --state <state>` stops it.
  */
 
-export interface LocalHub {
+export interface RunningHub {
   hostName: string;
   pid: number;
   /** True when this call started it. */
@@ -13,7 +13,7 @@ export interface LocalHub {
 }
 
 /** Resolves once hub.json names a live hub; rejects with the log's last lines when a new hub exits first. */
-export async function ensureLocalHub(options: { stateDir: string; args?: string[] }): Promise<LocalHub> {
+export async function ensureLocalHub(options: { stateDir: string; args?: string[] }): Promise<RunningHub> {
   const running = findRunningHub(options.stateDir);
   if (running) return { hostName: running.hostName, pid: running.pid, started: false };
   const info = await launchHub({ ...options, detached: true }).ready;
