@@ -12,10 +12,15 @@ import {
   type StartFlags,
 } from "./configuration";
 import { HubStartError } from "./errors/startError";
-import { readHubInfo } from "./hubInfo";
-import { ensureStateDirectory, hasHubDatabase, openStateDatabase } from "./stateDatabase";
+import {
+  ensureStateDirectory,
+  EXIT_WITH_STDIN_ENV,
+  hasHubDatabase,
+  openStateDatabase,
+  readHubInfo,
+  stopHub,
+} from "./stateDir";
 import { ensureCertificateAuthority } from "./tls";
-import { stopHub } from "./stop";
 import type { Database } from "./persistence/database";
 
 const stateOption = (): Option => new Option("--state <dir>", "state directory").default(DEFAULT_STATE_DIR);
@@ -92,7 +97,7 @@ program
       void hub.close().finally(() => process.exit(1));
     });
     // Set by test/support/hubProcess.ts: a hub whose parent (the test process) died shuts down with it.
-    if (process.env.IOTHUB_LOCAL_EXIT_WITH_STDIN === "1") {
+    if (process.env[EXIT_WITH_STDIN_ENV] === "1") {
       process.stdin.once("end", () => shutdown("stdin closed"));
       process.stdin.resume();
     }
@@ -128,8 +133,9 @@ policy
     const rights = parseRights(flags.rights);
     const violations = checkNewPolicy(name, rights);
     if (violations.length > 0) throw new Error(describeViolations(violations));
-    const added = withDatabase(flags.state, (db) => new PolicyStore(db).add(name, rights), { create: true });
+    // Read before the policy is added: a hub.json no hub wrote is refused with nothing changed.
     const hostName = flags.hostname ?? readHubInfo(resolve(flags.state))?.hostName ?? DEFAULT_HOSTNAME;
+    const added = withDatabase(flags.state, (db) => new PolicyStore(db).add(name, rights), { create: true });
     console.log(serviceConnectionString(hostName, added.name, added.primaryKey));
   });
 policy

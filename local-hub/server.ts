@@ -5,8 +5,6 @@ import type { HubConfiguration } from "./configuration";
 import { HubStartError, listenError } from "./errors/startError";
 import { HubEvents } from "./events";
 import type { Route } from "./handlers/route";
-import type { HubInfo } from "./hubInfo";
-import { removeHubInfo, writeHubInfo } from "./hubInfo";
 import type { HttpsListener } from "./http/httpsListener";
 import { listenHttps } from "./http/httpsListener";
 import { createServiceApi } from "./http/serviceApi";
@@ -14,9 +12,14 @@ import { createServiceRoutes } from "./handlers";
 import { IdentityStore } from "./persistence/identityStore";
 import { createMethodRoutes } from "./handlers/methods";
 import { startDeviceApi, type DeviceApi } from "./mqtt";
-import { openDatabase } from "./persistence/database";
-import { findRunningHub } from "./runningHub";
-import { ensureStateDirectory, hubDatabaseFile } from "./stateDatabase";
+import {
+  ensureStateDirectory,
+  findRunningHub,
+  type HubInfo,
+  openStateDatabase,
+  removeHubInfo,
+  writeHubInfo,
+} from "./stateDir";
 import { ensureHubTls } from "./tls";
 
 export interface RunningHub {
@@ -44,7 +47,7 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
     );
   }
   const tls = ensureHubTls(config.stateDir, [config.host, config.hostName]);
-  const db = openDatabase(hubDatabaseFile(config.stateDir));
+  const db = openStateDatabase(config.stateDir);
   const closers: Array<() => Promise<void> | void> = [
     () => {
       db.close();

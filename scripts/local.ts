@@ -15,11 +15,11 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { hubLogPath } from "../local-hub/stateDir";
 import { ensureLocalHub } from "./local/localHubProcess";
 import { PulumiCliNotFoundError, findPulumiCli } from "./local/pulumiCli";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
-const HUB_CLI = path.join(PROJECT_DIR, "bin", "iothub-local.js");
 
 /** The local stack's passphrase (README): it protects only secrets of a hub on this machine. */
 export const LOCAL_STACK_PASSPHRASE = "iothub-local";
@@ -179,10 +179,10 @@ async function main(): Promise<number> {
   if (selected !== 0) return selected;
 
   const stateDir = await hubStateDir(pulumi, options, env);
-  const hub = await ensureLocalHub({ cli: HUB_CLI, stateDir, args: options.hubArgs });
+  const hub = await ensureLocalHub({ stateDir, args: options.hubArgs });
   console.log(
     hub.started
-      ? `Started the local IoT Hub (${hub.hostName}, pid ${hub.pid}) in the background; its log is ${path.join(stateDir, "hub.log")}.\n` +
+      ? `Started the local IoT Hub (${hub.hostName}, pid ${hub.pid}) in the background; its log is ${hubLogPath(stateDir)}.\n` +
           `Stop it with: node bin/iothub-local.js stop --state ${path.relative(PROJECT_DIR, stateDir) || "."}`
       : `The local IoT Hub is running (${hub.hostName}, pid ${hub.pid}).`,
   );

@@ -2,6 +2,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { PROVISIONER_RIGHTS } from "../config";
 import { HubOutputs } from "./hubOutputs";
+import { HUB_CLI } from "../../local-hub/stateDir";
 import { LocalHubPolicy } from "./localHubPolicy";
 
 /** What the local target needs: where the running local hub keeps its state, and the policy to create there. */
@@ -11,9 +12,6 @@ export interface LocalHubArgs {
   /** The shared access policy the registry resources use (RegistryWrite + ServiceConnect). */
   policyName: string;
 }
-
-/** Absolute path of the local hub's CLI in this checkout. */
-export const LOCAL_HUB_CLI = path.resolve(__dirname, "..", "..", "bin", "iothub-local.js");
 
 /**
  * The local IoT Hub target: the provisioner policy (RegistryWrite + ServiceConnect) in the running local hub, and
@@ -36,7 +34,7 @@ export class LocalHub extends pulumi.ComponentResource implements HubOutputs {
         stateDir: path.resolve(args.stateDir),
         policyName: args.policyName,
         rights: PROVISIONER_RIGHTS.join(","),
-        hubCli: LOCAL_HUB_CLI,
+        hubCli: HUB_CLI,
       },
       { parent: this },
     );

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HUB_CLI, hubStartArgs, PROJECT_ROOT, runCli, startHub } from "../support/hubProcess";
@@ -111,5 +111,103 @@ describe("iothub-local start and stop", () => {
     expect(badQuota.stderr).toMatch(/quota: 'S9'/);
     const badFault = await runCli(["start", "--state", stateDir, "--fault", "registry"]);
     expect(badFault.stderr).toMatch(/KIND:MODE/);
+  });
+});
+
+/**
+ * hub.json decides which process `stop` signals. A hub killed with -9 leaves it behind and its pid may be taken
+ * by anything; a hub.json no hub wrote must not name a process (group) to signal.
+ */
+describe("iothub-local and a hub.json no running hub wrote", () => {
+  const freshStateDir = (): string => mkdtempSync(join(tmpdir(), "iothub-local-stale-"));
+
+  function hubJson(stateDir: string, fields: Record<string, unknown>): string {
+    const text = JSON.stringify({
+      hostName: "localhost",
+      connectionString: "HostName=localhost;SharedAccessKeyName=iothubowner;SharedAccessKey=x",
+      caFile: join(stateDir, "ca.pem"),
+      httpsPort: 443,
+      mqttPort: 8883,
+      host: "127.0.0.1",
+      pid: 1,
+      stateDir,
+      ...fields,
+    });
+    writeFileSync(join(stateDir, "hub.json"), text, { mode: 0o600 });
+    return text;
+  }
+
+  /**
+   * The CLI in a process group of its own: were a hub.json's pid 0 ever signalled, only that group would get it. A
+   * hub started by mistake exits at once (its stdin is closed).
+   */
+  function runInOwnProcessGroup(
+    args: string[],
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [HUB_CLI, ...args], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, IOTHUB_LOCAL_EXIT_WITH_STDIN: "1" },
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      child.once("close", (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  it("stop never signals a live process whose command line only mentions iothub-local (e.g. tail -f of hub.log)", async () => {
+    const stateDir = freshStateDir();
+    // What could hold a dead hub's pid: a process whose arguments name the state dir's files.
+    const bystander = spawn(process.execPath, [
+      "-e",
+      "setInterval(() => {}, 1 << 30)",
+      join(stateDir, "hub.log"),
+    ]);
+    const died = new Promise<NodeJS.Signals | null>((resolve) =>
+      bystander.once("exit", (_code, signal) => resolve(signal)),
+    );
+    await new Promise((resolve) => bystander.once("spawn", resolve));
+    hubJson(stateDir, { pid: bystander.pid });
+
+    expect(await runCli(["stop", "--state", stateDir])).toMatchObject({
+      code: 0,
+      stdout: "no hub running for this state dir\n",
+    });
+    bystander.kill("SIGKILL");
+    expect(await died).toBe("SIGKILL"); // not the SIGTERM a stop would have sent
+  });
+
+  it.each([
+    // (-1, every process this user may signal, is the same rule: not risked on a shared machine)
+    ["pid 0 (the process group)", { pid: 0 }, "pid: must be a positive whole number"],
+    ["a pid in a string", { pid: "4242" }, "pid: must be a positive whole number"],
+    ["a port out of range", { mqttPort: 70000 }, "mqttPort: must be a port number (1-65535)"],
+  ])(
+    "stop and start refuse hub.json with %s, naming the field and rule, and change nothing",
+    async (_, fields, rule) => {
+      const stateDir = freshStateDir();
+      const written = hubJson(stateDir, fields);
+      const commands = [["stop"], ["start", "--host", "127.0.0.1", "--https-port", "0", "--mqtt-port", "0"]];
+      for (const [command, ...flags] of commands) {
+        const result = await runInOwnProcessGroup([command, "--state", stateDir, ...flags]);
+        expect([command, result.code, result.stdout]).toEqual([command, 1, ""]);
+        expect(result.stderr).toContain(
+          `iothub-local: ${join(stateDir, "hub.json")} is not a valid hub.json (${rule}); if no hub runs on ${stateDir}, remove it`,
+        );
+        expect(readFileSync(join(stateDir, "hub.json"), "utf8")).toBe(written);
+      }
+    },
+  );
+
+  it("refuses hub.json that is not JSON the same way", async () => {
+    const stateDir = freshStateDir();
+    writeFileSync(join(stateDir, "hub.json"), "{ not json", { mode: 0o600 });
+    const result = await runCli(["stop", "--state", stateDir]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("is not a valid hub.json (hub.json: must be a JSON object)");
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkPolicyName } from "../../lib/iothub/rules";
@@ -31,6 +31,17 @@ describe("iothub-local refuses before it changes anything", () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/rights: 'Everything' is not a right/);
     expect(existsSync(stateDir)).toBe(false);
+  });
+
+  it("policy add next to a hub.json no hub wrote refuses, naming the file, field and rule, and creates no hub.db", async () => {
+    const stateDir = freshParent();
+    writeFileSync(join(stateDir, "hub.json"), JSON.stringify({ hostName: "localhost", pid: 0 }));
+    const result = await runCli(["policy", "add", "ops", "--rights", "RegistryRead", "--state", stateDir]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(`${join(stateDir, "hub.json")} is not a valid hub.json (`);
+    expect(result.stderr).toContain("pid: must be a positive whole number");
+    expect(readdirSync(stateDir)).toEqual(["hub.json"]);
   });
 
   it.each([

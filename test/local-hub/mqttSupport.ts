@@ -11,7 +11,7 @@ import { Mqtt } from "azure-iot-device-mqtt";
 import type { Registry } from "azure-iothub";
 import forge from "node-forge";
 import { createSasToken } from "../../lib/iothub/sas";
-import type { HubInfo } from "../../local-hub/hubInfo";
+import type { HubInfo } from "../../local-hub/stateDir";
 import { openModuleClient as openVerifyModuleClient } from "../../verify/moduleClient";
 
 /** What the device-API suites share: identities, SDK clients and raw MQTT clients against a test hub. */

@@ -1,16 +1,18 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalHubPolicy } from "../../components/hub/localHubPolicy";
+import { startHub } from "../support/hubProcess";
 import { startProviderServer, type ProviderServer } from "../support/providerServer";
 import { serializeProgramProviders } from "./support/deployment";
 import { PROJECT_DIR } from "./support/runProgram";
 
 /**
- * The local target's policy resource where there is no hub to put it in: its provider (served by the real
- * dynamic-provider server, as the engine runs it) must fail with how to start the hub, and create nothing.
+ * The local target's policy resource, its provider served by the real dynamic-provider server as the engine runs
+ * it: where no hub runs it must fail with how to start one and create nothing; on a running hub it manages the
+ * policy with the hub's CLI.
  */
 describe("the local hub policy resource, through the real provider server", () => {
   let server: ProviderServer;
@@ -41,6 +43,20 @@ describe("the local hub policy resource, through the real provider server", () =
     }).stdout;
   }
 
+  /** hub.json as a hub writes it, naming `pid`. */
+  function hubJsonNaming(pid: number): string {
+    return JSON.stringify({
+      hostName: "localhost",
+      connectionString: "HostName=localhost;SharedAccessKeyName=iothubowner;SharedAccessKey=x",
+      caFile: path.join(stateDir, "ca.pem"),
+      httpsPort: 443,
+      mqttPort: 8883,
+      host: "127.0.0.1",
+      pid,
+      stateDir,
+    });
+  }
+
   it("fails when the state dir has no hub.json, naming the command that starts the hub", async () => {
     await expect(server.create(provider, inputs())).rejects.toThrow(
       `The local IoT Hub is not running: ${path.join(stateDir, "hub.json")} does not exist. ` +
@@ -52,90 +68,102 @@ describe("the local hub policy resource, through the real provider server", () =
     const child = spawn(process.execPath, ["-e", ""]);
     const deadPid = child.pid!;
     await new Promise((resolve) => child.once("exit", resolve));
-    writeFileSync(
-      path.join(stateDir, "hub.json"),
-      JSON.stringify({
-        hostName: "localhost",
-        caFile: path.join(stateDir, "ca.pem"),
-        mqttPort: 8883,
-        pid: deadPid,
-      }),
-    );
+    writeFileSync(path.join(stateDir, "hub.json"), hubJsonNaming(deadPid));
     await expect(server.create(provider, inputs())).rejects.toThrow(
       `names process ${deadPid}, which has exited. Start it with \`npm run hub -- --state ${stateDir}\``,
     );
     expect(policyList()).not.toContain("provisioner");
   });
 
-  it("with a hub's state: adds the policy, refuses to take over an existing one, reads it back, and deletes idempotently", async () => {
-    // hub.json as a running hub writes it (this test process stands in for the hub's pid); the CLI's policy
-    // commands write hub.db directly, so no hub process is needed to see what the provider does to the policies.
-    const caFile = path.join(PROJECT_DIR, ".iothub-local-test", "ca.pem");
-    writeFileSync(
-      path.join(stateDir, "hub.json"),
-      JSON.stringify({ hostName: "127.0.0.9", caFile, mqttPort: 18883, pid: process.pid }),
-    );
-    const created = await server.create(provider, inputs());
-    expect(created.id).toBe(`${stateDir}#provisioner`);
-    expect(created.outs).toMatchObject({
-      hostName: "127.0.0.9",
-      caFile,
-      caCertificate: readFileSync(caFile, "utf8"),
-      gatewayHostName: "127.0.0.9:18883",
-    });
-    expect(String(created.outs.serviceConnectionString)).toMatch(
-      /^HostName=127\.0\.0\.9;SharedAccessKeyName=provisioner;SharedAccessKey=[A-Za-z0-9+/]{43}=$/,
-    );
-    expect(policyList()).toMatch(/^provisioner\s+RegistryWrite,ServiceConnect$/m);
-
+  it("names a hub.json whose pid is alive but no iothub-local hub (a dead hub's pid taken), and adds no policy", async () => {
+    // This test process: alive, and not a hub.
+    writeFileSync(path.join(stateDir, "hub.json"), hubJsonNaming(process.pid));
     await expect(server.create(provider, inputs())).rejects.toThrow(
-      "iothub-local policy add provisioner failed: iothub-local: policy 'provisioner' already exists. Remove it with",
+      `The local IoT Hub is not running: ${path.join(stateDir, "hub.json")} names process ${process.pid}, ` +
+        `which is not an iothub-local hub. Start it with`,
     );
+    expect(readdirSync(stateDir)).toEqual(["hub.json"]); // no hub.db, no policy
+  });
 
-    expect(await server.read(provider, created.id, created.outs)).toEqual({
-      id: created.id,
-      props: created.outs,
-    });
+  it("refuses a hub.json no hub wrote, naming the field and rule, and adds no policy", async () => {
+    writeFileSync(path.join(stateDir, "hub.json"), hubJsonNaming(0));
+    await expect(server.create(provider, inputs())).rejects.toThrow(
+      `${path.join(stateDir, "hub.json")} is not a valid hub.json (pid: must be a positive whole number)`,
+    );
+    expect(readdirSync(stateDir)).toEqual(["hub.json"]); // no hub.db, no policy
+  });
 
-    await server.delete(provider, created.id, created.outs);
-    expect(policyList()).not.toContain("provisioner");
-    // refresh after the policy is gone (a wiped or replaced hub): the resource is reported gone
-    expect((await server.read(provider, created.id, created.outs)).id).toBe("");
-    await expect(server.delete(provider, created.id, created.outs)).resolves.toBeUndefined();
+  it("with a running hub: adds the policy, refuses to take over an existing one, reads it back, and deletes idempotently", async () => {
+    const hub = await startHub();
+    try {
+      stateDir = hub.stateDir;
+      const created = await server.create(provider, inputs());
+      expect(created.id).toBe(`${stateDir}#provisioner`);
+      expect(created.outs).toMatchObject({
+        hostName: hub.host,
+        caFile: hub.info.caFile,
+        caCertificate: readFileSync(hub.info.caFile, "utf8"),
+        gatewayHostName: `${hub.host}:${hub.info.mqttPort}`,
+      });
+      expect(String(created.outs.serviceConnectionString)).toMatch(
+        new RegExp(
+          `^HostName=${hub.host.replace(/\./g, "\\.")};SharedAccessKeyName=provisioner;SharedAccessKey=[A-Za-z0-9+/]{43}=$`,
+        ),
+      );
+      expect(policyList()).toMatch(/^provisioner\s+RegistryWrite,ServiceConnect$/m);
+
+      await expect(server.create(provider, inputs())).rejects.toThrow(
+        "iothub-local policy add provisioner failed: iothub-local: policy 'provisioner' already exists. Remove it with",
+      );
+
+      expect(await server.read(provider, created.id, created.outs)).toEqual({
+        id: created.id,
+        props: created.outs,
+      });
+
+      await server.delete(provider, created.id, created.outs);
+      expect(policyList()).not.toContain("provisioner");
+      // refresh after the policy is gone (a wiped or replaced hub): the resource is reported gone
+      expect((await server.read(provider, created.id, created.outs)).id).toBe("");
+      await expect(server.delete(provider, created.id, created.outs)).resolves.toBeUndefined();
+    } finally {
+      await hub.stop();
+    }
   });
 
   it("refresh reports the hub's new key when the policy was removed and added again out of band", async () => {
-    const caFile = path.join(PROJECT_DIR, ".iothub-local-test", "ca.pem");
-    writeFileSync(
-      path.join(stateDir, "hub.json"),
-      JSON.stringify({ hostName: "127.0.0.9", caFile, mqttPort: 18883, pid: process.pid }),
-    );
-    const created = await server.create(provider, inputs());
-    const hubCli = (...args: string[]) =>
-      spawnSync(process.execPath, ["bin/iothub-local.js", ...args, "--state", stateDir], {
-        cwd: PROJECT_DIR,
-        encoding: "utf8",
+    const hub = await startHub();
+    try {
+      stateDir = hub.stateDir;
+      const created = await server.create(provider, inputs());
+      const hubCli = (...args: string[]) =>
+        spawnSync(process.execPath, ["bin/iothub-local.js", ...args, "--state", stateDir], {
+          cwd: PROJECT_DIR,
+          encoding: "utf8",
+        });
+      expect(hubCli("policy", "remove", "provisioner").status).toBe(0);
+      const readded = hubCli("policy", "add", "provisioner", "--rights", "RegistryWrite,ServiceConnect");
+      expect(readded.status).toBe(0);
+      const newConnectionString = readded.stdout.trim();
+      expect(newConnectionString).not.toBe(created.outs.serviceConnectionString);
+      // `policy show` prints the same connection string as `policy add` did, and names a policy that is not there
+      expect(hubCli("policy", "show", "provisioner").stdout.trim()).toBe(newConnectionString);
+      expect(hubCli("policy", "show", "no-such-policy")).toMatchObject({
+        status: 1,
+        stdout: "",
+        stderr: expect.stringContaining("policy 'no-such-policy' does not exist"),
       });
-    expect(hubCli("policy", "remove", "provisioner").status).toBe(0);
-    const readded = hubCli("policy", "add", "provisioner", "--rights", "RegistryWrite,ServiceConnect");
-    expect(readded.status).toBe(0);
-    const newConnectionString = readded.stdout.trim();
-    expect(newConnectionString).not.toBe(created.outs.serviceConnectionString);
-    // `policy show` prints the same connection string as `policy add` did, and names a policy that is not there
-    expect(hubCli("policy", "show", "provisioner").stdout.trim()).toBe(newConnectionString);
-    expect(hubCli("policy", "show", "no-such-policy")).toMatchObject({
-      status: 1,
-      stdout: "",
-      stderr: expect.stringContaining("policy 'no-such-policy' does not exist"),
-    });
 
-    const refreshed = await server.read(provider, created.id, created.outs);
-    expect(refreshed).toEqual({
-      id: created.id,
-      props: { ...created.outs, serviceConnectionString: newConnectionString },
-    });
-    // the refreshed state is current: reading it again changes nothing
-    expect(await server.read(provider, created.id, refreshed.props)).toEqual(refreshed);
+      const refreshed = await server.read(provider, created.id, created.outs);
+      expect(refreshed).toEqual({
+        id: created.id,
+        props: { ...created.outs, serviceConnectionString: newConnectionString },
+      });
+      // the refreshed state is current: reading it again changes nothing
+      expect(await server.read(provider, created.id, refreshed.props)).toEqual(refreshed);
+    } finally {
+      await hub.stop();
+    }
   });
 
   it("asks for a replacement when the state dir, policy name or rights change, not when the CLI moved", async () => {

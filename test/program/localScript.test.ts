@@ -1,5 +1,14 @@
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PROJECT_DIR } from "./support/runProgram";
@@ -166,6 +175,24 @@ describe("npm run local with a Pulumi CLI", () => {
     expect(second.status).toBe(0);
     expect(second.stdout).toContain(`The local IoT Hub is running (${host}, pid ${info.pid})`);
     expect(calls()).toHaveLength(6);
+  });
+
+  it("when the hub cannot start: exits 1 with this start's lines of hub.log, and runs no pulumi up", () => {
+    // An earlier run's output stays in hub.log; only what this start printed belongs in the error.
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(path.join(stateDir, "hub.log"), "an earlier run's last line\n");
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine: the hub exits 1 before it is ready.
+    const result = runLocal("192.0.2.1");
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      `npm run local: The local IoT Hub did not start (exit 1). Its log (${path.join(stateDir, "hub.log")}):\n`,
+    );
+    expect(result.stderr).toContain("192.0.2.1:");
+    expect(result.stderr).toContain("no such local address");
+    expect(result.stderr).not.toContain("an earlier run's last line");
+    expect(calls().map((call) => call.args.split(" ")[0])).toEqual(["stack", "config"]);
+    // made under the umask above, made private before the hub or its log wrote anything there
+    expect(statSync(stateDir).mode & 0o777).toBe(0o700);
   });
 
   // Pulumi.dev.yaml (committed) is the Azure stack: `npm run local -- --stack dev` must neither put the public

@@ -50,16 +50,15 @@ describe("registry providers, closure-serialized", () => {
 });
 
 /**
- * The local hub's policy provider is serialized in full (not as a stub), so all of its code and whatever it captures
- * sits in the stack's state: it too must hold no key material. Serialized in a plain node process, as the program
- * does it.
+ * The local hub's policy resource hands Pulumi the same kind of stub, loading components/hub/localHubPolicyProvider.ts
+ * in the provider process. Serialized in a plain node process, as the program does it.
  */
-describe("the local hub policy provider, closure-serialized in full", () => {
-  it("serializes, and holds no key, connection string or token", () => {
+describe("the local hub policy provider, closure-serialized", () => {
+  it("is the small stub, and holds no key, connection string or token", () => {
     const text = serializeProgramProviders().LocalHubPolicy ?? "";
-    // the implementation itself, not a stub that loads it
-    expect(text).toContain("iothub-local policy add");
-    expect(text).toContain("hub.json");
+    expect(text).toContain("hub/localHubPolicyProvider.ts");
+    expect(text).not.toContain("iothub-local policy add"); // the implementation stays in the project
+    expect(text.length).toBeLessThan(8 * 1024);
     expect(text).not.toMatch(/SharedAccessKey=[A-Za-z0-9+/]/);
     expect(text).not.toMatch(/sig=[A-Za-z0-9%+/]{20,}/);
     expect(text).not.toMatch(/["'`][A-Za-z0-9+/]{22,86}={1,2}["'`]/);

@@ -1,10 +1,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, watch } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { EventEmitter } from "node:events";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
-import type { HubInfo } from "../../local-hub/hubInfo";
+import { EXIT_PORT_IN_USE } from "../../local-hub/errors/startError";
+import {
+  HUB_CLI,
+  HubDidNotStartError,
+  launchHub,
+  type AttachedHub,
+  type HubInfo,
+} from "../../local-hub/stateDir";
 
 /**
  * Local hubs for tests, each in its own child process (jest cannot load aedes), on its own state dir and loopback
@@ -14,7 +19,7 @@ import type { HubInfo } from "../../local-hub/hubInfo";
  */
 
 export const PROJECT_ROOT = resolve(__dirname, "../..");
-export const HUB_CLI = join(PROJECT_ROOT, "bin/iothub-local.js");
+export { HUB_CLI };
 /** Made by `npm run jest` before jest starts; NODE_EXTRA_CA_CERTS points at its ca.pem. */
 export const SUITE_CA_DIR = join(PROJECT_ROOT, ".iothub-local-test");
 
@@ -75,9 +80,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<TestHub> 
   for (let attempt = 0; attempt < 20; attempt++) {
     const host = randomLoopback(tried);
     const started = await spawnHub(stateDir, host, options);
-    if (started.kind === "ready") return makeTestHub(stateDir, host, options, started.process);
-    if (started.kind === "addressInUse") continue;
-    throw new Error(`the local hub did not start (exit ${started.code}):\n${started.output}`);
+    if (started.kind === "ready") return makeTestHub(stateDir, host, options, started);
   }
   throw new Error("the local hub found no free loopback address in 20 tries");
 }
@@ -124,83 +127,55 @@ function randomLoopback(tried: Set<string>): string {
   }
 }
 
-type SpawnResult =
-  | { kind: "ready"; process: HubChild }
-  | { kind: "addressInUse" }
-  | { kind: "failed"; code: number | null; output: string };
+type SpawnResult = { kind: "ready"; process: AttachedHub; info: HubInfo } | { kind: "addressInUse" };
 
-interface HubChild {
-  child: ChildProcess;
-  lines: NodeJS.EventEmitter;
-  exited: Promise<number | null>;
-  output: () => string;
-}
+/** The flags every test hub starts with (after `start --state DIR`): its own address, MQTT on any free port. */
+const testHubFlags = (host: string): string[] => ["--host", host, "--mqtt-port", "0"];
 
 /** `start` and its flags for a hub on `stateDir` at `host`, with MQTT on any free port (after HUB_CLI). */
 export function hubStartArgs(stateDir: string, host: string): string[] {
-  return ["start", "--state", stateDir, "--host", host, "--mqtt-port", "0"];
+  return ["start", "--state", stateDir, ...testHubFlags(host)];
 }
 
-/** Exit code of `iothub-local start` when its port is taken (docs/architecture.md). */
-const EXIT_PORT_IN_USE = 3;
-
 async function spawnHub(stateDir: string, host: string, options: StartHubOptions): Promise<SpawnResult> {
-  const hubJson = join(stateDir, "hub.json");
-  // A hub killed with -9 leaves hub.json behind: it must not be mistaken for the new hub's.
-  rmSync(hubJson, { force: true });
-  const child = spawn(
-    process.execPath,
-    [HUB_CLI, ...hubStartArgs(stateDir, host), "--https-port", "443", ...(options.args ?? [])],
-    {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, ...options.env, IOTHUB_LOCAL_EXIT_WITH_STDIN: "1" },
-      stdio: ["pipe", "pipe", "pipe"],
-    },
-  );
-  track(child);
-  let output = "";
-  const lines = new EventEmitter();
-  for (const stream of [child.stdout!, child.stderr!]) {
-    stream.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    createInterface({ input: stream }).on("line", (line) => lines.emit("line", line));
-  }
-  const exited = new Promise<number | null>((resolveExit) =>
-    child.once("exit", (code, signal) => {
-      untrack(child);
-      resolveExit(code ?? (signal ? null : code));
-    }),
-  );
-  const hub: HubChild = { child, lines, exited, output: () => output };
-
+  const hub = launchHub({
+    stateDir,
+    args: [...testHubFlags(host), "--https-port", "443", ...(options.args ?? [])],
+    env: options.env,
+    cwd: PROJECT_ROOT,
+    exitWithStdin: true,
+  });
+  track(hub.child);
+  void hub.exited.then(() => untrack(hub.child));
   // The hub prints its ready line, then writes hub.json: waiting for both makes output() hold the line too.
   const readyLine = new Promise<void>((resolveReady) => {
     const onLine = (line: string): void => {
       if (!/\bready\b/.test(line)) return;
-      lines.off("line", onLine);
+      hub.lines.off("line", onLine);
       resolveReady();
     };
-    lines.on("line", onLine);
+    hub.lines.on("line", onLine);
   });
-  const outcome = await Promise.race([
-    Promise.all([readyLine, waitForFile(stateDir, "hub.json", exited)]).then(() =>
-      existsSync(hubJson) ? ("ready" as const) : ("exited" as const),
-    ),
-    exited.then((code) => ({ code })),
-  ]);
-  if (outcome === "ready") {
-    const info = readInfo(hubJson);
-    if (info.pid === child.pid) return { kind: "ready", process: hub };
+  try {
+    const [info] = await Promise.all([hub.ready, readyLine]);
+    return { kind: "ready", process: hub, info };
+  } catch (error) {
+    if (error instanceof HubDidNotStartError && error.exitCode === EXIT_PORT_IN_USE)
+      return { kind: "addressInUse" };
+    throw error;
   }
-  const code = typeof outcome === "string" ? await exited : outcome.code;
-  if (code === EXIT_PORT_IN_USE) return { kind: "addressInUse" };
-  return { kind: "failed", code, output };
 }
 
-function makeTestHub(stateDir: string, host: string, options: StartHubOptions, first: HubChild): TestHub {
-  let current: HubChild = first;
+function makeTestHub(
+  stateDir: string,
+  host: string,
+  options: StartHubOptions,
+  first: Extract<SpawnResult, { kind: "ready" }>,
+): TestHub {
+  let current = first.process;
   let earlierOutput = "";
   const hub: TestHub = {
-    info: readInfo(join(stateDir, "hub.json")),
+    info: first.info,
     stateDir,
     host,
     async stop() {
@@ -214,13 +189,9 @@ function makeTestHub(stateDir: string, host: string, options: StartHubOptions, f
     async restart() {
       earlierOutput += current.output();
       const started = await spawnHub(stateDir, host, options);
-      if (started.kind !== "ready") {
-        throw new Error(
-          `the local hub did not restart:\n${started.kind === "failed" ? started.output : "address in use"}`,
-        );
-      }
+      if (started.kind !== "ready") throw new Error(`the local hub did not restart: ${host}:443 is in use`);
       current = started.process;
-      hub.info = readInfo(join(stateDir, "hub.json"));
+      hub.info = started.info;
       return hub.info;
     },
     cli: (...args: string[]) => runCli([...args, "--state", stateDir]),
@@ -237,26 +208,4 @@ function makeTestHub(stateDir: string, host: string, options: StartHubOptions, f
       }),
   };
   return hub;
-}
-
-function readInfo(file: string): HubInfo {
-  return JSON.parse(readFileSync(file, "utf8")) as HubInfo;
-}
-
-/**
- * Resolves when `dir/name` exists (fs.watch, no polling; the existence check covers a file already there), or when
- * `stop` settles first; the watcher is closed either way so it never keeps the test process alive.
- */
-function waitForFile(dir: string, name: string, stop: Promise<unknown>): Promise<void> {
-  return new Promise((resolveWait) => {
-    const finish = (): void => {
-      watcher.close();
-      resolveWait();
-    };
-    const watcher = watch(dir, () => {
-      if (existsSync(join(dir, name))) finish();
-    });
-    void stop.then(finish);
-    if (existsSync(join(dir, name))) finish();
-  });
 }

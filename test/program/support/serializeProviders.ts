@@ -5,13 +5,13 @@
  * does not work without throwing (FIELD-NOTES 5).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { localHubPolicyProvider } from "../../../components/hub/localHubPolicy";
+import { localHubPolicyResourceProvider } from "../../../components/hub/localHubPolicy";
 import { providers } from "../../../components/registry/providers";
 
 async function main(): Promise<void> {
   const all: Record<string, pulumi.dynamic.ResourceProvider> = {
     ...providers,
-    LocalHubPolicy: localHubPolicyProvider,
+    LocalHubPolicy: localHubPolicyResourceProvider,
   };
   const texts: Record<string, string> = {};
   for (const [type, provider] of Object.entries(all)) {
