@@ -1,10 +1,10 @@
-import { createHash, X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { Agent } from "node:https";
-import { createSecureContext, rootCertificates, type SecureContext } from "node:tls";
+import { createSecureContext, type SecureContext } from "node:tls";
 import { Amqp, Client, Registry, SharedAccessSignature } from "azure-iothub";
 import { RestApiClient } from "azure-iothub/dist/common-http/rest_api_client";
 import { processWide } from "../../components/registry/processState";
+import { defaultTrustPlus, readableCertificates } from "./caCertificates";
 import { parseConnectionString } from "./sas";
 
 /**
@@ -65,23 +65,6 @@ export function serviceClient(serviceConnectionString: string, caCertificate?: s
   return clients.client;
 }
 
-/**
- * The CAs a secure context needs so that it trusts what this process trusts by default plus `extra`: a `ca`
- * option replaces Node's default list (its roots and NODE_EXTRA_CA_CERTS) instead of adding to it.
- */
-function trustedCertificates(extra: string[]): string[] {
-  const environmentFile = process.env.NODE_EXTRA_CA_CERTS;
-  let environmentPem: string | undefined;
-  if (environmentFile) {
-    try {
-      environmentPem = readFileSync(environmentFile, "utf8");
-    } catch {
-      // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS and goes on without it.
-    }
-  }
-  return [...rootCertificates, ...(environmentPem ? [environmentPem] : []), ...extra];
-}
-
 function serviceClientsFor(
   serviceConnectionString: string,
   caCertificate: string | undefined,
@@ -134,29 +117,7 @@ function serviceConfig(serviceConnectionString: string): ServiceConfig {
 
 function secureContextFor(caCertificate: string | undefined): SecureContext | undefined {
   if (caCertificate === undefined) return undefined;
-  return createSecureContext({ ca: trustedCertificates(readableCertificates(caCertificate)) });
-}
-
-/**
- * The certificates of a PEM text, each checked: Node's `ca` option silently skips a block it cannot read, which
- * would leave the hub untrusted with no word why.
- */
-function readableCertificates(pem: string): string[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) {
-    throw new Error("caCertificate: must be a PEM certificate (-----BEGIN CERTIFICATE-----)");
-  }
-  blocks.forEach((block, index) => {
-    try {
-      new X509Certificate(block);
-    } catch (error) {
-      const which = blocks.length === 1 ? "the certificate" : `certificate ${index + 1} of ${blocks.length}`;
-      throw new Error(
-        `caCertificate: ${which} is not a readable X.509 certificate (${(error as Error).message})`,
-      );
-    }
-  });
-  return blocks;
+  return createSecureContext({ ca: defaultTrustPlus(readableCertificates(caCertificate, "caCertificate")) });
 }
 
 function restApiClientOf(clients: ServiceClients): RestApiClient {
