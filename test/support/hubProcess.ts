@@ -15,7 +15,7 @@ import type { HubInfo } from "../../local-hub/hubInfo";
 
 export const PROJECT_ROOT = resolve(__dirname, "../..");
 export const HUB_CLI = join(PROJECT_ROOT, "bin/iothub-local.js");
-/** Made by `npm run jest` before jest starts; NODE_EXTRA_CA_CERTS points at its ca.pem. */
+/** Made by `npm run jest` before jest starts; every test hub is seeded with its CA, which tests trust in-process. */
 export const SUITE_CA_DIR = join(PROJECT_ROOT, ".iothub-local-test");
 
 export interface StartHubOptions {
