@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { Registry } from "azure-iothub";
 import type { TestHub } from "../test/support/hubProcess";
+import { hubRegistry } from "../test/support/suiteHub";
 import { runWithHub } from "./support/benchHub";
 import { cpuSecondsOf, memoryOf, pool } from "./support/measure";
 
@@ -39,7 +39,7 @@ async function timed(label: string, count: number, work: () => Promise<void>): P
 }
 
 async function registryThroughput(hub: TestHub): Promise<void> {
-  const registry = Registry.fromConnectionString(hub.info.connectionString);
+  const registry = hubRegistry(hub.info);
   const id = (i: number): string => `bench-${i}`;
   console.log(`registry operations through azure-iothub, ${CONCURRENCY} concurrent callers:`);
   const rates = [
@@ -59,7 +59,7 @@ async function registryThroughput(hub: TestHub): Promise<void> {
 }
 
 async function memoryWithFleet(hub: TestHub): Promise<void> {
-  const registry = Registry.fromConnectionString(hub.info.connectionString);
+  const registry = hubRegistry(hub.info);
   const pid = hub.info.pid;
   console.log(`\nhub memory with ${DEVICES} devices x ${MODULES} modules:`);
   console.log(`  idle hub                       RSS ${memoryOf(pid).rssMb.toFixed(0)} MB`);

@@ -1,7 +1,7 @@
 import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
-import { Registry } from "azure-iothub";
 import { connected, end, rawMqttClient, subscribe, type RawMqttClient } from "../test/local-hub/mqttSupport";
+import { hubRegistry } from "../test/support/suiteHub";
 import { runWithHub } from "./support/benchHub";
 import { cpuSecondsOf, memoryOf, percentile, pool } from "./support/measure";
 
@@ -25,7 +25,7 @@ const ms = (value: number): string => `${value.toFixed(2)} ms`;
 
 runWithHub(async (hub) => {
   const info = hub.info;
-  const registry = Registry.fromConnectionString(info.connectionString);
+  const registry = hubRegistry(info);
   const key = Buffer.alloc(32, 9).toString("base64");
   const modules = Array.from({ length: MODULES }, (_, i) => ({
     deviceId: `bench-${Math.floor(i / MODULES_PER_DEVICE)}`,

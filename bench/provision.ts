@@ -14,6 +14,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { RegistryProviderOptions } from "../components/registry/options";
 import { providers } from "../components/registry/providers";
+import { serviceRegistry } from "../lib/iothub/serviceClient";
 import { startHub } from "../test/support/hubProcess";
 import { startProviderServer, type ProviderServer } from "../test/support/providerServer";
 import { startLatencyRelay } from "./latencyRelay";
@@ -112,8 +113,7 @@ async function provisionThroughProviders(
 
 /** The tutorial's way: the service SDK, one awaited call after another. */
 async function provisionTheTutorialWay(hub: BenchHub, fleet: Fleet): Promise<number> {
-  const { Registry } = require("azure-iothub") as typeof import("azure-iothub");
-  const registry = Registry.fromConnectionString(hub.connectionString);
+  const registry = serviceRegistry(hub.connectionString, hub.caPem);
   let calls = 0;
   for (let d = 0; d < fleet.devices; d++) {
     const deviceId = `${fleet.prefix}device-${d}`;
@@ -258,11 +258,8 @@ async function main(): Promise<void> {
   }
 }
 
-// The service SDK (the tutorial's way) trusts only NODE_EXTRA_CA_CERTS, read at start: ensureSuiteCa re-runs
-// this bench with it set when it is missing.
-if (ensureSuiteCa()) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+ensureSuiteCa();
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

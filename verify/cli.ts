@@ -2,7 +2,7 @@ import { InputError } from "./inputError";
 import { loadStackOutputs } from "./loadOutputs";
 import { parseVerifyOptions, USAGE } from "./options";
 import { renderJson, renderTable } from "./report";
-import { REEXEC_MARKER, reexecWithTrust, resolveTrust } from "./trust";
+import { resolveTrust } from "./trust";
 
 /**
  * `npm run verify`: proves each module of a stack connects, holds its declared desired properties and receives
@@ -14,11 +14,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  // The re-executed process gets the outputs the first one already read on stdin: one `pulumi` call per run.
-  const source = process.env[REEXEC_MARKER] ? { file: "-" } : options.source;
-  const { outputs, text } = await loadStackOutputs(source);
+  const outputs = await loadStackOutputs(options.source);
   const trust = resolveTrust(options.ca, outputs.caFile);
-  if (trust.reexecWith) return reexecWithTrust(trust.reexecWith, text);
 
   // The Azure SDKs take most of the start-up time: load them only once there is something to check.
   if (options.watch) {

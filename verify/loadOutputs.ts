@@ -6,14 +6,12 @@ import { parseStackOutputs, type StackOutputs } from "./outputs";
 /** Where the stack outputs come from: `--stack NAME`, `--outputs FILE`, or `--outputs -` (standard input). */
 export type OutputsSource = { stack: string } | { file: string };
 
-export async function loadStackOutputs(
-  source: OutputsSource,
-): Promise<{ outputs: StackOutputs; text: string }> {
+export async function loadStackOutputs(source: OutputsSource): Promise<StackOutputs> {
   const text =
     "stack" in source ? await readPulumiStackOutputs(source.stack) : await readOutputsFile(source.file);
   const label =
     "stack" in source ? `stack ${source.stack}` : source.file === "-" ? "standard input" : source.file;
-  return { outputs: parseStackOutputs(text, label), text };
+  return parseStackOutputs(text, label);
 }
 
 async function readOutputsFile(file: string): Promise<string> {

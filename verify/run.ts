@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { Registry } from "azure-iothub";
+import { serviceRegistry } from "../lib/iothub/serviceClient";
 import { checkModule, type ModuleResult } from "./moduleCheck";
 import type { StackOutputs } from "./outputs";
 import { mapWithConcurrency } from "./pool";
@@ -19,7 +19,7 @@ export async function verifyModules(
   options: RunOptions,
 ): Promise<VerifyReport> {
   const started = performance.now();
-  const registry = Registry.fromConnectionString(outputs.serviceConnectionString);
+  const registry = serviceRegistry(outputs.serviceConnectionString, trust.caPem);
   const progress = new Progress(outputs.modules.length);
   const context = {
     registry,

@@ -1,25 +1,15 @@
-import { execFileSync, spawn } from "node:child_process";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 import { HUB_CLI, PROJECT_ROOT, startHub, SUITE_CA_DIR, type TestHub } from "../../test/support/hubProcess";
 
 /**
- * Makes the suite CA (as `npm run jest` does) and reports whether this process already trusts it. The service SDK
- * trusts the hub's CA only through NODE_EXTRA_CA_CERTS, read once at start: when it is missing, this runs the same
- * bench again in a child process with it set, exits with the child's code, and returns false.
+ * Makes the suite CA (as `npm run jest` does): every bench hub is seeded with it, and the benches' service-SDK
+ * clients trust it in-process (test/support/suiteHub.ts's hubRegistry), so no NODE_EXTRA_CA_CERTS is needed.
  */
-export function ensureSuiteCa(): boolean {
-  const caFile = join(SUITE_CA_DIR, "ca.pem");
+export function ensureSuiteCa(): void {
   execFileSync(process.execPath, [HUB_CLI, "ca", "--state", SUITE_CA_DIR], {
     cwd: PROJECT_ROOT,
     stdio: "ignore",
   });
-  if (process.env.NODE_EXTRA_CA_CERTS === caFile) return true;
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit",
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
-  });
-  child.on("exit", (code) => process.exit(code ?? 1));
-  return false;
 }
 
 /**
@@ -28,7 +18,7 @@ export function ensureSuiteCa(): boolean {
  * never keep the process alive.
  */
 export function runWithHub(bench: (hub: TestHub) => Promise<void>): void {
-  if (!ensureSuiteCa()) return;
+  ensureSuiteCa();
   const run = async (): Promise<void> => {
     const hub = await startHub();
     try {

@@ -1,6 +1,6 @@
-import type { Agent } from "node:https";
 import type { Registry } from "azure-iothub";
 import { parseConnectionString } from "../../lib/iothub/sas";
+import { serviceRegistry } from "../../lib/iothub/serviceClient";
 import { isAlreadyExists } from "./errors";
 import { resolveRetryOptions, paceFor, type OperationClass, type RegistryProviderOptions } from "./options";
 import { pacerFor } from "./pacer";
@@ -53,7 +53,8 @@ export class HubClient {
 
   constructor(connection: HubConnection) {
     this.hostName = parseConnectionString(connection.serviceConnectionString).HostName ?? "";
-    this.registry = registryFor(connection);
+    // One Registry per hub, key and CA in the process, shared by the four providers.
+    this.registry = serviceRegistry(connection.serviceConnectionString, connection.caCertificate);
     this.options = connection.registry;
   }
 
@@ -178,62 +179,6 @@ function twinBody(twin: unknown): TwinBody {
     tags: raw.tags,
     desired,
   };
-}
-
-/**
- * One Registry (and so one keep-alive agent) per hub, connection string and CA in the process.
- *
- * Trust: the service SDK has no CA option and its Registry constructor installs its own https.Agent; the only
- * other route is NODE_EXTRA_CA_CERTS, which Node reads once at process start and which the engine's provider
- * process does not inherit from the program. So the Registry is built on the SDK's own RestApiClient, and after
- * construction that client gets an agent whose trust is the system CAs plus `caCertificate`. Verification stays on;
- * the extra CA applies only to this hub's connections.
- */
-function registryFor(connection: HubConnection): Registry {
-  const { createHash } = require("node:crypto") as typeof import("node:crypto");
-  const registries = processWide("registries", () => new Map<string, Registry>());
-  const cacheKey = createHash("sha256")
-    .update(`${connection.serviceConnectionString}\n${connection.caCertificate ?? ""}`)
-    .digest("hex");
-  let registry = registries.get(cacheKey);
-  if (!registry) {
-    registry = createRegistry(connection);
-    registries.set(cacheKey, registry);
-  }
-  return registry;
-}
-
-function createRegistry(connection: HubConnection): Registry {
-  // Required here, not at module level: the provider is closure-serialized and SDK modules cannot be.
-  const iothub = require("azure-iothub") as typeof import("azure-iothub");
-  const { RestApiClient } = require("azure-iothub/dist/common-http/rest_api_client") as {
-    RestApiClient: new (config: unknown, userAgent: string) => { setOptions(options: unknown): void };
-  };
-  const https = require("node:https") as typeof import("node:https");
-  const tls = require("node:tls") as typeof import("node:tls");
-  const fields = parseConnectionString(connection.serviceConnectionString);
-  if (!fields.HostName || !fields.SharedAccessKeyName || !fields.SharedAccessKey) {
-    throw new Error("serviceConnectionString: must hold HostName, SharedAccessKeyName and SharedAccessKey");
-  }
-  const config = {
-    host: fields.HostName,
-    sharedAccessSignature: iothub.SharedAccessSignature.create(
-      fields.HostName,
-      fields.SharedAccessKeyName,
-      fields.SharedAccessKey,
-      Date.now(),
-    ),
-  };
-  const restApiClient = new RestApiClient(config, "iothub-provisioner");
-  const registry = new iothub.Registry(config as never, restApiClient as never);
-  // One secure context for all connections: a `ca` option would re-parse every root certificate per connection,
-  // which under load bunches paced calls into bursts the hub then throttles.
-  const secureContext = connection.caCertificate
-    ? tls.createSecureContext({ ca: [...tls.rootCertificates, connection.caCertificate] })
-    : undefined;
-  const agent: Agent = new https.Agent({ keepAlive: true, maxSockets: 64, secureContext });
-  restApiClient.setOptions({ http: { agent } });
-  return registry;
 }
 
 /** REST calls made by this process, by operation class (attempts, retries included). */

@@ -85,14 +85,14 @@ describe("bulk", () => {
 
   it("refuses an empty batch, more than 100 entries and unknown import modes with 400", async () => {
     // The SDK refuses these sizes itself, so they are sent raw: the hub must refuse them too.
-    const empty = await serviceRequest(suite.hub.info.connectionString, "POST", "/devices", []);
+    const empty = await serviceRequest(suite.hub.info, "POST", "/devices", []);
     expect(empty.status).toBe(400);
     const tooMany = ids("over", 101).map((id) => ({ id, importMode: "create" }));
-    const over = await serviceRequest(suite.hub.info.connectionString, "POST", "/devices", tooMany);
+    const over = await serviceRequest(suite.hub.info, "POST", "/devices", tooMany);
     expect(over.status).toBe(400);
     expect((over.body as { Message: string }).Message).toMatch(/^ErrorCode:ArgumentInvalid;.*1-100/);
     await expect(suite.registry.get("over-0")).rejects.toBeInstanceOf(DeviceNotFoundError);
-    const unknown = await serviceRequest(suite.hub.info.connectionString, "POST", "/devices", [
+    const unknown = await serviceRequest(suite.hub.info, "POST", "/devices", [
       { id: "odd", importMode: "upsert" },
     ]);
     expect((unknown.body as { errors: Array<{ errorCode: string }> }).errors[0].errorCode).toBe(

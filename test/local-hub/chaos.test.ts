@@ -1,7 +1,9 @@
-import { Registry } from "azure-iothub";
+import type { Registry } from "azure-iothub";
+import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { createSasToken, parseConnectionString } from "../../lib/iothub/sas";
 import { startHub, type TestHub } from "../support/hubProcess";
+import { hubRegistry } from "../support/suiteHub";
 
 /**
  * Quotas (429 like IoT Hub's throttling) and injected faults (503, hang, reset), set at start or on the running hub
@@ -13,7 +15,7 @@ describe("quotas and faults", () => {
 
   beforeAll(async () => {
     hub = await startHub({ args: ["--quota", "S1", "--fault", "statistics:503:1"] });
-    registry = Registry.fromConnectionString(hub.info.connectionString);
+    registry = hubRegistry(hub.info);
     await registry.create({ deviceId: "target" });
     await registry.create({ deviceId: "bystander" });
   });
@@ -40,6 +42,7 @@ describe("quotas and faults", () => {
       port: 443,
       path: `${path}?api-version=2021-04-12`,
       headers: { Authorization: ownerToken() },
+      ca: readFileSync(hub.info.caFile, "utf8"),
       agent: false,
     });
     const outcome = new Promise<{ status?: number; body?: string; error?: string }>((resolve) => {

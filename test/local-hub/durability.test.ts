@@ -1,7 +1,6 @@
-import { Registry } from "azure-iothub";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { useSuiteHub } from "../support/suiteHub";
+import { hubRegistry, useSuiteHub } from "../support/suiteHub";
 
 /**
  * What the hub acknowledged survives a crash: kill -9, restart on the same state dir, read it all back through the
@@ -40,7 +39,7 @@ describe("durability across kill -9", () => {
     expect(readFileSync(join(hub.stateDir, "ca.pem"), "utf8")).toBe(before.ca);
     expect(readFileSync(join(hub.stateDir, "server.pem"), "utf8")).toBe(before.server);
 
-    const after = Registry.fromConnectionString(info.connectionString);
+    const after = hubRegistry(info);
     const device = (await after.get("durable")).responseBody;
     expect(device.authentication).toEqual(created.authentication);
     expect(device.authentication!.symmetricKey).toEqual(created.authentication!.symmetricKey);
@@ -57,7 +56,7 @@ describe("durability across kill -9", () => {
     });
     const ids = (await after.list()).responseBody.map((d) => d.deviceId).sort();
     expect(ids).toEqual(["bulk-a", "durable"]);
-    await expect(Registry.fromConnectionString(policy).get("durable")).resolves.toBeDefined();
+    await expect(hubRegistry(info, policy).get("durable")).resolves.toBeDefined();
     expect((await hub.cli("quota", "show")).stdout.trim()).toBe("query=7/min");
   });
 });

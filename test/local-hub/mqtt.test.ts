@@ -1,7 +1,6 @@
-import { Registry } from "azure-iothub";
 import type { ModuleClient } from "azure-iot-device";
 import { startHub } from "../support/hubProcess";
-import { useSuiteHub } from "../support/suiteHub";
+import { hubRegistry, useSuiteHub } from "../support/suiteHub";
 import {
   closed,
   connected,
@@ -311,7 +310,7 @@ describe("sessions and lifecycle", () => {
 
     await suite.hub.stop();
     await suite.hub.restart();
-    suite.registry = Registry.fromConnectionString(suite.hub.info.connectionString);
+    suite.registry = hubRegistry(suite.hub.info);
 
     const after = raw(identity, { clean: false });
     await connected(after);
@@ -380,7 +379,7 @@ describe("a hub restart under a connected SDK client", () => {
     const restartable = await startHub({ args: ["--mqtt-port", String(await freePort())] });
     let closeFirst = async (): Promise<unknown> => undefined;
     try {
-      const service = Registry.fromConnectionString(restartable.info.connectionString);
+      const service = hubRegistry(restartable.info);
       const identity = await createModule(service, "restart-dev", "sdk");
       const client = await openModuleClient(restartable.info, identity);
       closeFirst = () => client.close();

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Client as DeviceClient, Message, type ModuleClient } from "azure-iot-device";
 import { Mqtt } from "azure-iot-device-mqtt";
-import { Client as ServiceClient } from "azure-iothub";
+import type { Client as ServiceClient } from "azure-iothub";
 import { HUB_CLI, PROJECT_ROOT, runCli } from "../support/hubProcess";
-import { useSuiteHub } from "../support/suiteHub";
+import { hubServiceClient, useSuiteHub } from "../support/suiteHub";
 import { connectionStringOf, createModule, openModuleClient, type ModuleIdentity } from "./mqttSupport";
 
 // Direct methods (service SDK -> hub -> device SDK and back) and telemetry watched with `iothub-local tail`.
@@ -18,7 +18,7 @@ const openClients: ModuleClient[] = [];
 const tails: ChildProcessWithoutNullStreams[] = [];
 
 beforeAll(async () => {
-  service = ServiceClient.fromConnectionString(suite.hub.info.connectionString);
+  service = hubServiceClient(suite.hub.info);
 });
 
 afterEach(async () => {

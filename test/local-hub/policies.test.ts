@@ -1,6 +1,5 @@
-import { Registry } from "azure-iothub";
 import { parseConnectionString } from "../../lib/iothub/sas";
-import { useSuiteHub } from "../support/suiteHub";
+import { hubRegistry, useSuiteHub } from "../support/suiteHub";
 
 /** Shared access policies: Azure's defaults, rights enforced per operation, and CLI changes seen by a running hub. */
 describe("shared access policies", () => {
@@ -32,14 +31,14 @@ describe("shared access policies", () => {
     expect(fields).toMatchObject({ HostName: suite.hub.info.hostName, SharedAccessKeyName: "provisioner" });
     expect(Buffer.from(fields.SharedAccessKey, "base64")).toHaveLength(32);
 
-    const registry = Registry.fromConnectionString(connectionString);
+    const registry = hubRegistry(suite.hub.info, connectionString);
     await registry.create({ deviceId: "made-by-provisioner" });
     const twin = await registry.getTwin("made-by-provisioner");
     expect(twin.responseBody.deviceId).toBe("made-by-provisioner");
   });
 
   it("refuses a create with UnauthorizedError when the policy lacks RegistryWrite, but lets it read", async () => {
-    const registry = Registry.fromConnectionString(await addPolicy("reader", "RegistryRead"));
+    const registry = hubRegistry(suite.hub.info, await addPolicy("reader", "RegistryRead"));
     await expect(registry.create({ deviceId: "not-allowed" })).rejects.toMatchObject({
       name: "UnauthorizedError",
     });
@@ -48,14 +47,14 @@ describe("shared access policies", () => {
   });
 
   it("refuses twin operations with UnauthorizedError when the policy lacks ServiceConnect", async () => {
-    const registry = Registry.fromConnectionString(await addPolicy("writer", "RegistryWrite"));
+    const registry = hubRegistry(suite.hub.info, await addPolicy("writer", "RegistryWrite"));
     await expect(registry.getTwin("made-by-provisioner")).rejects.toMatchObject({
       name: "UnauthorizedError",
     });
   });
 
   it("honours a removed policy at once: its tokens get 401 on the next request", async () => {
-    const registry = Registry.fromConnectionString(await addPolicy("shortlived", "RegistryRead"));
+    const registry = hubRegistry(suite.hub.info, await addPolicy("shortlived", "RegistryRead"));
     await registry.get("made-by-provisioner");
     expect(await suite.hub.cli("policy", "remove", "shortlived")).toMatchObject({ code: 0 });
     await expect(registry.get("made-by-provisioner")).rejects.toMatchObject({ name: "UnauthorizedError" });

@@ -1,7 +1,8 @@
-import { Registry } from "azure-iothub";
+import type { Registry } from "azure-iothub";
 import type { Twin } from "azure-iothub/dist/twin";
 import { ArgumentError } from "azure-iothub/dist/common-core/errors";
 import { startHub } from "../support/hubProcess";
+import { hubRegistry } from "../support/suiteHub";
 
 // Twin queries (POST /devices/query) through the real service SDK against a real local hub.
 
@@ -12,7 +13,7 @@ const FLEET = 25;
 
 beforeAll(async () => {
   hub = await startHub();
-  registry = Registry.fromConnectionString(hub.info.connectionString);
+  registry = hubRegistry(hub.info);
   const devices = Array.from({ length: FLEET }, (_, i) => ({
     deviceId: `q${String(i).padStart(2, "0")}`,
     status: i % 5 === 0 ? ("disabled" as const) : ("enabled" as const),

@@ -158,23 +158,17 @@ describe("device get, update, delete, list", () => {
   it("honours If-Match etags on update and delete (412 on a stale one)", async () => {
     const created = (await suite.registry.create({ deviceId: "etagged" })).responseBody;
     const body = { deviceId: "etagged", authentication: created.authentication };
-    const stale = await serviceRequest(suite.hub.info.connectionString, "PUT", "/devices/etagged", body, {
+    const stale = await serviceRequest(suite.hub.info, "PUT", "/devices/etagged", body, {
       "if-match": '"not-the-etag"',
     });
     expect(stale.status).toBe(412);
-    const fresh = await serviceRequest(suite.hub.info.connectionString, "PUT", "/devices/etagged", body, {
+    const fresh = await serviceRequest(suite.hub.info, "PUT", "/devices/etagged", body, {
       "if-match": `"${created.etag}"`,
     });
     expect(fresh.status).toBe(200);
-    const staleDelete = await serviceRequest(
-      suite.hub.info.connectionString,
-      "DELETE",
-      "/devices/etagged",
-      undefined,
-      {
-        "if-match": `"${created.etag}"`,
-      },
-    );
+    const staleDelete = await serviceRequest(suite.hub.info, "DELETE", "/devices/etagged", undefined, {
+      "if-match": `"${created.etag}"`,
+    });
     expect(staleDelete.status).toBe(412);
     await expect(suite.registry.get("etagged")).resolves.toBeDefined();
     await suite.registry.delete("etagged");

@@ -1,9 +1,12 @@
+import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { createSasToken, parseConnectionString } from "../../lib/iothub/sas";
+import type { HubAccess } from "../support/suiteHub";
 
 /**
  * A raw service-API call, for the few requests the SDK cannot make (twin PUT, bulk batches the SDK refuses
- * client-side, etags on device delete). Signed exactly as the SDK signs; trusts the suite CA via NODE_EXTRA_CA_CERTS.
+ * client-side, etags on device delete). Signed exactly as the SDK signs with the hub's owner policy; trusts only
+ * the hub's CA.
  */
 export interface RawResponse {
   status: number;
@@ -12,13 +15,13 @@ export interface RawResponse {
 }
 
 export function serviceRequest(
-  connectionString: string,
+  hub: HubAccess,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<RawResponse> {
-  const fields = parseConnectionString(connectionString);
+  const fields = parseConnectionString(hub.connectionString);
   const expiry = Math.floor(Date.now() / 1000) + 600;
   const token = createSasToken(fields.HostName, fields.SharedAccessKey, expiry, fields.SharedAccessKeyName);
   const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -27,6 +30,7 @@ export function serviceRequest(
       {
         host: fields.HostName,
         port: 443,
+        ca: readFileSync(hub.caFile, "utf8"),
         method,
         path: `${path}${path.includes("?") ? "&" : "?"}api-version=2021-04-12`,
         headers: {

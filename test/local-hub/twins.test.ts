@@ -1,7 +1,8 @@
-import { Registry } from "azure-iothub";
+import type { Registry } from "azure-iothub";
 import { ArgumentError, DeviceNotFoundError, InvalidEtagError } from "azure-iothub/dist/common-core/errors";
 import { startHub } from "../support/hubProcess";
 import { serviceRequest } from "./serviceRequest";
+import { hubRegistry } from "../support/suiteHub";
 
 // Device and module twins through the real service SDK against a real local hub.
 
@@ -10,7 +11,7 @@ let registry: Registry;
 
 beforeAll(async () => {
   hub = await startHub();
-  registry = Registry.fromConnectionString(hub.info.connectionString);
+  registry = hubRegistry(hub.info);
   await registry.create({ deviceId: "t1" });
   await registry.addModule({ deviceId: "t1", moduleId: "m1" });
 });
@@ -91,7 +92,7 @@ describe("device twins", () => {
     await registry.updateTwin("t1", { tags: { old: 1 }, properties: { desired: { old: 1 } } }, "*");
     const before = await twinOf("t1");
     const put = await serviceRequest(
-      hub.info.connectionString,
+      hub.info,
       "PUT",
       "/twins/t1",
       { tags: { fresh: true }, properties: { desired: { mode: "eco" } } },
@@ -106,7 +107,7 @@ describe("device twins", () => {
     });
     expect(after.properties.desired.old).toBeUndefined();
     const stale = await serviceRequest(
-      hub.info.connectionString,
+      hub.info,
       "PUT",
       "/twins/t1",
       { tags: {} },

@@ -2,11 +2,12 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Registry } from "azure-iothub";
+import type { Registry } from "azure-iothub";
 import { startHub, type TestHub } from "../support/hubProcess";
 import { startProviderServer, type ProviderServer } from "../support/providerServer";
 import { Deployment, serializeProgramProviders } from "./support/deployment";
 import { PROJECT_DIR, runProgram, type ProgramRun } from "./support/runProgram";
+import { hubRegistry } from "../support/suiteHub";
 
 /**
  * The program with the local stack's config, as close to `pulumi up` as this machine allows: index.ts runs under
@@ -41,7 +42,7 @@ interface RegistrySnapshot {
 
 /** What the hub holds: every device (status, tags, desired) and every module's desired properties. */
 async function snapshot(hub: TestHub): Promise<RegistrySnapshot> {
-  const registry = Registry.fromConnectionString(hub.info.connectionString);
+  const registry = hubRegistry(hub.info);
   // The SDK's Device type omits the scopes the REST body carries.
   const devices = (await registry.list()).responseBody as Array<
     Registry.DeviceDescription & { deviceScope?: string; parentScopes?: string[] }

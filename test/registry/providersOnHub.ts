@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Registry } from "azure-iothub";
+import type { Registry } from "azure-iothub";
 import { startHub, type StartHubOptions, type TestHub } from "../support/hubProcess";
 import {
   serializedProviders,
@@ -9,6 +9,7 @@ import {
   type Props,
   type ProviderServer,
 } from "../support/providerServer";
+import { hubRegistry } from "../support/suiteHub";
 
 /**
  * The registry providers driven the way the engine drives them (the real dynamic-provider server, the providers
@@ -45,7 +46,7 @@ export function useProvidersOnHub(hubOptions: StartHubOptions = {}): ProvidersOn
       serializedProviders(),
     ]);
     suite.caPem = fs.readFileSync(suite.hub.info.caFile, "utf8");
-    suite.registry = Registry.fromConnectionString(suite.hub.info.connectionString);
+    suite.registry = hubRegistry(suite.hub.info);
     suite.hubArgs = { serviceConnectionString: suite.hub.info.connectionString, caCertificate: suite.caPem };
   });
   afterAll(async () => {

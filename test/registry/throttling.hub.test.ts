@@ -1,6 +1,6 @@
-import { Registry } from "azure-iothub";
 import type { Props } from "../support/providerServer";
 import { useProvidersOnHub } from "./providersOnHub";
+import { hubRegistry } from "../support/suiteHub";
 
 /**
  * The hub's registry quota (5 operations/s, a bucket of 5) against many resources created at once, as the engine
@@ -58,7 +58,7 @@ it("unpaced, retries throttled calls until every device exists", async () => {
   expect(rejected(results)).toEqual([]);
   expect(registryCalls() - before).toBeGreaterThan(20); // some were throttled (429) and retried
   await suite.hub.cli("quota", "clear");
-  const registry = Registry.fromConnectionString(suite.hub.info.connectionString);
+  const registry = hubRegistry(suite.hub.info);
   const devices = (await registry.list()).responseBody.map((device) => device.deviceId);
   for (let i = 0; i < 20; i++) expect(devices).toContain(`burst-${i}`);
 });

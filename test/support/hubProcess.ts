@@ -20,7 +20,7 @@ import {
 
 export const PROJECT_ROOT = resolve(__dirname, "../..");
 export { HUB_CLI };
-/** Made by `npm run jest` before jest starts; NODE_EXTRA_CA_CERTS points at its ca.pem. */
+/** Made by `npm run jest` before jest starts; every test hub is seeded with its CA, which tests trust in-process. */
 export const SUITE_CA_DIR = join(PROJECT_ROOT, ".iothub-local-test");
 
 export interface StartHubOptions {

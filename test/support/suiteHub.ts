@@ -1,10 +1,31 @@
-import { Registry } from "azure-iothub";
+import { readFileSync } from "node:fs";
+import type { Client, Registry } from "azure-iothub";
+import { serviceClient, serviceRegistry } from "../../lib/iothub/serviceClient";
 import { startHub, type StartHubOptions, type TestHub } from "./hubProcess";
 
 /** One hub for a suite (or a describe block) and a service-SDK registry on it, filled in by beforeAll. */
 export interface SuiteHub {
   hub: TestHub;
   registry: Registry;
+}
+
+/** What a service client needs of a test hub: hub.json's owner connection string and CA file. */
+export interface HubAccess {
+  connectionString: string;
+  caFile: string;
+}
+
+/**
+ * The service SDK's Registry on a test hub, trusting the hub's CA in this process (no NODE_EXTRA_CA_CERTS), as the
+ * providers and verify do. `connectionString` picks another policy of the same hub (default: the owner's).
+ */
+export function hubRegistry(hub: HubAccess, connectionString = hub.connectionString): Registry {
+  return serviceRegistry(connectionString, readFileSync(hub.caFile, "utf8"));
+}
+
+/** The service SDK's Client on a test hub (direct methods), trusting the hub's CA in this process. */
+export function hubServiceClient(hub: HubAccess): Client {
+  return serviceClient(hub.connectionString, readFileSync(hub.caFile, "utf8"));
 }
 
 /**
@@ -15,7 +36,7 @@ export function useSuiteHub(options: StartHubOptions = {}): SuiteHub {
   const suite = {} as SuiteHub;
   beforeAll(async () => {
     suite.hub = await startHub(options);
-    suite.registry = Registry.fromConnectionString(suite.hub.info.connectionString);
+    suite.registry = hubRegistry(suite.hub.info);
   });
   afterAll(async () => {
     await suite.hub?.stop();

@@ -80,6 +80,31 @@ describe("verify CLI input errors", () => {
     expect(run.stdout + run.stderr).not.toContain(KEY);
   });
 
+  it("exits 2 naming --ca when its file holds no readable certificate, before contacting anything", async () => {
+    const outputs = join(directory, "ca-outputs.json");
+    writeFileSync(
+      outputs,
+      JSON.stringify({
+        hostName: "hub.invalid",
+        serviceConnectionString: `HostName=hub.invalid;SharedAccessKeyName=p;SharedAccessKey=${KEY}`,
+        modules: [
+          {
+            deviceId: "d",
+            moduleId: "m",
+            connectionString: `HostName=hub.invalid;DeviceId=d;ModuleId=m;SharedAccessKey=${KEY}`,
+            desired: {},
+          },
+        ],
+      }),
+    );
+    const garbled = join(directory, "garbled.pem");
+    writeFileSync(garbled, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+    const run = await runVerify(["--outputs", outputs, "--ca", garbled]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`--ca ${garbled}: the certificate is not a readable X.509 certificate`);
+    expect(run.stdout).toBe("");
+  });
+
   it("reads the outputs from standard input with --outputs -", async () => {
     const run = await runVerify(["--outputs", "-"], process.env, "not json");
     expect(run.code).toBe(2);

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { Registry } from "azure-iothub";
+import type { Registry } from "azure-iothub";
 import { buildConnectionString } from "../../lib/iothub/sas";
 import type { TwinDocument } from "../../verify/desired";
 import type { ModuleOutput } from "../../verify/outputs";
+import { hubRegistry } from "../support/suiteHub";
 
 /** What the stack outputs would hold after `pulumi up` against a hub: made here with the service SDK. */
 
@@ -39,7 +40,7 @@ export function moduleConnectionString(
 
 /** Creates the devices and modules (idempotent per device) and sets each module's desired properties. */
 export async function createFleet(hub: HubEndpoint, modules: FleetModule[]): Promise<ModuleOutput[]> {
-  const registry = Registry.fromConnectionString(hub.connectionString);
+  const registry = hubRegistry(hub);
   const devices = [...new Set(modules.map((module) => module.deviceId))];
   for (const deviceId of devices) await registry.create({ deviceId });
   const outputs: ModuleOutput[] = [];

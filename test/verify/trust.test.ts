@@ -1,60 +1,77 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureCertificateAuthority } from "../../local-hub/tls";
 import { InputError } from "../../verify/inputError";
-import { REEXEC_MARKER, resolveTrust } from "../../verify/trust";
+import { resolveTrust } from "../../verify/trust";
 
 const directory = mkdtempSync(join(tmpdir(), "verify-trust-"));
-const pem = (name: string) => `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`;
-const caA = join(directory, "a.pem");
-const caB = join(directory, "b.pem");
-writeFileSync(caA, pem("A"));
-writeFileSync(caB, pem("B"));
+/** A real CA certificate (the hub's own kind) in a state dir of its own; returns its ca.pem path and PEM. */
+function makeCa(name: string): { file: string; pem: string } {
+  const stateDir = join(directory, name);
+  mkdirSync(stateDir);
+  const ca = ensureCertificateAuthority(stateDir);
+  return { file: ca.file, pem: ca.certificatePem };
+}
+const caA = makeCa("a");
+const caB = makeCa("b");
 
 describe("resolveTrust", () => {
-  it("uses the system CAs plus NODE_EXTRA_CA_CERTS when no CA is given, without re-running", () => {
+  it("uses the system CAs plus NODE_EXTRA_CA_CERTS when no CA is given", () => {
     expect(resolveTrust(undefined, undefined, {})).toEqual({ description: "the system's CAs" });
-    expect(resolveTrust(undefined, undefined, { NODE_EXTRA_CA_CERTS: caA })).toEqual({
-      caPem: pem("A"),
-      description: `NODE_EXTRA_CA_CERTS=${caA}`,
+    expect(resolveTrust(undefined, undefined, { NODE_EXTRA_CA_CERTS: caA.file })).toEqual({
+      caPem: caA.pem,
+      description: `NODE_EXTRA_CA_CERTS=${caA.file}`,
     });
   });
 
-  it("re-runs with NODE_EXTRA_CA_CERTS when a CA from --ca or caFile is not in the environment", () => {
-    expect(resolveTrust(caA, undefined, {})).toMatchObject({ caPem: pem("A"), reexecWith: caA });
-    expect(resolveTrust(undefined, caB, {})).toMatchObject({ caPem: pem("B"), reexecWith: caB });
+  it("trusts the CA from --ca, else from the outputs' caFile, without needing NODE_EXTRA_CA_CERTS", () => {
+    expect(resolveTrust(caA.file, undefined, {})).toEqual({
+      caPem: caA.pem,
+      description: `--ca ${caA.file}`,
+    });
+    expect(resolveTrust(undefined, caB.file, {})).toEqual({
+      caPem: caB.pem,
+      description: `caFile ${caB.file}`,
+    });
     // --ca wins over the outputs' caFile.
-    expect(resolveTrust(caA, caB, {})).toMatchObject({ caPem: pem("A"), reexecWith: caA });
+    expect(resolveTrust(caA.file, caB.file, {})).toEqual({ caPem: caA.pem, description: `--ca ${caA.file}` });
   });
 
-  it("does not re-run when the environment already names the CA, nor a second time", () => {
-    expect(resolveTrust(caA, undefined, { NODE_EXTRA_CA_CERTS: caA }).reexecWith).toBeUndefined();
-    expect(resolveTrust(caA, undefined, { [REEXEC_MARKER]: "1" }).reexecWith).toBeUndefined();
-  });
-
-  it("does not re-run when NODE_EXTRA_CA_CERTS names a copy of the CA", () => {
+  it("names only the CA when NODE_EXTRA_CA_CERTS names it or a copy of it", () => {
+    expect(resolveTrust(caA.file, undefined, { NODE_EXTRA_CA_CERTS: caA.file })).toEqual({
+      caPem: caA.pem,
+      description: `--ca ${caA.file}`,
+    });
     const copy = join(directory, "copy.pem");
-    writeFileSync(copy, pem("A"));
-    expect(resolveTrust(undefined, caA, { NODE_EXTRA_CA_CERTS: copy })).toEqual({
-      caPem: pem("A"),
-      description: `caFile ${caA}`,
+    writeFileSync(copy, caA.pem);
+    expect(resolveTrust(undefined, caA.file, { NODE_EXTRA_CA_CERTS: copy })).toEqual({
+      caPem: caA.pem,
+      description: `caFile ${caA.file}`,
     });
   });
 
-  it("keeps an unrelated NODE_EXTRA_CA_CERTS by bundling both CAs", () => {
-    const trust = resolveTrust(caA, undefined, { NODE_EXTRA_CA_CERTS: caB });
-    expect(trust.caPem).toContain("A");
-    expect(trust.caPem).toContain("B");
-    expect(readFileSync(trust.reexecWith!, "utf8")).toBe(trust.caPem);
+  it("keeps an unrelated NODE_EXTRA_CA_CERTS by trusting both CAs", () => {
+    const trust = resolveTrust(caA.file, undefined, { NODE_EXTRA_CA_CERTS: caB.file });
+    expect(trust.caPem).toBe(`${caA.pem.trim()}\n${caB.pem.trim()}\n`);
+    expect(trust.description).toBe(`--ca ${caA.file} and NODE_EXTRA_CA_CERTS=${caB.file}`);
   });
 
-  it("rejects a CA file that is missing or not PEM, naming the flag", () => {
-    expect(() => resolveTrust(join(directory, "none.pem"), undefined, {})).toThrow(InputError);
-    expect(() => resolveTrust(join(directory, "none.pem"), undefined, {})).toThrow(
-      /--ca .*none.pem: cannot read it \(no such file\)/,
+  it("rejects a CA file that is missing, not PEM, or holds an unreadable certificate, naming the flag", () => {
+    const missing = join(directory, "none.pem");
+    expect(() => resolveTrust(missing, undefined, {})).toThrow(InputError);
+    expect(() => resolveTrust(missing, undefined, {})).toThrow(
+      `--ca ${missing}: cannot read it (no such file)`,
     );
     const notPem = join(directory, "x.txt");
     writeFileSync(notPem, "hello");
-    expect(() => resolveTrust(undefined, notPem, {})).toThrow(/caFile .*x.txt: is not a PEM certificate/);
+    expect(() => resolveTrust(undefined, notPem, {})).toThrow(
+      `caFile ${notPem}: must be a PEM certificate (-----BEGIN CERTIFICATE-----)`,
+    );
+    const garbled = join(directory, "garbled.pem");
+    writeFileSync(garbled, `${caA.pem}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`);
+    expect(() => resolveTrust(garbled, undefined, {})).toThrow(
+      new RegExp(`^--ca ${garbled}: certificate 2 of 2 is not a readable X.509 certificate \\(`),
+    );
   });
 });

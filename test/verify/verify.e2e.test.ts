@@ -1,13 +1,14 @@
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Registry } from "azure-iothub";
+import type { Registry } from "azure-iothub";
 import { runCli, startHub, type TestHub } from "../support/hubProcess";
 import type { ModuleOutput } from "../../verify/outputs";
 import type { VerifyReport } from "../../verify/report";
 import { CANARY_DESIRED_PROPERTY, VERIFIED_REPORTED_PROPERTY } from "../../verify/moduleCheck";
 import { createFleet, moduleConnectionString, newKey, stackOutputs, type HubEndpoint } from "./fleet";
 import { runVerify, startVerify, waitForOutput } from "./runVerify";
+import { hubRegistry } from "../support/suiteHub";
 
 /**
  * The verify CLI end to end, as a pipeline runs it (a child process), against a real local hub in its own
@@ -39,7 +40,7 @@ async function hubCli(...args: string[]): Promise<void> {
 beforeAll(async () => {
   hub = await startHub();
   endpoint = hub.info;
-  registry = Registry.fromConnectionString(hub.info.connectionString);
+  registry = hubRegistry(hub.info);
   fleet = await createFleet(endpoint, [
     { deviceId: "line-1", moduleId: "sensor", desired: { interval: 30, thresholds: { high: 80, low: 10 } } },
     { deviceId: "line-1", moduleId: "camera", desired: { resolution: "1080p" } },
@@ -198,7 +199,7 @@ describe("verify against a local hub", () => {
     expect(module.failure!.message).toMatch(/ECONNREFUSED/);
   });
 
-  it("names an untrusted CA (and re-runs itself to trust a --ca the environment does not name)", async () => {
+  it("names an untrusted CA: a --ca that did not sign the hub's certificate", async () => {
     const otherState = join(directory, "other-ca");
     const otherCa = (await runCli(["ca", "--state", otherState])).stdout.trim();
     const env = { ...process.env };
@@ -214,7 +215,7 @@ describe("verify against a local hub", () => {
     expect(module.failure!.message).toContain(`--ca ${otherCa}`);
   });
 
-  it("trusts the outputs' caFile by re-running with NODE_EXTRA_CA_CERTS, so the service SDK trusts it too", async () => {
+  it("trusts the outputs' caFile in both SDKs without NODE_EXTRA_CA_CERTS (the canary write goes through the service SDK)", async () => {
     const env = { ...process.env };
     delete env.NODE_EXTRA_CA_CERTS;
     const result = await runVerify(
@@ -223,6 +224,21 @@ describe("verify against a local hub", () => {
     );
     expect(result.code).toBe(0);
     expect(parseReport(result.stdout)).toMatchObject({ ok: true, passed: 1 });
+  });
+
+  it("trusts a --ca, or NODE_EXTRA_CA_CERTS, when the outputs carry no caFile", async () => {
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const outputs = writeOutputs("no-cafile.json", stackOutputs(endpoint, [fleet[0]], false));
+    const withFlag = await runVerify(["--outputs", outputs, "--ca", hub.info.caFile, "--json"], env);
+    expect(withFlag.code).toBe(0);
+    expect(parseReport(withFlag.stdout)).toMatchObject({ ok: true, passed: 1 });
+    const withEnvironment = await runVerify(["--outputs", outputs, "--json"], {
+      ...env,
+      NODE_EXTRA_CA_CERTS: hub.info.caFile,
+    });
+    expect(withEnvironment.code).toBe(0);
+    expect(parseReport(withEnvironment.stdout)).toMatchObject({ ok: true, passed: 1 });
   });
 
   it("names a patch the hub never delivered as a timeout", async () => {
@@ -300,7 +316,7 @@ describe("verify against a local hub", () => {
     expect(parseReport(result.stdout)).toMatchObject({ ok: true, total: 1 });
   });
 
-  it("--watch prints each desired patch as it arrives, until SIGINT (forwarded through the trust re-run)", async () => {
+  it("--watch prints each desired patch as it arrives, until SIGINT", async () => {
     const env = { ...process.env };
     delete env.NODE_EXTRA_CA_CERTS;
     const watcher = startVerify(

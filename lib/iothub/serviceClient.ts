@@ -1,0 +1,130 @@
+import { createHash } from "node:crypto";
+import { Agent } from "node:https";
+import { createSecureContext, type SecureContext } from "node:tls";
+import { Amqp, Client, Registry, SharedAccessSignature } from "azure-iothub";
+import { RestApiClient } from "azure-iothub/dist/common-http/rest_api_client";
+import { processWide } from "../../components/registry/processState";
+import { defaultTrustPlus, readableCertificates } from "./caCertificates";
+import { parseConnectionString } from "./sas";
+
+/**
+ * Service-SDK (azure-iothub) clients that trust a given CA in this process, without NODE_EXTRA_CA_CERTS.
+ *
+ * The SDK has no CA option: its Registry and Client constructors install an https.Agent of their own, which trusts
+ * only Node's roots plus NODE_EXTRA_CA_CERTS (read once at process start; the engine's provider process does not
+ * even inherit it from the program). So each client is built on the SDK's own RestApiClient, and after
+ * construction that client is given an agent whose secure context trusts Node's roots, NODE_EXTRA_CA_CERTS and
+ * `caCertificate`. TLS verification stays on; the extra CA applies only to this hub's connections. What this
+ * relies on in azure-iothub is pinned by test/lib/serviceClient.test.ts.
+ *
+ * Tokens: the SharedAccessSignature is handed to the SDK as an object (not a string), so the SDK signs every
+ * request afresh with an expiry one hour after it is sent: a long-lived client never sends an expired token.
+ */
+
+/** An hour, as the SDK's own renewal uses: the lifetime of the first token, before any request renews it. */
+const TOKEN_LIFETIME_SECONDS = 3600;
+/** Connections kept open per hub: enough for the providers' paced bursts and verify's --concurrency. */
+const MAX_SOCKETS = 64;
+
+/** The REST-backed service clients of one hub, connection string and CA; made on first use. */
+interface ServiceClients {
+  agent: Agent;
+  config: ServiceConfig;
+  registry?: Registry;
+  client?: Client;
+}
+
+/** What both Registry and Client (and its AMQP transport) take. */
+type ServiceConfig = Client.TransportConfigOptions & { host: string };
+
+/**
+ * The Registry for a hub (one per connection string and CA in the process, so one keep-alive agent per hub).
+ * Throws an Error naming `serviceConnectionString` or `caCertificate` and the rule when either is unusable.
+ */
+export function serviceRegistry(serviceConnectionString: string, caCertificate?: string): Registry {
+  const clients = serviceClientsFor(serviceConnectionString, caCertificate);
+  if (!clients.registry) {
+    const restApiClient = restApiClientOf(clients);
+    clients.registry = new Registry(clients.config, restApiClient);
+    trustOnlyThrough(restApiClient, clients.agent);
+  }
+  return clients.registry;
+}
+
+/**
+ * The service Client for a hub, for its REST calls (direct methods: `invokeDeviceMethod`), on the same agent as
+ * the hub's Registry. Its AMQP calls (`send`, feedback) do not go through that agent and trust only Node's CAs.
+ */
+export function serviceClient(serviceConnectionString: string, caCertificate?: string): Client {
+  const clients = serviceClientsFor(serviceConnectionString, caCertificate);
+  if (!clients.client) {
+    const restApiClient = restApiClientOf(clients);
+    clients.client = new Client(new Amqp(clients.config), restApiClient);
+    trustOnlyThrough(restApiClient, clients.agent);
+  }
+  return clients.client;
+}
+
+function serviceClientsFor(
+  serviceConnectionString: string,
+  caCertificate: string | undefined,
+): ServiceClients {
+  const cache = processWide("serviceClients", () => new Map<string, ServiceClients>());
+  // A digest, not the text: the key is never held in clear as a map key.
+  const cacheKey = createHash("sha256")
+    .update(`${serviceConnectionString}\n${caCertificate ?? ""}`)
+    .digest("hex");
+  let clients = cache.get(cacheKey);
+  if (!clients) {
+    clients = {
+      config: serviceConfig(serviceConnectionString),
+      // One secure context for all connections: a `ca` option per request would re-parse every root
+      // certificate per connection, which under load bunches paced calls into bursts the hub then throttles.
+      agent: new Agent({
+        keepAlive: true,
+        maxSockets: MAX_SOCKETS,
+        secureContext: secureContextFor(caCertificate),
+      }),
+    };
+    cache.set(cacheKey, clients);
+  }
+  return clients;
+}
+
+function serviceConfig(serviceConnectionString: string): ServiceConfig {
+  let fields: Record<string, string> = {};
+  try {
+    fields = parseConnectionString(serviceConnectionString);
+  } catch {
+    // reported below as missing fields
+  }
+  const missing = ["HostName", "SharedAccessKeyName", "SharedAccessKey"].filter((name) => !fields[name]);
+  if (missing.length > 0) {
+    throw new Error(`serviceConnectionString: must hold ${missing.join(", ")} (Key=Value;...)`);
+  }
+  const expiry = Math.ceil(Date.now() / 1000) + TOKEN_LIFETIME_SECONDS;
+  return {
+    host: fields.HostName,
+    keyName: fields.SharedAccessKeyName,
+    sharedAccessSignature: SharedAccessSignature.create(
+      fields.HostName,
+      fields.SharedAccessKeyName,
+      fields.SharedAccessKey,
+      expiry,
+    ),
+  };
+}
+
+function secureContextFor(caCertificate: string | undefined): SecureContext | undefined {
+  if (caCertificate === undefined) return undefined;
+  return createSecureContext({ ca: defaultTrustPlus(readableCertificates(caCertificate, "caCertificate")) });
+}
+
+function restApiClientOf(clients: ServiceClients): RestApiClient {
+  return new RestApiClient(clients.config, "iothub-provisioner");
+}
+
+/** After the SDK's constructor installed its own agent: every request of this client goes through `agent`. */
+function trustOnlyThrough(restApiClient: RestApiClient, agent: Agent): void {
+  restApiClient.setOptions({ http: { agent } });
+}
