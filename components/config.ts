@@ -11,6 +11,7 @@ import {
   describeViolations,
   checkPolicyName,
 } from "../lib/iothub/rules";
+import type { TwinDocument } from "../lib/iothub/stackOutputs";
 import { checkProviderOptions, type RegistryProviderOptions } from "./registry/options";
 
 /**
@@ -29,7 +30,8 @@ export const PROVISIONER_RIGHTS = ["RegistryWrite", "ServiceConnect"] as const;
 /** Azure's name for the owner policy, created only when `hub.ownerPolicy` is true. */
 export const OWNER_POLICY_NAME = "iothubowner";
 
-const jsonObject = z.record(z.unknown());
+// A twin section; checkStackRules checks it with IoT Hub's twin rules (checkTwinSection) before it is used.
+const jsonObject = z.record(z.unknown()) as unknown as z.ZodType<TwinDocument>;
 
 const sasAuthentication = z
   .object({

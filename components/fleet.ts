@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { ModuleOutput } from "../lib/iothub/stackOutputs";
 import { DeviceIdentity, DeviceTwin, ModuleIdentity, ModuleTwin } from "./registry";
 import type { IdentityAuthentication, RegistryProviderOptions } from "./registry";
 import type { DeviceConfig, IdentityAuthenticationConfig } from "./config";
@@ -17,15 +18,8 @@ export interface FleetArgs {
   registry?: RegistryProviderOptions;
 }
 
-/** One module as the verify command reads it from the stack outputs. */
-export interface FleetModuleOutput {
-  deviceId: string;
-  moduleId: string;
-  /** Secret. */
-  connectionString: pulumi.Output<string>;
-  /** The desired properties this stack declares for the module twin. */
-  desired: Record<string, unknown>;
-}
+/** One module of the stack outputs (the contract verify reads), its connection string a secret Output. */
+export type FleetModuleOutput = ModuleOutput<pulumi.Output<string>>;
 
 /**
  * Resource names that are stable (derived only from the ids, so reordering the config changes nothing) and safe
