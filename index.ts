@@ -25,7 +25,7 @@ const config = loadConfig();
 
 const hub: HubOutputs =
   config.target === "azure"
-    ? new AzureHub("hub", { hub: config.hub!, policyName: config.policyName })
+    ? new AzureHub("hub", { hub: config.hub, policyName: config.policyName })
     : new LocalHub("hub", { stateDir: config.localHub.stateDir, policyName: config.policyName });
 
 const fleet = new Fleet("fleet", {
