@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { paceFor } from "../../components/registry/options";
+import { parseStackOutputs } from "../../verify/outputs";
 import { FAKE_CA_PEM, FAKE_LOCAL_HOST, FAKE_POLICY_KEY, fakeCloud } from "./support/fakeCloud";
 import { PROJECT_DIR, isSecretInput, plainInputs, runProgram, type Registration } from "./support/runProgram";
 
@@ -174,6 +175,25 @@ describe("the program on the local target", () => {
       expect(resource.inputs.gatewayHostName).toBe(`${FAKE_LOCAL_HOST}:18883`);
       expect(isSecretInput(resource.inputs.serviceConnectionString)).toBe(true);
     }
+  });
+});
+
+describe("the stack outputs contract", () => {
+  it.each([
+    ["dev", azureConfig],
+    ["local", localConfig],
+  ])("what the program exports on stack %s is what verify reads", async (stack, config) => {
+    const run = await runProgram({ stack, config, engine: fakeCloud() });
+    // as `pulumi stack output --json --show-secrets` prints them
+    const read = parseStackOutputs(JSON.stringify(run.outputs), `stack ${stack}`);
+    expect(read).toEqual(run.outputs);
+    expect(read.modules).toEqual([
+      expect.objectContaining({
+        deviceId: "myFirstDevice",
+        moduleId: "myFirstModule",
+        desired: { telemetryInterval: 122 },
+      }),
+    ]);
   });
 });
 
