@@ -1,4 +1,7 @@
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
 import { PROJECT_DIR } from "./support/runProgram";
 
 /**
@@ -52,5 +55,21 @@ describe("the stack config from the language host (PULUMI_CONFIG)", () => {
       "iothub-provisioner:device": devices,
     });
     expect(result.error).toContain("iothub-provisioner:device: is not a known key (did you mean devices?)");
+  });
+
+  it.each(["Pulumi.local.yaml", "Pulumi.dev.yaml"])("accepts the committed stack file %s", async (file) => {
+    const { config } = yaml.load(readFileSync(path.join(PROJECT_DIR, file), "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    // as the CLI hands it over: plain values as text, structured values as JSON
+    const strings = Object.fromEntries(
+      Object.entries(config).map(([key, value]) => [
+        key,
+        typeof value === "string" ? value : JSON.stringify(value),
+      ]),
+    );
+    const result = await readConfigWith(strings);
+    expect(result.error).toBeUndefined();
+    expect(result.config).toMatchObject({ target: config["iothub-provisioner:target"] });
   });
 });
