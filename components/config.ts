@@ -167,7 +167,7 @@ const anyTargetSchema = closedObject({
 });
 
 /** Every top-level key of the namespace this program reads. */
-export const CONFIG_KEYS = Object.keys(anyTargetSchema.shape);
+const STACK_KEYS = Object.keys(anyTargetSchema.shape);
 
 /** The keys `pulumi config set` stores as plain text; every other key holds YAML structure (stored as JSON). */
 const PLAIN_TEXT_KEYS: ReadonlySet<string> = new Set(["target", "policyName"]);
@@ -273,7 +273,7 @@ export function readStackConfig(allConfig: Record<string, string> = pulumi.runti
       raw[key] = JSON.parse(text);
     } catch {
       // An unknown key keeps its text: the schema reports the key, never its value.
-      if (CONFIG_KEYS.includes(key)) {
+      if (STACK_KEYS.includes(key)) {
         violations.push({
           field: configPath([key]),
           rule: "must be structured YAML (a map or a list), not a string",

@@ -94,7 +94,7 @@ export function closedObject<Shape extends z.ZodRawShape>(
 const KEY_RULE_SEPARATOR = "\u001f";
 
 /** The rule for one unknown key: a suggestion where a known key is close, the known keys where none is. */
-export function unknownKeyRule(
+function unknownKeyRule(
   key: string,
   known: readonly string[],
   misplaced: Readonly<Record<string, string>> = {},
@@ -110,7 +110,7 @@ export function unknownKeyRule(
  * The known key closest to `key` by edit distance (case-insensitive, so `policyname` finds `policyName`), when it
  * is close enough to be a typo: at most 2 edits, and fewer than half of the key's length.
  */
-export function closestKey(key: string, known: readonly string[]): string | undefined {
+function closestKey(key: string, known: readonly string[]): string | undefined {
   let best: { key: string; distance: number } | undefined;
   for (const candidate of known) {
     const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());

@@ -3,8 +3,8 @@ import type { RuleViolation } from "../../lib/iothub/rules";
 import { closedObject, dottedPath, schemaViolations } from "../schemaViolations";
 
 /** Operation classes the providers pace separately, named as the local hub's quota classes (IoT Hub's throttles). */
-export const OPERATION_CLASSES = ["registry", "twinRead", "twinUpdate"] as const;
-export type OperationClass = (typeof OPERATION_CLASSES)[number];
+export const PACED_OPERATION_CLASSES = ["registry", "twinRead", "twinUpdate"] as const;
+export type OperationClass = (typeof PACED_OPERATION_CLASSES)[number];
 
 const POSITIVE = "must be a positive number";
 const positiveNumber = z.number({ invalid_type_error: POSITIVE }).finite(POSITIVE).positive(POSITIVE);
@@ -15,12 +15,12 @@ const callCount = z.number({ invalid_type_error: CALL_COUNT }).int(CALL_COUNT).m
 /** A number for every operation class of a hub, or one per class (`{registry, twinRead, twinUpdate}`). */
 function perOperationClass(value: z.ZodNumber, rule: string) {
   const perClass = closedObject(
-    Object.fromEntries(OPERATION_CLASSES.map((name) => [name, value.optional()])) as Record<
+    Object.fromEntries(PACED_OPERATION_CLASSES.map((name) => [name, value.optional()])) as Record<
       OperationClass,
       z.ZodOptional<z.ZodNumber>
     >,
   );
-  const message = `${rule}, or an object of such numbers by operation class (${OPERATION_CLASSES.join(", ")})`;
+  const message = `${rule}, or an object of such numbers by operation class (${PACED_OPERATION_CLASSES.join(", ")})`;
   return z.union([value, perClass], {
     errorMap: (issue, context) => ({
       message: issue.code === z.ZodIssueCode.invalid_union ? message : context.defaultError,
