@@ -39,7 +39,7 @@ export function schemaViolations(
 }
 
 /**
- * A refinement that reports a rule function of lib/iothub/rules.ts (`check(value, field)`) as issues at the
+ * A refinement that reports a rule function (`check(value, field)`, as in lib/iothub/rules.ts) as issues at the
  * refined field. The rule is called with the field `""`, so what it returns in `field` is the part below the
  * refined value (`.primaryKey`, `.a.b`, `[0]`), kept in the issue and appended to the field's path when reported.
  * Used as `.superRefine(ruleRefinement(check))`; zod runs it only on values of the right shape, so a missing or
