@@ -4,6 +4,7 @@ import { Fleet } from "./components/fleet";
 import { AzureHub } from "./components/hub/azureHub";
 import type { HubOutputs } from "./components/hub/hubOutputs";
 import { LocalHub } from "./components/hub/localHub";
+import type { StackOutputs } from "./lib/iothub/stackOutputs";
 
 /**
  * The program: stack config -> hub (Azure or the local hub) -> fleet -> stack outputs. Both targets yield the same
@@ -24,7 +25,7 @@ const config = loadConfig();
 
 const hub: HubOutputs =
   config.target === "azure"
-    ? new AzureHub("hub", { hub: config.hub!, policyName: config.policyName })
+    ? new AzureHub("hub", { hub: config.hub, policyName: config.policyName })
     : new LocalHub("hub", { stateDir: config.localHub.stateDir, policyName: config.policyName });
 
 const fleet = new Fleet("fleet", {
@@ -35,8 +36,12 @@ const fleet = new Fleet("fleet", {
   registry: config.registry,
 });
 
-// The stack outputs: the contract the verify command reads (docs/architecture.md).
-export const hostName = hub.hostName;
-export const serviceConnectionString = pulumi.secret(hub.serviceConnectionString);
-export const caFile = config.target === "local" ? hub.caFile : undefined;
-export const modules = fleet.modules;
+// The stack outputs: the contract the verify command reads (lib/iothub/stackOutputs.ts), every key of it.
+const stackOutputs = {
+  hostName: hub.hostName,
+  serviceConnectionString: pulumi.secret(hub.serviceConnectionString),
+  caFile: config.target === "local" ? hub.caFile : undefined,
+  modules: fleet.modules,
+} satisfies Record<keyof StackOutputs, unknown>;
+
+export const { hostName, serviceConnectionString, caFile, modules } = stackOutputs;

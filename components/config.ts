@@ -5,20 +5,30 @@ import {
   RuleViolation,
   checkDeviceId,
   checkModuleId,
-  checkSymmetricKeys,
-  checkThumbprints,
   checkTwinSection,
   describeViolations,
   checkPolicyName,
 } from "../lib/iothub/rules";
-import { checkProviderOptions, type RegistryProviderOptions } from "./registry/options";
+import type { TwinDocument } from "../lib/iothub/stackOutputs";
+import { checkFleetDevices, type FleetDeviceLinks } from "./fleet";
+import { checkAuthentication } from "./registry/authentication";
+import { registryProviderOptionsSchema } from "./registry/options";
+import {
+  closedObject,
+  dottedPath,
+  parseOrViolations,
+  ruleRefinement,
+  type SchemaPath,
+} from "./schemaViolations";
 
 /**
  * The stack configuration (namespace `iothub-provisioner`): its schema, and the one place that turns what a user
  * wrote into either a validated configuration or one error that lists every problem at once, each named by its
  * config key path and the rule it breaks. Nothing is created before this succeeds.
  *
- * Shapes follow IoT Hub's rules (lib/iothub/rules.ts); this module never re-implements one of them.
+ * The schema embeds the definitions it shares with other parts instead of restating them: IoT Hub's rules
+ * (lib/iothub/rules.ts), the authentication check of the identity providers, the registry providers' options
+ * schema and the Fleet's preconditions on its device list.
  */
 
 export const CONFIG_NAMESPACE = "iothub-provisioner";
@@ -29,125 +39,145 @@ export const PROVISIONER_RIGHTS = ["RegistryWrite", "ServiceConnect"] as const;
 /** Azure's name for the owner policy, created only when `hub.ownerPolicy` is true. */
 export const OWNER_POLICY_NAME = "iothubowner";
 
-const jsonObject = z.record(z.unknown());
+export const TARGETS = ["azure", "local"] as const;
 
-const sasAuthentication = z
-  .object({
-    type: z.literal("sas"),
-    /** Base64 keys, usually set with `pulumi config set --secret --path`; absent: the hub generates them. */
-    primaryKey: z.string().optional(),
-    secondaryKey: z.string().optional(),
-  })
-  .strict();
+/** A twin section this stack owns (tags or desired properties), checked by IoT Hub's rules for it. */
+function twinSection(section: "tags" | "desired") {
+  const rule = ruleRefinement((value: Record<string, unknown>, field: string) =>
+    checkTwinSection(section, value, field),
+  );
+  return z.record(z.unknown()).superRefine((value, context): value is TwinDocument => rule(value, context));
+}
 
-const selfSignedAuthentication = z
-  .object({
-    type: z.literal("selfSigned"),
-    primaryThumbprint: z.string(),
-    secondaryThumbprint: z.string().optional(),
-  })
-  .strict();
+const authentication = z
+  .discriminatedUnion("type", [
+    closedObject({
+      type: z.literal("sas"),
+      /** Base64 keys, usually set with `pulumi config set --secret --path`; absent: the hub generates them. */
+      primaryKey: z.string().optional(),
+      secondaryKey: z.string().optional(),
+    }),
+    closedObject({
+      type: z.literal("selfSigned"),
+      primaryThumbprint: z.string(),
+      secondaryThumbprint: z.string().optional(),
+    }),
+    closedObject({ type: z.literal("certificateAuthority") }),
+  ])
+  // The identity providers' own check (keys, thumbprints), so the config and check() apply one rule.
+  .superRefine(ruleRefinement(checkAuthentication));
 
-const certificateAuthorityAuthentication = z.object({ type: z.literal("certificateAuthority") }).strict();
+const moduleShape = {
+  moduleId: z.string().superRefine(ruleRefinement(checkModuleId)),
+  authentication: authentication.optional(),
+  managedBy: z.string().optional(),
+  /** The module twin's desired properties this stack owns. */
+  desired: twinSection("desired").optional(),
+};
 
-const authentication = z.discriminatedUnion("type", [
-  sasAuthentication,
-  selfSignedAuthentication,
-  certificateAuthorityAuthentication,
-]);
+const moduleSchema = closedObject(moduleShape);
 
-const moduleSchema = z
-  .object({
-    moduleId: z.string(),
-    authentication: authentication.optional(),
-    managedBy: z.string().optional(),
-    /** The module twin's desired properties this stack owns. */
-    desired: jsonObject.optional(),
-  })
-  .strict();
+const deviceShape = {
+  deviceId: z.string().superRefine(ruleRefinement(checkDeviceId)),
+  status: z.enum(["enabled", "disabled"]).optional(),
+  statusReason: z
+    .string()
+    .max(LIMITS.idMaxLength, `must be at most ${LIMITS.idMaxLength} characters`)
+    .optional(),
+  edgeEnabled: z.boolean().optional(),
+  /** The deviceId of an edge device declared in the same list: this device becomes its child. */
+  parentDeviceId: z.string().optional(),
+  authentication: authentication.optional(),
+  /** Device twin tags and desired properties this stack owns. */
+  tags: twinSection("tags").optional(),
+  desired: twinSection("desired").optional(),
+  modules: z
+    .array(moduleSchema)
+    .max(LIMITS.modulesPerDevice, `a device has at most ${LIMITS.modulesPerDevice} modules`)
+    .default([]),
+};
 
-const deviceSchema = z
-  .object({
-    deviceId: z.string(),
-    status: z.enum(["enabled", "disabled"]).optional(),
-    statusReason: z.string().optional(),
-    edgeEnabled: z.boolean().optional(),
-    /** The deviceId of an edge device declared in the same list: this device becomes its child. */
-    parentDeviceId: z.string().optional(),
-    authentication: authentication.optional(),
-    /** Device twin tags and desired properties this stack owns. */
-    tags: jsonObject.optional(),
-    desired: jsonObject.optional(),
-    modules: z.array(moduleSchema).default([]),
-  })
-  .strict();
+// A module's own keys written at device level (a module not indented under `modules:`).
+const MODULE_ONLY_KEYS = Object.keys(moduleShape).filter((key) => !(key in deviceShape));
+const deviceSchema = closedObject(deviceShape, {
+  misplaced: Object.fromEntries(
+    MODULE_ONLY_KEYS.map((key) => [
+      key,
+      "is a module's key: a module belongs under its device's modules: list",
+    ]),
+  ),
+});
 
 // Azure's rule for IoT hub names: 3-50 characters, letters, digits and hyphens, not ending with a hyphen.
 const AZURE_HUB_NAME = /^[A-Za-z0-9-]{2,49}[A-Za-z0-9]$/;
 
-const azureHubSchema = z
-  .object({
-    name: z
-      .string()
-      .regex(AZURE_HUB_NAME, "must be 3-50 letters, digits or hyphens, and must not end with a hyphen"),
-    sku: z.enum(["F1", "S1", "S2", "S3", "B1", "B2", "B3"]).default("S1"),
-    capacity: z.number().int().min(1).default(1),
-    resourceGroupName: z.string().min(1),
-    location: z.string().min(1),
-    /** Keep an `iothubowner` policy with every right (the policy list replaces Azure's defaults). */
-    ownerPolicy: z.boolean().default(false),
-    tags: z.record(z.string()).optional(),
-  })
-  .strict();
+const azureHubShape = {
+  name: z
+    .string()
+    .regex(AZURE_HUB_NAME, "must be 3-50 letters, digits or hyphens, and must not end with a hyphen"),
+  sku: z.enum(["F1", "S1", "S2", "S3", "B1", "B2", "B3"]).default("S1"),
+  capacity: z.number().int("must be a whole number").min(1, "must be at least 1").default(1),
+  resourceGroupName: z.string().min(1, "must not be empty"),
+  location: z.string().min(1, "must not be empty"),
+  /** Keep an `iothubowner` policy with every right (the policy list replaces Azure's defaults). */
+  ownerPolicy: z.boolean().default(false),
+  tags: z.record(z.string()).optional(),
+};
 
-const localHubSchema = z
-  .object({
-    /** The local hub's state directory, relative to the project (as `iothub-local --state`). */
-    stateDir: z.string().min(1).default(".iothub-local"),
-  })
-  .strict();
-
-// The registry providers' own options (components/registry/options.ts): the schema only names the keys, so a
-// typo is reported; their values are checked by the providers' checkProviderOptions, the one place for that rule.
-const registrySchema = z
-  .object({
-    opsPerSecond: z.unknown(),
-    maxAttempts: z.unknown(),
-    maxRetryTimeMs: z.unknown(),
-    baseDelayMs: z.unknown(),
-    maxDelayMs: z.unknown(),
-    requestTimeoutMs: z.unknown(),
-  })
-  .partial()
-  .strict();
-
-const stackSchema = z.object({
-  target: z.enum(["azure", "local"]),
-  hub: azureHubSchema.optional(),
-  localHub: localHubSchema.default({}),
-  policyName: z.string().default("provisioner"),
-  registry: registrySchema.optional(),
-  devices: z.array(deviceSchema).default([]),
+const localHubSchema = closedObject({
+  /** The local hub's state directory, relative to the project (as `iothub-local --state`). */
+  stateDir: z.string().min(1, "must not be empty").default(".iothub-local"),
 });
 
+/** What both targets read. */
+const sharedSettings = {
+  policyName: z.string().superRefine(ruleRefinement(checkPolicyName)).default("provisioner"),
+  /** The registry providers' options, passed to every registry resource (one schema: registry/options.ts). */
+  registry: registryProviderOptionsSchema.optional(),
+  devices: z.array(deviceSchema).default([]),
+};
+
+/**
+ * The stack config, a union on `target`: the Azure hub settings are required exactly when the target is azure.
+ * The other target's settings are accepted (and checked) but not used, so a stack can switch target by one key.
+ */
+const stackSchema = z.discriminatedUnion("target", [
+  closedObject({
+    target: z.literal("azure"),
+    hub: closedObject(azureHubShape, {
+      required: "is required when target is azure (name, resourceGroupName, location)",
+    }),
+    localHub: localHubSchema.optional(),
+    ...sharedSettings,
+  }),
+  closedObject({
+    target: z.literal("local"),
+    hub: closedObject(azureHubShape).optional(),
+    localHub: localHubSchema.default({}),
+    ...sharedSettings,
+  }),
+]);
+
+// Without a valid target the union checks nothing else; this reports the target and every other key as well.
+const anyTargetSchema = closedObject({
+  target: z.enum(TARGETS),
+  hub: closedObject(azureHubShape).optional(),
+  localHub: localHubSchema.optional(),
+  ...sharedSettings,
+});
+
+/** Every top-level key of the namespace this program reads. */
+const STACK_KEYS = Object.keys(anyTargetSchema.shape);
+
+/** The keys `pulumi config set` stores as plain text; every other key holds YAML structure (stored as JSON). */
+const PLAIN_TEXT_KEYS: ReadonlySet<string> = new Set(["target", "policyName"]);
+
+export type StackConfig = z.infer<typeof stackSchema>;
+export type AzureStackConfig = Extract<StackConfig, { target: "azure" }>;
+export type AzureHubConfig = AzureStackConfig["hub"];
 export type IdentityAuthenticationConfig = z.infer<typeof authentication>;
 export type ModuleConfig = z.infer<typeof moduleSchema>;
 export type DeviceConfig = z.infer<typeof deviceSchema>;
-export type AzureHubConfig = z.infer<typeof azureHubSchema>;
-export type LocalHubConfig = z.infer<typeof localHubSchema>;
-export type StackConfig = Omit<z.infer<typeof stackSchema>, "registry"> & {
-  registry?: RegistryProviderOptions;
-};
-
-/** The config keys this program reads, and whether each holds structured (JSON) data or a plain string. */
-export const CONFIG_KEYS = {
-  target: "string",
-  hub: "object",
-  localHub: "object",
-  policyName: "string",
-  registry: "object",
-  devices: "object",
-} as const satisfies Record<keyof StackConfig, "string" | "object">;
 
 /** Thrown when the stack configuration is invalid; `violations` hold every problem found. */
 export class StackConfigError extends Error {
@@ -160,177 +190,59 @@ export class StackConfigError extends Error {
   }
 }
 
+/** `["devices", 0, "modules", 1, "moduleId"]` -> `iothub-provisioner:devices[0].modules[1].moduleId`. */
+export function configPath(path: SchemaPath): string {
+  return path.length === 0 ? CONFIG_NAMESPACE : `${CONFIG_NAMESPACE}:${dottedPath(path)}`;
+}
+
 /**
- * Validates raw config values (as read from the stack, keyed without the namespace) and returns the typed
- * configuration, or throws a StackConfigError listing every violation. Messages never echo a key's value.
+ * Validates raw config values (keyed without the namespace; every key of the namespace, so unknown ones are
+ * reported) and returns the typed configuration, or throws a StackConfigError listing every violation. Messages
+ * never echo a key's value.
  */
-export function parseStackConfig(raw: Partial<Record<keyof StackConfig, unknown>>): StackConfig {
-  const parsed = stackSchema.safeParse(raw);
-  // IoT Hub's rules run on the raw values too, so a schema error in one device does not hide a bad id elsewhere.
-  const violations = unique([
-    ...(parsed.success ? [] : parsed.error.issues.map(zodIssueToViolation)),
-    ...checkStackRules(raw),
-  ]);
-  if (!parsed.success || violations.length > 0) throw new StackConfigError(violations);
+export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
+  const schema = TARGETS.includes(raw.target as never) ? stackSchema : anyTargetSchema;
+  const parsed = parseOrViolations(schema, raw, configPath);
+  const violations = [...(parsed.violations ?? []), ...crossKeyViolations(raw)];
+  if (parsed.violations || violations.length > 0) throw new StackConfigError(violations);
   return parsed.data as StackConfig;
 }
 
-function unique(violations: RuleViolation[]): RuleViolation[] {
-  const seen = new Set<string>();
-  return violations.filter((violation) => {
-    const key = `${violation.field}\n${violation.rule}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-function zodIssueToViolation(issue: z.ZodIssue): RuleViolation {
-  // zod's messages for enums and literals may echo the received value: for key fields that would print a
-  // secret, so those issues get a message of our own.
-  let rule = issue.message;
-  if (issue.code === z.ZodIssueCode.invalid_enum_value) rule = `must be one of ${issue.options.join(", ")}`;
-  if (issue.code === z.ZodIssueCode.invalid_union_discriminator) {
-    rule = `must be one of ${issue.options.map(String).join(", ")}`;
-  }
-  if (issue.code === z.ZodIssueCode.invalid_type) {
-    rule = issue.received === "undefined" ? "is required" : `must be ${article(issue.expected)}`;
-  }
-  return { field: configPath(issue.path), rule };
-}
-
-function article(expected: string): string {
-  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
-}
-
-/** `["devices", 0, "modules", 1, "moduleId"]` -> `iothub-provisioner:devices[0].modules[1].moduleId`. */
-export function configPath(path: ReadonlyArray<string | number>): string {
-  let text = "";
-  for (const [index, part] of path.entries()) {
-    if (typeof part === "number") text += `[${part}]`;
-    else text += index === 0 ? `${CONFIG_NAMESPACE}:${part}` : `.${part}`;
-  }
-  return text || CONFIG_NAMESPACE;
-}
-
 /**
- * IoT Hub's rules and the cross-references zod cannot express: ids, keys, twins, duplicates, parents. Works on
- * the raw values (anything the user wrote), skipping what the schema already reports as the wrong shape.
+ * The rules between keys. They run on the raw values, so that a wrongly shaped device elsewhere in the list
+ * (which fails the schema above) does not hide a dangling parent or a duplicate id.
  */
-function checkStackRules(raw: Partial<Record<keyof StackConfig, unknown>>): RuleViolation[] {
+function crossKeyViolations(raw: Record<string, unknown>): RuleViolation[] {
   const violations: RuleViolation[] = [];
-  const at = (...path: Array<string | number>) => configPath(path);
-
-  if (raw.target === "azure" && raw.hub === undefined) {
-    violations.push({
-      field: at("hub"),
-      rule: "is required when target is azure (name, resourceGroupName, location)",
-    });
-  }
-  const hub = asRecord(raw.hub);
   if (
     raw.target === "azure" &&
-    hub?.ownerPolicy === true &&
+    asRecord(raw.hub)?.ownerPolicy === true &&
     (raw.policyName ?? "provisioner") === OWNER_POLICY_NAME
   ) {
     violations.push({
-      field: at("policyName"),
+      field: configPath(["policyName"]),
       rule: `must not be ${OWNER_POLICY_NAME} when hub.ownerPolicy is true (that name is the owner policy's)`,
     });
   }
-  if (typeof raw.policyName === "string")
-    violations.push(...checkPolicyName(raw.policyName, at("policyName")));
-  if (raw.registry !== undefined) violations.push(...checkProviderOptions(raw.registry, at("registry")));
-  const devices = Array.isArray(raw.devices) ? raw.devices.map(asRecord) : [];
-
-  const firstIndexOf = new Map<unknown, number>();
-  devices.forEach((device, deviceIndex) => {
-    if (!device) return;
-    const devicePath = (...rest: Array<string | number>) => at("devices", deviceIndex, ...rest);
-    violations.push(...checkDeviceId(device.deviceId, devicePath("deviceId")));
-    const previous = firstIndexOf.get(device.deviceId);
-    if (previous === undefined) firstIndexOf.set(device.deviceId, deviceIndex);
-    else {
-      violations.push({
-        field: devicePath("deviceId"),
-        rule: `must be unique (devices[${previous}] has the same deviceId)`,
-      });
-    }
-    violations.push(...checkAuthentication(device.authentication, devicePath("authentication")));
-    if (device.tags !== undefined)
-      violations.push(...checkTwinSection("tags", device.tags, devicePath("tags")));
-    if (device.desired !== undefined) {
-      violations.push(...checkTwinSection("desired", device.desired, devicePath("desired")));
-    }
-    if (typeof device.statusReason === "string" && device.statusReason.length > LIMITS.idMaxLength) {
-      violations.push({
-        field: devicePath("statusReason"),
-        rule: `must be at most ${LIMITS.idMaxLength} characters`,
-      });
-    }
-
-    const modules = Array.isArray(device.modules) ? device.modules.map(asRecord) : [];
-    if (modules.length > LIMITS.modulesPerDevice) {
-      violations.push({
-        field: devicePath("modules"),
-        rule: `a device has at most ${LIMITS.modulesPerDevice} modules`,
-      });
-    }
-    const moduleIndexOf = new Map<unknown, number>();
-    modules.forEach((module, moduleIndex) => {
-      if (!module) return;
-      const modulePath = (...rest: Array<string | number>) => devicePath("modules", moduleIndex, ...rest);
-      violations.push(...checkModuleId(module.moduleId, modulePath("moduleId")));
-      const previousModule = moduleIndexOf.get(module.moduleId);
-      if (previousModule === undefined) moduleIndexOf.set(module.moduleId, moduleIndex);
-      else {
-        violations.push({
-          field: modulePath("moduleId"),
-          rule: `must be unique on its device (modules[${previousModule}] has the same moduleId)`,
-        });
-      }
-      violations.push(...checkAuthentication(module.authentication, modulePath("authentication")));
-      if (module.desired !== undefined) {
-        violations.push(...checkTwinSection("desired", module.desired, modulePath("desired")));
-      }
-    });
-  });
-
-  // Parents are checked once every id is known, so a parent may be declared after its child.
-  devices.forEach((device, deviceIndex) => {
-    if (!device || device.parentDeviceId === undefined) return;
-    const field = at("devices", deviceIndex, "parentDeviceId");
-    const parentIndex = firstIndexOf.get(device.parentDeviceId);
-    if (parentIndex === undefined) {
-      violations.push({ field, rule: "must name a device declared in iothub-provisioner:devices" });
-    } else if (parentIndex === deviceIndex) {
-      violations.push({ field, rule: "must not name the device itself" });
-    } else if (devices[parentIndex]?.edgeEnabled !== true) {
-      violations.push({
-        field,
-        rule: `must name an edge device (devices[${parentIndex}] needs edgeEnabled: true)`,
-      });
-    } else if (parentChainLoops(devices, firstIndexOf, deviceIndex)) {
-      violations.push({ field, rule: "must not lead back to this device through other parents (a cycle)" });
-    }
-  });
+  const devices = Array.isArray(raw.devices) ? raw.devices.map(deviceLinks) : [];
+  for (const violation of checkFleetDevices(devices)) {
+    violations.push({ field: `${CONFIG_NAMESPACE}:${violation.field}`, rule: violation.rule });
+  }
   return violations;
 }
 
-function parentChainLoops(
-  devices: Array<Record<string, unknown> | undefined>,
-  indexOf: Map<unknown, number>,
-  start: number,
-): boolean {
-  let current: number | undefined = start;
-  for (let steps = 0; steps <= devices.length; steps++) {
-    const parent = devices[current]?.parentDeviceId;
-    if (parent === undefined) return false;
-    current = indexOf.get(parent);
-    if (current === undefined) return false;
-    if (current === start) return true;
-  }
-  return true;
+/** What a raw device entry says about its links, leaving out what has the wrong type (the schema reports it). */
+function deviceLinks(value: unknown): FleetDeviceLinks {
+  const device = asRecord(value) ?? {};
+  const text = (field: unknown) => (typeof field === "string" ? field : undefined);
+  return {
+    deviceId: text(device.deviceId),
+    parentDeviceId: text(device.parentDeviceId),
+    edgeEnabled: device.edgeEnabled === true,
+    modules: Array.isArray(device.modules)
+      ? device.modules.map((module) => ({ moduleId: text(asRecord(module)?.moduleId) }))
+      : [],
+  };
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
@@ -339,40 +251,34 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
     : undefined;
 }
 
-function checkAuthentication(value: unknown, field: string): RuleViolation[] {
-  const auth = asRecord(value);
-  if (!auth) return [];
-  switch (auth.type) {
-    case "sas":
-      return checkSymmetricKeys(auth.primaryKey, auth.secondaryKey, field);
-    case "selfSigned":
-      return checkThumbprints(auth.primaryThumbprint, auth.secondaryThumbprint, field);
-    default:
-      return [];
-  }
-}
-
 /**
- * Reads this program's keys from the stack configuration and validates them (see parseStackConfig). Values are
- * read in plain text only to validate them: keys end up wrapped in pulumi.secret where they are used.
+ * Reads every key of the namespace from the stack configuration and validates them (see parseStackConfig).
+ * `pulumi.Config` can only get keys it is asked for, so a misspelt key would go unseen; the whole map comes from
+ * `pulumi.runtime.allConfig()`, which is what the language host hands the program (the PULUMI_CONFIG environment
+ * variable) and what `pulumi.runtime.setAllConfig` sets under mocks. Values are read in plain text only to
+ * validate them: keys end up wrapped in pulumi.secret where they are used.
  */
-export function readStackConfig(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE)): StackConfig {
-  const raw: Partial<Record<keyof StackConfig, unknown>> = {};
+export function readStackConfig(allConfig: Record<string, string> = pulumi.runtime.allConfig()): StackConfig {
+  const raw: Record<string, unknown> = {};
   const violations: RuleViolation[] = [];
-  for (const [key, kind] of Object.entries(CONFIG_KEYS) as Array<[keyof StackConfig, "string" | "object"]>) {
-    const text = config.get(key);
-    if (text === undefined) continue;
-    if (kind === "string") {
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  for (const [fullKey, text] of Object.entries(allConfig)) {
+    if (!fullKey.startsWith(prefix)) continue;
+    const key = fullKey.slice(prefix.length);
+    if (PLAIN_TEXT_KEYS.has(key)) {
       raw[key] = text;
       continue;
     }
     try {
       raw[key] = JSON.parse(text);
     } catch {
-      violations.push({
-        field: configPath([key]),
-        rule: "must be structured YAML (a map or a list), not a string",
-      });
+      // An unknown key keeps its text: the schema reports the key, never its value.
+      if (STACK_KEYS.includes(key)) {
+        violations.push({
+          field: configPath([key]),
+          rule: "must be structured YAML (a map or a list), not a string",
+        });
+      } else raw[key] = text;
     }
   }
   if (violations.length > 0) throw new StackConfigError(violations);

@@ -1,4 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import { describeViolations, type RuleViolation } from "../lib/iothub/rules";
+import type { ModuleOutput } from "../lib/iothub/stackOutputs";
 import { DeviceIdentity, DeviceTwin, ModuleIdentity, ModuleTwin } from "./registry";
 import type { IdentityAuthentication, RegistryProviderOptions } from "./registry";
 import type { DeviceConfig, IdentityAuthenticationConfig } from "./config";
@@ -17,14 +19,102 @@ export interface FleetArgs {
   registry?: RegistryProviderOptions;
 }
 
-/** One module as the verify command reads it from the stack outputs. */
-export interface FleetModuleOutput {
-  deviceId: string;
-  moduleId: string;
-  /** Secret. */
-  connectionString: pulumi.Output<string>;
-  /** The desired properties this stack declares for the module twin. */
-  desired: Record<string, unknown>;
+/** One module of the stack outputs (the contract verify reads), its connection string a secret Output. */
+export type FleetModuleOutput = ModuleOutput<pulumi.Output<string>>;
+
+/**
+ * What the links between the devices depend on. Partial, so the stack config can check the links of a list whose
+ * other fields are not valid yet.
+ */
+export interface FleetDeviceLinks {
+  deviceId?: string;
+  parentDeviceId?: string;
+  edgeEnabled?: boolean;
+  modules?: ReadonlyArray<{ moduleId?: string }>;
+}
+
+/**
+ * The fleet's preconditions on its device list, each violation named by its place in the list
+ * (`devices[1].parentDeviceId`): device ids unique, module ids unique on their device (resource names derive from
+ * them), and every parent a declared edge device that does not lead back to its child (a parent is created before
+ * its children).
+ */
+export function checkFleetDevices(devices: readonly FleetDeviceLinks[]): RuleViolation[] {
+  const violations: RuleViolation[] = [];
+  const indexOf = new Map<string, number>();
+  devices.forEach((device, deviceIndex) => {
+    const field = `devices[${deviceIndex}]`;
+    if (device.deviceId !== undefined) {
+      const first = indexOf.get(device.deviceId);
+      if (first === undefined) indexOf.set(device.deviceId, deviceIndex);
+      else {
+        violations.push({
+          field: `${field}.deviceId`,
+          rule: `must be unique (devices[${first}] has the same deviceId)`,
+        });
+      }
+    }
+    const moduleIndexOf = new Map<string, number>();
+    (device.modules ?? []).forEach((module, moduleIndex) => {
+      if (module.moduleId === undefined) return;
+      const first = moduleIndexOf.get(module.moduleId);
+      if (first === undefined) moduleIndexOf.set(module.moduleId, moduleIndex);
+      else {
+        violations.push({
+          field: `${field}.modules[${moduleIndex}].moduleId`,
+          rule: `must be unique on its device (modules[${first}] has the same moduleId)`,
+        });
+      }
+    });
+  });
+
+  // Parents are checked once every id is known, so a parent may be declared after its child.
+  devices.forEach((device, deviceIndex) => {
+    if (device.parentDeviceId === undefined) return;
+    const field = `devices[${deviceIndex}].parentDeviceId`;
+    const parentIndex = indexOf.get(device.parentDeviceId);
+    if (parentIndex === undefined) {
+      violations.push({ field, rule: "must name a device declared in devices" });
+    } else if (device.parentDeviceId === device.deviceId) {
+      violations.push({ field, rule: "must not name the device itself" });
+    } else if (devices[parentIndex].edgeEnabled !== true) {
+      violations.push({
+        field,
+        rule: `must name an edge device (devices[${parentIndex}] needs edgeEnabled: true)`,
+      });
+    } else {
+      const cycle = parentCycle(devices, indexOf, deviceIndex);
+      if (cycle) {
+        violations.push({
+          field,
+          rule: `must not lead back to this device through other parents (a cycle: ${cycle.map((id) => JSON.stringify(id)).join(" -> ")})`,
+        });
+      }
+    }
+  });
+  return violations;
+}
+
+/** The ids from `start` through its parents back to `start`, when its parent chain returns to it. */
+function parentCycle(
+  devices: readonly FleetDeviceLinks[],
+  indexOf: ReadonlyMap<string, number>,
+  start: number,
+): string[] | undefined {
+  const chain = [devices[start].deviceId ?? ""];
+  const visited = new Set([start]);
+  let current = start;
+  for (;;) {
+    const parent = devices[current].parentDeviceId;
+    const next = parent === undefined ? undefined : indexOf.get(parent);
+    if (parent === undefined || next === undefined) return undefined;
+    chain.push(parent);
+    if (next === start) return chain;
+    // A loop that does not pass through `start`: its own members report it.
+    if (visited.has(next)) return undefined;
+    visited.add(next);
+    current = next;
+  }
 }
 
 /**
@@ -70,6 +160,11 @@ export class Fleet extends pulumi.ComponentResource {
   readonly devices: ReadonlyMap<string, DeviceIdentity>;
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked before anything registers: a bad list creates no component and no resource.
+    const violations = checkFleetDevices(args.devices);
+    if (violations.length > 0) {
+      throw new Error(`Fleet "${name}": invalid args: ${describeViolations(violations)}`);
+    }
     super("iothub-provisioner:fleet:Fleet", name, {}, opts);
     const hub = {
       serviceConnectionString: pulumi.secret(args.serviceConnectionString),
@@ -82,7 +177,7 @@ export class Fleet extends pulumi.ComponentResource {
     const devices = new Map<string, DeviceIdentity>();
     const configById = new Map(args.devices.map((device) => [device.deviceId, device]));
     // A parent is created before its children, so a child's parentScope is its parent's deviceScope output.
-    // (The config guarantees parents exist, are edge devices and form no cycle.)
+    // (checkFleetDevices above made sure every parent is declared and no chain of parents loops.)
     const identityOf = (device: DeviceConfig): DeviceIdentity => {
       const existing = devices.get(device.deviceId);
       if (existing) return existing;

@@ -7,9 +7,9 @@
  */
 
 import { jsonEqual } from "../components/registry/twinOwnership";
+import type { TwinDocument, TwinValue } from "../lib/iothub/stackOutputs";
 
-export type TwinValue = null | boolean | number | string | TwinValue[] | { [key: string]: TwinValue };
-export type TwinDocument = { [key: string]: TwinValue };
+export type { TwinDocument, TwinValue } from "../lib/iothub/stackOutputs";
 
 export interface DesiredMismatch {
   /** Dotted path of the declared key, e.g. `telemetry.interval`. */

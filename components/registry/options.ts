@@ -1,33 +1,64 @@
+import { z } from "zod";
+import type { RuleViolation } from "../../lib/iothub/rules";
+import { closedObject, dottedPath, schemaViolations } from "../schemaViolations";
+
 /** Operation classes the providers pace separately, named as the local hub's quota classes (IoT Hub's throttles). */
-export type OperationClass = "registry" | "twinRead" | "twinUpdate";
+export const PACED_OPERATION_CLASSES = ["registry", "twinRead", "twinUpdate"] as const;
+export type OperationClass = (typeof PACED_OPERATION_CLASSES)[number];
+
+const POSITIVE = "must be a positive number";
+const positiveNumber = z.number({ invalid_type_error: POSITIVE }).finite(POSITIVE).positive(POSITIVE);
+
+const CALL_COUNT = "must be a whole number of at least 1";
+const callCount = z.number({ invalid_type_error: CALL_COUNT }).int(CALL_COUNT).min(1, CALL_COUNT);
+
+/** A number for every operation class of a hub, or one per class (`{registry, twinRead, twinUpdate}`). */
+function perOperationClass(value: z.ZodNumber, rule: string) {
+  const perClass = closedObject(
+    Object.fromEntries(PACED_OPERATION_CLASSES.map((name) => [name, value.optional()])) as Record<
+      OperationClass,
+      z.ZodOptional<z.ZodNumber>
+    >,
+  );
+  const message = `${rule}, or an object of such numbers by operation class (${PACED_OPERATION_CLASSES.join(", ")})`;
+  return z.union([value, perClass], {
+    errorMap: (issue, context) => ({
+      message: issue.code === z.ZodIssueCode.invalid_union ? message : context.defaultError,
+    }),
+  });
+}
 
 /**
- * How the registry providers treat a hub that throttles or fails. Accepted as the optional `registry` argument of
- * every registry resource; plain numbers, so it is safe to keep in state.
+ * How the registry providers treat a hub that throttles or fails: the optional `registry` argument of every
+ * registry resource, and the stack config's `iothub-provisioner:registry`. This schema is the one definition of
+ * the options: the stack config embeds it and the providers' check() runs it (checkProviderOptions), so an option
+ * is added here and nowhere else. Plain numbers, so it is safe to keep in state.
  */
-export interface RegistryProviderOptions {
+export const registryProviderOptionsSchema = closedObject({
   /**
    * Calls per second this provider process makes to one hub. A number paces all calls to the hub with one limiter;
    * an object paces each operation class on its own (IoT Hub throttles them separately, e.g. S1: registry 100/min
    * = 1.67/s, twinRead 100/s, twinUpdate 50/s). Unset: no pacing (throttled calls are still retried).
    */
-  opsPerSecond?: number | Partial<Record<OperationClass, number>>;
+  opsPerSecond: perOperationClass(positiveNumber, POSITIVE).optional(),
   /**
    * Calls a limiter may make ahead of its rate after a quiet spell (default 1: none), shaped like `opsPerSecond`.
    * IoT Hub's buckets hold one period's worth (S1 registry: 100), so matching it uses the whole quota.
    */
-  burst?: number | Partial<Record<OperationClass, number>>;
+  burst: perOperationClass(callCount, CALL_COUNT).optional(),
   /** Attempts per call, the first included (default 10). */
-  maxAttempts?: number;
+  maxAttempts: positiveNumber.optional(),
   /** Time budget per call across all its attempts, in milliseconds (default 300000). */
-  maxRetryTimeMs?: number;
+  maxRetryTimeMs: positiveNumber.optional(),
   /** First backoff, in milliseconds; doubled on each retry, with full jitter (default 200). */
-  baseDelayMs?: number;
+  baseDelayMs: positiveNumber.optional(),
   /** Largest backoff, in milliseconds (default 15000). */
-  maxDelayMs?: number;
+  maxDelayMs: positiveNumber.optional(),
   /** A call not answered within this many milliseconds counts as a timeout and is retried (default 30000). */
-  requestTimeoutMs?: number;
-}
+  requestTimeoutMs: positiveNumber.optional(),
+});
+
+export type RegistryProviderOptions = z.infer<typeof registryProviderOptionsSchema>;
 
 export interface ResolvedRetryOptions {
   maxAttempts: number;
@@ -67,33 +98,11 @@ export function paceFor(
   };
 }
 
-/** Violations of the options themselves, checked in check() like every other input. */
-export function checkProviderOptions(
-  options: unknown,
-  field = "registry",
-): { field: string; rule: string }[] {
+/**
+ * Violations of the options themselves, checked in check() like every other input; `field` names them
+ * (`registry.opsPerSecond`). Absent (undefined or null) options are the defaults.
+ */
+export function checkProviderOptions(options: unknown, field = "registry"): RuleViolation[] {
   if (options === undefined || options === null) return [];
-  if (typeof options !== "object" || Array.isArray(options)) return [{ field, rule: "must be an object" }];
-  const violations: { field: string; rule: string }[] = [];
-  const positive = (value: unknown, name: string): void => {
-    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value <= 0)) {
-      violations.push({ field: `${field}.${name}`, rule: "must be a positive number" });
-    }
-  };
-  const given = options as Record<string, unknown>;
-  for (const name of ["maxAttempts", "maxRetryTimeMs", "baseDelayMs", "maxDelayMs", "requestTimeoutMs"]) {
-    positive(given[name], name);
-  }
-  const pace = given.opsPerSecond;
-  if (typeof pace === "object" && pace !== null) {
-    for (const [name, value] of Object.entries(pace)) {
-      if (!["registry", "twinRead", "twinUpdate"].includes(name)) {
-        violations.push({
-          field: `${field}.opsPerSecond.${name}`,
-          rule: "must be registry, twinRead or twinUpdate",
-        });
-      } else positive(value, `opsPerSecond.${name}`);
-    }
-  } else positive(pace, "opsPerSecond");
-  return violations;
+  return schemaViolations(registryProviderOptionsSchema, options, (path) => dottedPath([field, ...path]));
 }

@@ -1,4 +1,6 @@
 import * as path from "node:path";
+import { paceFor } from "../../components/registry/options";
+import { parseStackOutputs } from "../../verify/outputs";
 import { FAKE_CA_PEM, FAKE_LOCAL_HOST, FAKE_POLICY_KEY, fakeCloud } from "./support/fakeCloud";
 import { PROJECT_DIR, isSecretInput, plainInputs, runProgram, type Registration } from "./support/runProgram";
 
@@ -173,6 +175,25 @@ describe("the program on the local target", () => {
       expect(resource.inputs.gatewayHostName).toBe(`${FAKE_LOCAL_HOST}:18883`);
       expect(isSecretInput(resource.inputs.serviceConnectionString)).toBe(true);
     }
+  });
+});
+
+describe("the stack outputs contract", () => {
+  it.each([
+    ["dev", azureConfig],
+    ["local", localConfig],
+  ])("what the program exports on stack %s is what verify reads", async (stack, config) => {
+    const run = await runProgram({ stack, config, engine: fakeCloud() });
+    // as `pulumi stack output --json --show-secrets` prints them
+    const read = parseStackOutputs(JSON.stringify(run.outputs), `stack ${stack}`);
+    expect(read).toEqual(run.outputs);
+    expect(read.modules).toEqual([
+      expect.objectContaining({
+        deviceId: "myFirstDevice",
+        moduleId: "myFirstModule",
+        desired: { telemetryInterval: 122 },
+      }),
+    ]);
   });
 });
 
@@ -376,7 +397,7 @@ describe("an invalid stack config", () => {
       "iothub-provisioner:devices[1].authentication.primaryKey: must decode to 16-64 bytes",
       "iothub-provisioner:devices[2].deviceId: must be unique",
       "iothub-provisioner:devices[2].desired.bad.key: property names must not contain",
-      "iothub-provisioner:devices[2]: Unrecognized key(s) in object: 'colour'",
+      "iothub-provisioner:devices[2].colour: is not a known key (known keys: deviceId, status,",
     ]) {
       expect(message).toContain(expected);
     }
@@ -404,9 +425,135 @@ describe("an invalid stack config", () => {
       { target: "local", devices: [{ deviceId: "child", parentDeviceId: "plain" }, { deviceId: "plain" }] },
       "iothub-provisioner:devices[0].parentDeviceId: must name an edge device",
     ],
+    [
+      { target: "local", registry: { burst: 0 } },
+      "iothub-provisioner:registry.burst: must be a whole number of at least 1",
+    ],
+    [
+      { target: "local", registry: { opsPerSecond: 2, brust: 20 } },
+      "iothub-provisioner:registry.brust: is not a known key (did you mean burst?)",
+    ],
+    [
+      { target: "local", devices: [{ deviceId: "d", desried: { a: 1 } }] },
+      "iothub-provisioner:devices[0].desried: is not a known key (did you mean desired?)",
+    ],
+    [
+      {
+        target: "local",
+        devices: [
+          { deviceId: "a", edgeEnabled: true, parentDeviceId: "b" },
+          { deviceId: "b", edgeEnabled: true, parentDeviceId: "a" },
+        ],
+      },
+      'iothub-provisioner:devices[0].parentDeviceId: must not lead back to this device through other parents (a cycle: "a" -> "b" -> "a")',
+    ],
   ])("%j is rejected: %s", async (config, expected) => {
     const cloud = fakeCloud();
     await expect(runProgram({ stack: "local", config, engine: cloud })).rejects.toThrow(expected);
     expect(cloud.resourceCount()).toBe(0);
+  });
+
+  // The program reads every key of its namespace: a misspelt one would otherwise leave its setting unread (a
+  // misspelt `devices` deploys an empty fleet).
+  it.each([
+    ["device", [], "did you mean devices?"],
+    ["Devices", [], "did you mean devices?"],
+    ["policyname", "provisioner", "did you mean policyName?"],
+    ["targt", "local", "did you mean target?"],
+    ["hubs", {}, "did you mean hub?"],
+    ["localhub", {}, "did you mean localHub?"],
+    ["registery", {}, "did you mean registry?"],
+    ["fleet", [], "known keys: target, hub, localHub, policyName, registry, devices"],
+  ])("refuses the unknown top-level key %s (%s)", async (key, value, suggestion) => {
+    const cloud = fakeCloud();
+    await expect(
+      runProgram({ stack: "local", config: { ...localConfig, [key]: value }, engine: cloud }),
+    ).rejects.toThrow(`iothub-provisioner:${key}: is not a known key (${suggestion})`);
+    expect(cloud.resourceCount()).toBe(0);
+  });
+
+  it("names an unknown key without echoing its value, also when it is a config secret", async () => {
+    const key = Buffer.alloc(32, 9).toString("base64");
+    const cloud = fakeCloud();
+    const error = await runProgram({
+      stack: "local",
+      config: { ...localConfig, primaryKey: key },
+      secretKeys: ["primaryKey"],
+      engine: cloud,
+    }).then(
+      () => undefined,
+      (thrown: unknown) => thrown as Error,
+    );
+    expect(error?.message).toContain("iothub-provisioner:primaryKey: is not a known key");
+    expect(error?.message).not.toContain(key);
+  });
+
+  it("reads other namespaces' keys as theirs, not as unknown keys of this program", async () => {
+    const run = await runProgram({
+      stack: "local",
+      config: { ...localConfig, "azure-native:location": "westeurope" },
+      engine: fakeCloud(),
+    });
+    expect(run.outputs.modules).toHaveLength(1);
+  });
+
+  it("says a module written at device level belongs under modules:, and reports a missing id once", async () => {
+    const error = await runProgram({
+      stack: "local",
+      config: {
+        target: "local",
+        devices: [{ deviceId: "gateway" }, { moduleId: "sensor", desired: { interval: 5 } }],
+      },
+      engine: fakeCloud(),
+    }).then(
+      () => undefined,
+      (thrown: unknown) => thrown as Error,
+    );
+    const lines = error!.message.split("\n").filter((line) => line.startsWith("  - "));
+    expect(lines).toEqual([
+      "  - iothub-provisioner:devices[1].deviceId: is required",
+      "  - iothub-provisioner:devices[1].moduleId: is a module's key: a module belongs under its device's modules: list",
+    ]);
+  });
+
+  it("requires the Azure hub settings on the azure target only", async () => {
+    await expect(
+      runProgram({
+        stack: "dev",
+        config: { target: "azure", devices: tutorialDevices },
+        engine: fakeCloud(),
+      }),
+    ).rejects.toThrow("iothub-provisioner:hub: is required when target is azure");
+    const local = await runProgram({ stack: "local", config: localConfig, engine: fakeCloud() });
+    expect(local.outputs.hostName).toBe(FAKE_LOCAL_HOST);
+  });
+});
+
+describe("the registry options", () => {
+  it("passes burst with the pace to every registry resource, where the providers' pacing reads it", async () => {
+    const registry = {
+      opsPerSecond: { registry: 1.5, twinUpdate: 40 },
+      burst: { registry: 100, twinUpdate: 5 },
+    };
+    const run = await runProgram({
+      stack: "local",
+      config: { ...localConfig, registry },
+      engine: fakeCloud(),
+    });
+    for (const type of REGISTRY_TYPES) {
+      const resource = only(run.registrations, type);
+      const options = plainInputs(resource.inputs.registry) as Parameters<typeof paceFor>[0];
+      expect(options).toEqual(registry);
+      expect(paceFor(options, "registry")).toEqual({
+        limiterName: "registry",
+        opsPerSecond: 1.5,
+        burst: 100,
+      });
+      expect(paceFor(options, "twinUpdate")).toEqual({
+        limiterName: "twinUpdate",
+        opsPerSecond: 40,
+        burst: 5,
+      });
+    }
   });
 });

@@ -90,6 +90,13 @@ describe("parseStackOutputs", () => {
     expect(mismatched).not.toContain(KEY);
   });
 
+  it("rejects a document that is not an object, and a caFile that is not a path", () => {
+    expect(problems([outputs()])).toBe("outputs.json: must be a JSON object with hostName and modules");
+    expect(problems(outputs({ caFile: "" }))).toMatch(
+      /caFile: must be a path \(a non-empty string\) when present/,
+    );
+  });
+
   it("rejects an empty module list and duplicates", () => {
     expect(problems(outputs({ modules: [] }))).toMatch(/modules: is empty/);
     const entry = { deviceId: "d", moduleId: "m", connectionString: moduleConnectionString("d", "m") };

@@ -1,0 +1,186 @@
+import { checkDeviceId, checkModuleId, type RuleViolation } from "./rules";
+import { parseConnectionString } from "./sas";
+
+/**
+ * The stack outputs: what the Pulumi program exports (index.ts, the modules from components/fleet.ts) and what
+ * `verify` reads back as JSON (`pulumi stack output --json --show-secrets`). One definition of the shape and of
+ * the rules a reader applies; the rules never echo a connection string (they carry keys).
+ */
+
+export type TwinValue = null | boolean | number | string | TwinValue[] | { [key: string]: TwinValue };
+/** A twin section (the desired properties a stack declares), as JSON. */
+export type TwinDocument = { [key: string]: TwinValue };
+
+/**
+ * One declared module. `Computed` is how a value known only once deployed is held: `string` in the JSON,
+ * `pulumi.Output<string>` in the program (where the connection string is a secret).
+ */
+export interface ModuleOutput<Computed = string> {
+  deviceId: string;
+  moduleId: string;
+  /** Secret. */
+  connectionString: Computed;
+  /** The desired properties this stack declares for the module twin (`{}` when it declares none). */
+  desired: TwinDocument;
+}
+
+export interface StackOutputs {
+  hostName: string;
+  /** Secret: the provisioner policy's connection string. */
+  serviceConnectionString: string;
+  /** The local hub's CA (local target only). */
+  caFile?: string;
+  /** One entry per declared module, in config order. */
+  modules: ModuleOutput[];
+}
+
+/** What `pulumi stack output` prints for a secret when --show-secrets was not given. */
+export const HIDDEN_SECRET = "[secret]";
+
+export type StackOutputsReading =
+  { outputs: StackOutputs; violations?: undefined } | { outputs?: undefined; violations: RuleViolation[] };
+
+/**
+ * The stack outputs read from their JSON value, or every violation of the contract, each naming the field (the
+ * field `""` is the document itself).
+ */
+export function readStackOutputs(json: unknown): StackOutputsReading {
+  if (!isObject(json)) {
+    return { violations: [{ field: "", rule: "must be a JSON object with hostName and modules" }] };
+  }
+  const violations: RuleViolation[] = [];
+  const hostName = requireString(json, "hostName", violations);
+  const serviceConnectionString = requireSecretString(json, "serviceConnectionString", violations);
+  if (serviceConnectionString !== undefined) {
+    checkConnectionString(serviceConnectionString, "serviceConnectionString", violations, [
+      "HostName",
+      "SharedAccessKeyName",
+      "SharedAccessKey",
+    ]);
+  }
+  let caFile: string | undefined;
+  if (json.caFile !== undefined && json.caFile !== null) {
+    if (typeof json.caFile === "string" && json.caFile !== "") caFile = json.caFile;
+    else violations.push({ field: "caFile", rule: "must be a path (a non-empty string) when present" });
+  }
+
+  const modules: ModuleOutput[] = [];
+  if (!Array.isArray(json.modules)) {
+    violations.push({
+      field: "modules",
+      rule: "must be an array of {deviceId, moduleId, connectionString, desired}",
+    });
+  } else {
+    const seen = new Set<string>();
+    json.modules.forEach((entry, index) => {
+      const module = readModule(entry, `modules[${index}]`, violations);
+      if (!module) return;
+      const name = `${module.deviceId}/${module.moduleId}`;
+      if (seen.has(name)) violations.push({ field: `modules[${index}]`, rule: `${name} is listed twice` });
+      seen.add(name);
+      modules.push(module);
+    });
+  }
+  if (violations.length > 0 || hostName === undefined || serviceConnectionString === undefined) {
+    return { violations };
+  }
+  return { outputs: { hostName, serviceConnectionString, caFile, modules } };
+}
+
+function readModule(entry: unknown, field: string, violations: RuleViolation[]): ModuleOutput | undefined {
+  if (!isObject(entry)) {
+    violations.push({ field, rule: "must be an object {deviceId, moduleId, connectionString, desired}" });
+    return undefined;
+  }
+  const before = violations.length;
+  violations.push(...checkDeviceId(entry.deviceId, `${field}.deviceId`));
+  violations.push(...checkModuleId(entry.moduleId, `${field}.moduleId`));
+  const connectionString = requireSecretString(entry, "connectionString", violations, field);
+  if (connectionString !== undefined) {
+    const parts = checkConnectionString(connectionString, `${field}.connectionString`, violations, [
+      "HostName",
+      "DeviceId",
+      "ModuleId",
+      "SharedAccessKey",
+    ]);
+    if (parts && parts.DeviceId !== entry.deviceId) {
+      violations.push({
+        field: `${field}.connectionString`,
+        rule: `its DeviceId is not ${JSON.stringify(entry.deviceId)}`,
+      });
+    }
+    if (parts && parts.ModuleId !== entry.moduleId) {
+      violations.push({
+        field: `${field}.connectionString`,
+        rule: `its ModuleId is not ${JSON.stringify(entry.moduleId)}`,
+      });
+    }
+  }
+  const desired = entry.desired ?? {};
+  if (!isObject(desired)) {
+    violations.push({
+      field: `${field}.desired`,
+      rule: "must be an object (the declared desired properties)",
+    });
+  }
+  if (violations.length > before || connectionString === undefined) return undefined;
+  return {
+    deviceId: entry.deviceId as string,
+    moduleId: entry.moduleId as string,
+    connectionString,
+    desired: desired as TwinDocument,
+  };
+}
+
+function checkConnectionString(
+  value: string,
+  field: string,
+  violations: RuleViolation[],
+  required: string[],
+): Record<string, string> | undefined {
+  let parts: Record<string, string>;
+  try {
+    parts = parseConnectionString(value);
+  } catch {
+    violations.push({ field, rule: "must be a connection string of Key=Value parts separated by ;" });
+    return undefined;
+  }
+  const missing = required.filter((key) => !parts[key]);
+  if (missing.length > 0) {
+    violations.push({ field, rule: `must carry ${missing.join(", ")}` });
+    return undefined;
+  }
+  return parts;
+}
+
+function requireString(
+  json: Record<string, unknown>,
+  key: string,
+  violations: RuleViolation[],
+): string | undefined {
+  const value = json[key];
+  if (typeof value === "string" && value !== "") return value;
+  violations.push({ field: key, rule: "must be a non-empty string" });
+  return undefined;
+}
+
+function requireSecretString(
+  json: Record<string, unknown>,
+  key: string,
+  violations: RuleViolation[],
+  parent?: string,
+): string | undefined {
+  const field = parent ? `${parent}.${key}` : key;
+  const value = json[key];
+  if (value === HIDDEN_SECRET) {
+    violations.push({ field, rule: `is hidden as "${HIDDEN_SECRET}": read the outputs with --show-secrets` });
+    return undefined;
+  }
+  if (typeof value === "string" && value !== "") return value;
+  violations.push({ field, rule: "must be a non-empty string" });
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
