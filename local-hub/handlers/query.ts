@@ -2,14 +2,9 @@ import { badRequest } from "../errors/iotHubError";
 import { isPlainObject, type ServiceTwin } from "../../lib/iothub/twin";
 import type { ScanKey } from "../persistence/identityModels";
 import type { IdentityStore } from "../persistence/identityStore";
-import {
-  QuerySyntaxError,
-  matches,
-  parseTwinQuery,
-  sqlPrefilter,
-  type TwinQuery,
-} from "../persistence/twinQuery";
+import { sqlPrefilter } from "../persistence/twinPrefilter";
 import type { HubRequest, Route } from "./route";
+import { QuerySyntaxError, matches, parseTwinQuery, type TwinQuery } from "./twinQuery";
 
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;

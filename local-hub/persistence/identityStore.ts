@@ -24,7 +24,7 @@ import type {
   ModuleRecord,
   ScanKey,
 } from "./identityModels";
-import type { SqlPrefilter } from "./twinQuery";
+import type { SqlPrefilter } from "./twinPrefilter";
 import {
   bumpVersion,
   mergePatch,
@@ -415,7 +415,7 @@ export class IdentityStore {
   // ---- scans (query) ------------------------------------------------------------------------------------------
 
   /**
-   * Twins in key order after `after` that pass `prefilter` (SQL terms on the stored row; see twinQuery.ts). Lazy:
+   * Twins in key order after `after` that pass `prefilter` (SQL terms on the stored row; see twinPrefilter.ts). Lazy:
    * the query stops reading when its page is full, so a page costs what it reads, not the whole table.
    */
   *scanTwins(kind: "devices" | "modules", after?: ScanKey, prefilter?: SqlPrefilter): Generator<ServiceTwin> {
