@@ -3,7 +3,7 @@ import { isPlainObject } from "../../lib/iothub/twin";
 import { badRequest, IotHubError } from "../errors/iotHubError";
 import type { DeviceOperation, EtagCondition } from "../persistence/identityModels";
 import type { IdentityStore } from "../persistence/identityStore";
-import { parseDeviceBody } from "./identityBodies";
+import { parseDeviceBody } from "./requestModels";
 import type { Route } from "./route";
 
 /** One entry's failure in a bulk answer (`errorStatus` is the error's text). */

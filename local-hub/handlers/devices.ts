@@ -1,7 +1,6 @@
 import { deviceNotFound } from "../errors/iotHubError";
 import type { IdentityStore } from "../persistence/identityStore";
-import { parseIfMatch } from "./etagCondition";
-import { parseDeviceBody } from "./identityBodies";
+import { parseDeviceBody, parseIfMatch } from "./requestModels";
 import type { Route } from "./route";
 
 /** IoT Hub lists at most 1,000 devices per call. */

@@ -1,6 +1,5 @@
 import type { IdentityStore } from "../persistence/identityStore";
-import { parseIfMatch } from "./etagCondition";
-import { parseModuleBody } from "./identityBodies";
+import { parseIfMatch, parseModuleBody } from "./requestModels";
 import type { Route } from "./route";
 
 /** Module identities: PUT (create, or replace with If-Match), GET, DELETE, and the modules of a device. */

@@ -2,7 +2,7 @@ import { isPlainObject, parseTwinUpdate, type TwinUpdate } from "../../lib/iothu
 import { badRequest, throwIfViolations } from "../errors/iotHubError";
 import type { IdentityRef } from "../events";
 import type { IdentityStore } from "../persistence/identityStore";
-import { parseIfMatch } from "./etagCondition";
+import { parseIfMatch } from "./requestModels";
 import type { HubRequest, Route } from "./route";
 
 /** Device and module twins: GET, PATCH (merge; null deletes), PUT (replace tags and desired), with etags. */

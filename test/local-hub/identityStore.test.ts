@@ -2,7 +2,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { IotHubError } from "../../local-hub/errors/iotHubError";
 import { HubEvents, type IdentityRef } from "../../local-hub/events";
 import { parseBulkEntry } from "../../local-hub/handlers/bulk";
-import { parseDeviceBody, parseModuleBody } from "../../local-hub/handlers/identityBodies";
+import { parseDeviceBody, parseModuleBody } from "../../local-hub/handlers/requestModels";
 import { IdentityStore } from "../../local-hub/persistence/identityStore";
 
 // The store on its own, in memory: what the MQTT side relies on (device-side twin, reported patches, connection

@@ -1,6 +1,5 @@
 import { parseBulkEntry } from "../../local-hub/handlers/bulk";
-import { parseIfMatch } from "../../local-hub/handlers/etagCondition";
-import { parseDeviceBody, parseModuleBody } from "../../local-hub/handlers/identityBodies";
+import { parseDeviceBody, parseIfMatch, parseModuleBody } from "../../local-hub/handlers/requestModels";
 import { IotHubError } from "../../local-hub/errors/iotHubError";
 
 // What the service handlers hand the store: If-Match as a condition, registry bodies and bulk entries as models.

@@ -7,12 +7,26 @@ import {
 import { checkDeviceId, checkModuleId } from "../../lib/iothub/rules";
 import { isPlainObject } from "../../lib/iothub/twin";
 import { badRequest, throwIfViolations } from "../errors/iotHubError";
-import type { DeviceIdentityModel, ModuleIdentityModel } from "../persistence/identityModels";
+import type { DeviceIdentityModel, EtagCondition, ModuleIdentityModel } from "../persistence/identityModels";
 
 /**
- * Registry request bodies (PUT /devices/{d}, PUT /devices/{d}/modules/{m}, bulk entries) turned into the models
- * the store takes, with IoT Hub's rules and its 400 ArgumentInvalid answers naming the field.
+ * What the service handlers hand the store: If-Match as an etag condition, and registry bodies (PUT /devices/{d},
+ * PUT /devices/{d}/modules/{m}, bulk entries) as identity models, with IoT Hub's rules and its 400 ArgumentInvalid
+ * answers naming the field.
  */
+
+/**
+ * If-Match as the store takes it. The SDK always quotes the value (`"*"` is the wildcard); a weak `W/` prefix and
+ * missing quotes are accepted too. An empty header counts as absent.
+ */
+export function parseIfMatch(value: string | undefined): EtagCondition {
+  if (value === undefined || value.trim() === "") return "absent";
+  const unquoted = value
+    .trim()
+    .replace(/^W\//, "")
+    .replace(/^"(.*)"$/, "$1");
+  return unquoted === "*" ? "any" : { etag: unquoted };
+}
 
 /** The device of a create or replace; the id in the path is the identity's, a different one in the body is refused. */
 export function parseDeviceBody(deviceId: string, body: unknown): DeviceIdentityModel {
