@@ -1,3 +1,4 @@
+import type { IdentityStatus } from "./identity";
 import { checkTwinSection, type RuleViolation } from "./rules";
 
 /**
@@ -18,7 +19,7 @@ export interface ServiceTwin {
   etag: string;
   deviceEtag?: string;
   version: number;
-  status?: "enabled" | "disabled";
+  status?: IdentityStatus;
   tags: TwinProperties;
   /** Each section carries the hub's `$metadata` and `$version`. */
   properties: { desired: TwinProperties; reported: TwinProperties };

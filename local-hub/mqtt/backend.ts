@@ -1,3 +1,4 @@
+import type { ConnectionState, IdentityStatus } from "../../lib/iothub/identity";
 import type { AuthenticationMechanism } from "../../lib/iothub/identityAuthentication";
 import type { DeviceSideTwin, TwinProperties } from "../../lib/iothub/twin";
 import type { IdentityRef } from "../events";
@@ -14,7 +15,7 @@ export interface IdentityCredentials {
 }
 
 export interface DeviceApiBackend {
-  getDevice(deviceId: string): (IdentityCredentials & { status: "enabled" | "disabled" }) | undefined;
+  getDevice(deviceId: string): (IdentityCredentials & { status: IdentityStatus }) | undefined;
   getModule(deviceId: string, moduleId: string): IdentityCredentials | undefined;
   /** `{desired:{..., "$version": n}, reported:{..., "$version": m}}`, as a twin GET over MQTT answers it. */
   getDeviceSideTwin(ref: IdentityRef): DeviceSideTwin | undefined;
@@ -23,7 +24,7 @@ export interface DeviceApiBackend {
    * Throws IotHubError when the identity is unknown or the merged section breaks the rules.
    */
   patchReported(ref: IdentityRef, patch: TwinProperties): number;
-  setConnectionState(ref: IdentityRef, state: "Connected" | "Disconnected", at: Date): void;
+  setConnectionState(ref: IdentityRef, state: ConnectionState, at: Date): void;
   touchActivity(ref: IdentityRef, at: Date): void;
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Database, Statement } from "better-sqlite3";
+import type { ConnectionState } from "../../lib/iothub/identity";
 import { credentialsChanged } from "../../lib/iothub/identityAuthentication";
 import { LIMITS, checkTwinSection } from "../../lib/iothub/rules";
 import type { DeviceSideTwin, ServiceTwin, TwinProperties, TwinUpdate } from "../../lib/iothub/twin";
@@ -62,7 +63,7 @@ type StoredModule = Omit<
 >;
 
 interface ConnectionColumns {
-  connection_state: "Connected" | "Disconnected";
+  connection_state: ConnectionState;
   connection_state_updated_time: string;
   last_activity_time: string;
 }
@@ -377,7 +378,7 @@ export class IdentityStore {
     })();
   }
 
-  setConnectionState(ref: IdentityRef, state: "Connected" | "Disconnected", at: Date): void {
+  setConnectionState(ref: IdentityRef, state: ConnectionState, at: Date): void {
     const stamp = at.toISOString();
     if (ref.moduleId === undefined)
       this.statements.setDeviceConnection.run(state, stamp, stamp, ref.deviceId);
