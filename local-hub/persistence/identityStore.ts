@@ -27,22 +27,30 @@ import type {
 } from "./identityModels";
 import type { SqlPrefilter } from "./twinPrefilter";
 import {
+  DEVICE_COLUMNS,
+  SCHEMA,
+  deviceRecord,
+  moduleRecord,
+  prepareStatements,
+  renderTwin,
+  serializeTwin,
+  type DeviceRow,
+  type ModuleRow,
+  type StoredDevice,
+  type StoredModule,
+} from "./identityTables";
+import {
   bumpVersion,
   mergePatch,
   newEtag,
-  newTwinState,
   patchDesired,
   patchReported as applyReportedPatch,
   renderDeviceSide,
-  renderProperties,
   replacementPatch,
   type TwinState,
 } from "./twinState";
 
 export type { IdentityRef } from "../events";
-
-/** IoT Hub's "never" timestamp. */
-const NEVER = "0001-01-01T00:00:00Z";
 
 function checkEtag(condition: EtagCondition, current: string, what: string): void {
   if (typeof condition === "object" && condition.etag !== current) {
@@ -51,53 +59,6 @@ function checkEtag(condition: EtagCondition, current: string, what: string): voi
 }
 
 const newGenerationId = (): string => `63${randomBytes(8).readBigUInt64BE().toString().slice(0, 16)}`;
-
-/** The identity columns kept as JSON: everything the registry returns except what changes on every connection. */
-type StoredDevice = Omit<
-  DeviceRecord,
-  "deviceId" | "connectionState" | "connectionStateUpdatedTime" | "lastActivityTime"
->;
-type StoredModule = Omit<
-  ModuleRecord,
-  "deviceId" | "moduleId" | "connectionState" | "connectionStateUpdatedTime" | "lastActivityTime"
->;
-
-interface ConnectionColumns {
-  connection_state: ConnectionState;
-  connection_state_updated_time: string;
-  last_activity_time: string;
-}
-interface DeviceRow extends ConnectionColumns {
-  device_id: string;
-  identity: string;
-  twin: string;
-}
-interface ModuleRow extends DeviceRow {
-  module_id: string;
-}
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS devices (
-  device_id TEXT PRIMARY KEY,
-  identity TEXT NOT NULL,
-  status TEXT NOT NULL,
-  connection_state TEXT NOT NULL DEFAULT 'Disconnected',
-  connection_state_updated_time TEXT NOT NULL DEFAULT '${NEVER}',
-  last_activity_time TEXT NOT NULL DEFAULT '${NEVER}',
-  twin TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS modules (
-  device_id TEXT NOT NULL,
-  module_id TEXT NOT NULL,
-  identity TEXT NOT NULL,
-  connection_state TEXT NOT NULL DEFAULT 'Disconnected',
-  connection_state_updated_time TEXT NOT NULL DEFAULT '${NEVER}',
-  last_activity_time TEXT NOT NULL DEFAULT '${NEVER}',
-  twin TEXT NOT NULL,
-  PRIMARY KEY (device_id, module_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS devices_by_status ON devices (status);
-`;
 
 /**
  * Devices, modules and their twins in hub.db. Every request is a handful of primary-key lookups through prepared
@@ -484,121 +445,10 @@ export class IdentityStore {
   }
 }
 
-// ---- statements ---------------------------------------------------------------------------------------------------
-
-const DEVICE_COLUMNS =
-  "device_id, identity, connection_state, connection_state_updated_time, last_activity_time, twin";
-
-function prepareStatements(db: Database): Record<string, Statement> {
-  const deviceColumns = DEVICE_COLUMNS;
-  return {
-    getDevice: db.prepare(`SELECT ${deviceColumns} FROM devices WHERE device_id = ?`),
-    deviceExists: db.prepare("SELECT 1 FROM devices WHERE device_id = ?").pluck(),
-    insertDevice: db.prepare("INSERT INTO devices (device_id, identity, status, twin) VALUES (?, ?, ?, ?)"),
-    updateDeviceIdentity: db.prepare("UPDATE devices SET identity = ?, status = ? WHERE device_id = ?"),
-    updateDeviceTwin: db.prepare("UPDATE devices SET twin = ? WHERE device_id = ?"),
-    deleteDevice: db.prepare("DELETE FROM devices WHERE device_id = ?"),
-    listDevices: db.prepare(`SELECT ${deviceColumns} FROM devices ORDER BY device_id LIMIT ?`),
-    countDevicesByStatus: db.prepare("SELECT status, COUNT(*) AS count FROM devices GROUP BY status"),
-    setDeviceConnection: db.prepare(
-      "UPDATE devices SET connection_state = ?, connection_state_updated_time = ?, last_activity_time = ? WHERE device_id = ?",
-    ),
-    touchDevice: db.prepare("UPDATE devices SET last_activity_time = ? WHERE device_id = ?"),
-
-    getModule: db.prepare(
-      `SELECT module_id, ${deviceColumns} FROM modules WHERE device_id = ? AND module_id = ?`,
-    ),
-    listModules: db.prepare(
-      `SELECT module_id, ${deviceColumns} FROM modules WHERE device_id = ? ORDER BY module_id`,
-    ),
-    listModuleIds: db.prepare("SELECT module_id FROM modules WHERE device_id = ?"),
-    countModules: db.prepare("SELECT COUNT(*) AS count FROM modules WHERE device_id = ?"),
-    insertModule: db.prepare(
-      "INSERT INTO modules (device_id, module_id, identity, twin) VALUES (?, ?, ?, ?)",
-    ),
-    updateModuleIdentity: db.prepare("UPDATE modules SET identity = ? WHERE device_id = ? AND module_id = ?"),
-    updateModuleTwin: db.prepare("UPDATE modules SET twin = ? WHERE device_id = ? AND module_id = ?"),
-    deleteModule: db.prepare("DELETE FROM modules WHERE device_id = ? AND module_id = ?"),
-    deleteModulesOfDevice: db.prepare("DELETE FROM modules WHERE device_id = ?"),
-    setModuleConnection: db.prepare(
-      "UPDATE modules SET connection_state = ?, connection_state_updated_time = ?, last_activity_time = ? WHERE device_id = ? AND module_id = ?",
-    ),
-    touchModule: db.prepare(
-      "UPDATE modules SET last_activity_time = ? WHERE device_id = ? AND module_id = ?",
-    ),
-  };
-}
-
 /** IoT Hub gives every IoT Edge device a scope of its own (children name it as their parent); it survives updates. */
 function withEdgeScope(deviceId: string, stored: StoredDevice, previousScope?: string): void {
   if (!stored.capabilities.iotEdge || stored.deviceScope !== undefined) return;
   stored.deviceScope = previousScope ?? `ms-azure-iot-edge://${deviceId}-${stored.generationId}`;
-}
-
-// ---- rows <-> records ---------------------------------------------------------------------------------------------
-
-function serializeTwin(now: string): string {
-  return JSON.stringify(newTwinState(new Date(now)));
-}
-
-function connectionFields(row: ConnectionColumns) {
-  return {
-    connectionState: row.connection_state,
-    connectionStateUpdatedTime: row.connection_state_updated_time,
-    lastActivityTime: row.last_activity_time,
-  };
-}
-
-function deviceRecord(row: DeviceRow): DeviceRecord {
-  const stored = JSON.parse(row.identity) as StoredDevice;
-  return { deviceId: row.device_id, ...stored, ...connectionFields(row) };
-}
-
-function moduleRecord(row: ModuleRow): ModuleRecord {
-  const stored = JSON.parse(row.identity) as StoredModule;
-  return { deviceId: row.device_id, moduleId: row.module_id, ...stored, ...connectionFields(row) };
-}
-
-function renderTwin(row: DeviceRow | ModuleRow, ref: IdentityRef): ServiceTwin {
-  const twin = JSON.parse(row.twin) as TwinState;
-  const common = {
-    etag: twin.etag,
-    connectionState: row.connection_state,
-    lastActivityTime: row.last_activity_time,
-    modelId: "",
-    version: twin.version,
-    tags: twin.tags,
-    properties: renderProperties(twin),
-  };
-  if (ref.moduleId !== undefined) {
-    const module = JSON.parse(row.identity) as StoredModule;
-    return {
-      deviceId: ref.deviceId,
-      moduleId: ref.moduleId,
-      deviceEtag: module.etag,
-      status: "enabled",
-      statusUpdateTime: NEVER,
-      cloudToDeviceMessageCount: module.cloudToDeviceMessageCount,
-      authenticationType: module.authentication.type,
-      x509Thumbprint: module.authentication.x509Thumbprint,
-      ...common,
-    };
-  }
-  const device = JSON.parse(row.identity) as StoredDevice;
-  return {
-    deviceId: ref.deviceId,
-    deviceEtag: device.etag,
-    status: device.status,
-    ...(device.statusReason !== undefined ? { statusReason: device.statusReason } : {}),
-    statusUpdateTime: device.statusUpdatedTime,
-    cloudToDeviceMessageCount: device.cloudToDeviceMessageCount,
-    authenticationType: device.authentication.type,
-    x509Thumbprint: device.authentication.x509Thumbprint,
-    capabilities: device.capabilities,
-    ...(device.deviceScope !== undefined ? { deviceScope: device.deviceScope } : {}),
-    ...(device.parentScopes !== undefined ? { parentScopes: device.parentScopes } : {}),
-    ...common,
-  };
 }
 
 const describeRef = (ref: IdentityRef): string =>
