@@ -1,6 +1,8 @@
 import type { Registry } from "azure-iothub";
+import type { DeviceIdentity, ModuleIdentity } from "../../lib/iothub/identity";
 import { parseConnectionString } from "../../lib/iothub/sas";
 import { serviceRegistry } from "../../lib/iothub/serviceClient";
+import type { ServiceTwin, TwinProperties } from "../../lib/iothub/twin";
 import { isAlreadyExists } from "./errors";
 import { resolveRetryOptions, paceFor, type OperationClass, type RegistryProviderOptions } from "./options";
 import { pacerFor } from "./pacer";
@@ -14,33 +16,15 @@ export interface HubConnection {
   registry?: RegistryProviderOptions;
 }
 
-/** An identity as the hub's REST API returns it (the fields the providers use). */
-export interface IdentityBody {
-  deviceId: string;
-  moduleId?: string;
-  generationId?: string;
-  etag?: string;
-  status?: "enabled" | "disabled";
-  statusReason?: string;
-  managedBy?: string;
-  deviceScope?: string;
-  parentScopes?: string[];
-  capabilities?: { iotEdge?: boolean };
-  authentication?: {
-    type?: "sas" | "selfSigned" | "certificateAuthority" | "none";
-    symmetricKey?: { primaryKey?: string | null; secondaryKey?: string | null };
-    x509Thumbprint?: { primaryThumbprint?: string | null; secondaryThumbprint?: string | null };
-  };
-}
+/** An identity as the hub's REST API carries it: a device, or a module (then `moduleId` and `managedBy`). */
+export type IdentityBody = DeviceIdentity & Partial<ModuleIdentity>;
 
-export interface TwinBody {
-  deviceId: string;
-  moduleId?: string;
-  etag: string;
+/** A twin as the providers read it: the service twin's ids and etag, its tags, desired without `$metadata`/`$version`. */
+export type TwinBody = Pick<ServiceTwin, "deviceId" | "moduleId" | "etag"> & {
   version?: number;
-  tags?: Record<string, unknown>;
-  desired: Record<string, unknown>;
-}
+  tags?: TwinProperties;
+  desired: TwinProperties;
+};
 
 /**
  * The registry calls the providers make, each paced (one limiter per hub in the process) and retried within the

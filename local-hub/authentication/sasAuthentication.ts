@@ -1,8 +1,8 @@
-import { parseSasToken, verifySignature } from "../../lib/iothub/sas";
 import { unauthorized, type IotHubError } from "../errors/iotHubError";
 import type { PolicyStore, SharedAccessPolicy } from "./policyStore";
 import type { Right } from "./rights";
 import { grants } from "./rights";
+import { verifySasToken } from "./sasToken";
 
 /** Why a token was refused: logged by the hub (never sent: IoT Hub does not tell the caller which check failed). */
 export type AuthenticationResult =
@@ -52,24 +52,29 @@ function checkToken(
   hostName: string,
   now: number,
 ): AuthenticationResult & { expiresAt?: number } {
-  const refuse = (reason: string): AuthenticationResult => ({
+  const refuse = (reason: string, expired = false): AuthenticationResult => ({
     ok: false,
     reason,
-    error: unauthorized(`Unauthorized: ${publicReason(reason)}`),
+    // Expiry is the one reason IoT Hub names; the others are all "invalid".
+    error: unauthorized(`Unauthorized: ${expired ? "the SAS token has expired." : "invalid SAS token."}`),
   });
   if (!header) return refuse("no Authorization header");
-  const token = parseSasToken(header.trim());
-  if (!token) return refuse("the Authorization header is not a SharedAccessSignature");
-  if (!token.skn) return refuse("the token names no policy (skn)");
-  if (!audienceMatches(token.sr, hostName))
-    return refuse(`the token is for '${token.sr}', not '${hostName}'`);
-  if (token.se * 1000 <= now) return refuse("the token has expired");
-  const policy = policies.get(token.skn);
-  if (!policy) return refuse(`no policy named '${token.skn}'`);
-  if (!verifySignature(token, policy.primaryKey) && !verifySignature(token, policy.secondaryKey)) {
-    return refuse("the signature does not match the policy's keys");
-  }
-  return { ok: true, policy, expiresAt: token.se * 1000 };
+  const verdict = verifySasToken<SharedAccessPolicy>(
+    header,
+    {
+      checkResource: (resource) =>
+        inHubScope(resource, hostName) ? undefined : `the token is for '${resource}', not '${hostName}'`,
+      signer: (token) => {
+        if (!token.skn) return { refusal: "the token names no policy (skn)" };
+        const policy = policies.get(token.skn);
+        if (!policy) return { refusal: `no policy named '${token.skn}'` };
+        return { signer: policy, keys: [policy.primaryKey, policy.secondaryKey] };
+      },
+    },
+    now,
+  );
+  if (!verdict.ok) return refuse(verdict.reason, verdict.expired);
+  return { ok: true, policy: verdict.signer, expiresAt: verdict.expiresAtMs };
 }
 
 /** 401 unless the policy grants `right` (RegistryWrite includes RegistryRead). */
@@ -78,19 +83,9 @@ export function authorize(policy: SharedAccessPolicy, right: Right): IotHubError
   return unauthorized(`Unauthorized: the policy '${policy.name}' does not grant ${right}.`);
 }
 
-/** sr is the hub's host name, optionally followed by a path below it (IoT Hub's token scope). */
-function audienceMatches(sr: string, hostName: string): boolean {
-  let audience: string;
-  try {
-    audience = decodeURIComponent(sr).toLowerCase();
-  } catch {
-    return false;
-  }
+/** The token's resource is the hub's host name, optionally followed by a path below it (IoT Hub's token scope). */
+function inHubScope(resource: string, hostName: string): boolean {
+  const audience = resource.toLowerCase();
   const host = hostName.toLowerCase();
-  return audience === host || audience === `${host}/` || audience.startsWith(`${host}/`);
-}
-
-/** Expiry is the one reason IoT Hub names; the others are all "unauthorized". */
-function publicReason(reason: string): string {
-  return reason === "the token has expired" ? "the SAS token has expired." : "invalid SAS token.";
+  return audience === host || audience.startsWith(`${host}/`);
 }

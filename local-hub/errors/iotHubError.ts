@@ -1,3 +1,5 @@
+import { describeViolations, type RuleViolation } from "../../lib/iothub/rules";
+
 /**
  * IoT Hub's error answers. The service SDK parses only the `Message` field, and only in the form
  * `ErrorCode:<Code>;<text>`, to choose its error class (DeviceNotFoundError for DeviceNotFound, and by status:
@@ -27,6 +29,10 @@ export class IotHubError extends Error {
 
 export const badRequest = (message: string, code = "ArgumentInvalid"): IotHubError =>
   new IotHubError(400, code, message);
+/** 400 ArgumentInvalid naming every field and its rule (`field: rule; field: rule`), when there is any. */
+export function throwIfViolations(violations: RuleViolation[]): void {
+  if (violations.length > 0) throw badRequest(describeViolations(violations));
+}
 export const unauthorized = (message: string): IotHubError =>
   new IotHubError(401, "IotHubUnauthorizedAccess", message);
 export const deviceNotFound = (deviceId: string): IotHubError =>

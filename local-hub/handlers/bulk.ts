@@ -1,5 +1,24 @@
+import { LIMITS } from "../../lib/iothub/rules";
+import { isPlainObject } from "../../lib/iothub/twin";
+import { badRequest, IotHubError } from "../errors/iotHubError";
+import type { DeviceOperation, EtagCondition } from "../persistence/identityModels";
 import type { IdentityStore } from "../persistence/identityStore";
+import { parseDeviceBody } from "./requestModels";
 import type { Route } from "./route";
+
+/** One entry's failure in a bulk answer (`errorStatus` is the error's text). */
+export interface BulkError {
+  deviceId: string;
+  errorCode: string;
+  errorStatus: string;
+}
+
+/** The answer of a bulk registry call, as the SDK hands it to the caller. */
+export interface BulkResult {
+  isSuccessful: boolean;
+  errors: BulkError[];
+  warnings: BulkError[];
+}
 
 /**
  * Bulk registry operations (`addDevices`, `updateDevices`, `removeDevices`): POST /devices with 1-100 entries.
@@ -13,7 +32,78 @@ export function bulkRoutes(store: IdentityStore): Route[] {
       pattern: "/devices",
       right: "RegistryWrite",
       operationClass: "bulk",
-      handle: (request) => ({ status: 200, body: store.bulk(request.body) }),
+      handle: (request) => ({ status: 200, body: runBulk(store, request.body) }),
     },
   ];
+}
+
+function runBulk(store: IdentityStore, body: unknown): BulkResult {
+  if (!Array.isArray(body) || body.length === 0 || body.length > LIMITS.bulkMaxIdentities) {
+    throw badRequest(
+      `The request must list 1-${LIMITS.bulkMaxIdentities} identities (got ${Array.isArray(body) ? body.length : "no list"}).`,
+    );
+  }
+  // Entries that do not parse fail on their own; the rest go to the store as one batch, in order.
+  const seen = new Set<string>();
+  const planned = body.map((entry: unknown) => {
+    const deviceId = idOf(entry);
+    try {
+      if (seen.has(deviceId)) throw badRequest(`Device ${deviceId} appears more than once in the request.`);
+      seen.add(deviceId);
+      return { deviceId, operation: parseBulkEntry(deviceId, entry) };
+    } catch (error) {
+      if (!(error instanceof IotHubError)) throw error;
+      return { deviceId, error };
+    }
+  });
+  const operations = planned.flatMap((entry) => (entry.operation ? [entry.operation] : []));
+  const outcomes = store.applyBatch(operations).values();
+  const errors: BulkError[] = [];
+  for (const entry of planned) {
+    const error = entry.operation ? outcomes.next().value : entry.error;
+    if (error) errors.push({ deviceId: entry.deviceId, errorCode: error.code, errorStatus: error.message });
+  }
+  return { isSuccessful: errors.length === 0, errors, warnings: [] };
+}
+
+function idOf(entry: unknown): string {
+  const id = isPlainObject(entry) ? entry.id : undefined;
+  return typeof id === "string" ? id : String(id ?? "");
+}
+
+/**
+ * One entry in IoT Hub's import format: `id` (not `deviceId`), `importMode` (any case) and, for the IfMatchETag
+ * modes, `eTag`; the rest is the device.
+ */
+export function parseBulkEntry(deviceId: string, entry: unknown): DeviceOperation {
+  const fields = isPlainObject(entry) ? entry : {};
+  const mode = typeof fields.importMode === "string" ? fields.importMode.toLowerCase() : "";
+  // IoT Hub's import format says `eTag`; the SDK passes its Device objects through, which say `etag`.
+  const { id: _id, importMode: _mode, eTag, etag, ...device } = fields;
+  const givenEtag = [eTag, etag].find((value): value is string => typeof value === "string" && value !== "");
+  const entryEtag: EtagCondition | undefined =
+    givenEtag === undefined ? undefined : givenEtag === "*" ? "any" : { etag: givenEtag };
+  const put = (condition: EtagCondition): DeviceOperation => ({
+    kind: "put",
+    identity: parseDeviceBody(deviceId, { ...device, deviceId }),
+    condition,
+  });
+  switch (mode) {
+    case "create":
+      return put("absent");
+    case "update":
+      return put("any");
+    case "updateifmatchetag":
+      if (!entryEtag) throw badRequest(`Device ${deviceId}: UpdateIfMatchETag needs eTag.`);
+      return put(entryEtag);
+    case "delete":
+      return { kind: "delete", deviceId, condition: "any" };
+    case "deleteifmatchetag":
+      if (!entryEtag) throw badRequest(`Device ${deviceId}: DeleteIfMatchETag needs eTag.`);
+      return { kind: "delete", deviceId, condition: entryEtag };
+    default:
+      throw badRequest(
+        `Device ${deviceId}: importMode must be create, Update, UpdateIfMatchETag, Delete or DeleteIfMatchETag.`,
+      );
+  }
 }

@@ -1,8 +1,15 @@
 import { deviceNotFound } from "../errors/iotHubError";
 import type { IdentityStore } from "../persistence/identityStore";
+import { parseDeviceBody, parseIfMatch } from "./requestModels";
 import type { Route } from "./route";
 
-/** Device identities: PUT (create or replace), GET, DELETE, and the list (GET /devices/, at most 1,000). */
+/** IoT Hub lists at most 1,000 devices per call. */
+const MAX_LIST = 1000;
+
+/**
+ * Device identities: PUT (no If-Match = create-only, 409; with If-Match = full replace), GET, DELETE, and the list
+ * (GET /devices/?top=N, at most 1,000).
+ */
 export function deviceRoutes(store: IdentityStore): Route[] {
   return [
     {
@@ -10,9 +17,9 @@ export function deviceRoutes(store: IdentityStore): Route[] {
       pattern: "/devices/:deviceId",
       right: "RegistryWrite",
       operationClass: "registry",
-      handle: (request) => ({
+      handle: ({ params, body, headers }) => ({
         status: 200,
-        body: store.putDevice(request.params.deviceId, request.body, request.headers["if-match"]),
+        body: store.putDevice(parseDeviceBody(params.deviceId, body), parseIfMatch(headers["if-match"])),
       }),
     },
     {
@@ -20,9 +27,9 @@ export function deviceRoutes(store: IdentityStore): Route[] {
       pattern: "/devices/:deviceId",
       right: "RegistryRead",
       operationClass: "registry",
-      handle: (request) => {
-        const device = store.getDevice(request.params.deviceId);
-        if (!device) throw deviceNotFound(request.params.deviceId);
+      handle: ({ params }) => {
+        const device = store.getDevice(params.deviceId);
+        if (!device) throw deviceNotFound(params.deviceId);
         return { status: 200, body: device };
       },
     },
@@ -31,8 +38,8 @@ export function deviceRoutes(store: IdentityStore): Route[] {
       pattern: "/devices/:deviceId",
       right: "RegistryWrite",
       operationClass: "registry",
-      handle: (request) => {
-        store.deleteDevice(request.params.deviceId, request.headers["if-match"]);
+      handle: ({ params, headers }) => {
+        store.deleteDevice(params.deviceId, parseIfMatch(headers["if-match"]));
         return { status: 204 };
       },
     },
@@ -41,9 +48,10 @@ export function deviceRoutes(store: IdentityStore): Route[] {
       pattern: "/devices",
       right: "RegistryRead",
       operationClass: "registry",
-      handle: (request) => {
-        const top = Number(request.query.get("top") ?? 1000);
-        return { status: 200, body: store.listDevices(Number.isInteger(top) ? top : 1000) };
+      handle: ({ query }) => {
+        const top = Number(query.get("top") ?? MAX_LIST);
+        const limit = Number.isInteger(top) ? Math.min(Math.max(top, 1), MAX_LIST) : MAX_LIST;
+        return { status: 200, body: store.listDevices(limit) };
       },
     },
   ];

@@ -1,4 +1,5 @@
 import type { IdentityStore } from "../persistence/identityStore";
+import { parseIfMatch, parseModuleBody } from "./requestModels";
 import type { Route } from "./route";
 
 /** Module identities: PUT (create, or replace with If-Match), GET, DELETE, and the modules of a device. */
@@ -11,7 +12,10 @@ export function moduleRoutes(store: IdentityStore): Route[] {
       operationClass: "registry",
       handle: ({ params, body, headers }) => ({
         status: 200,
-        body: store.putModule(params.deviceId, params.moduleId, body, headers["if-match"]),
+        body: store.putModule(
+          parseModuleBody(params.deviceId, params.moduleId, body),
+          parseIfMatch(headers["if-match"]),
+        ),
       }),
     },
     {
@@ -27,7 +31,7 @@ export function moduleRoutes(store: IdentityStore): Route[] {
       right: "RegistryWrite",
       operationClass: "registry",
       handle: ({ params, headers }) => {
-        store.deleteModule(params.deviceId, params.moduleId, headers["if-match"]);
+        store.deleteModule(params.deviceId, params.moduleId, parseIfMatch(headers["if-match"]));
         return { status: 204 };
       },
     },

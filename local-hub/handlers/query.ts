@@ -1,14 +1,10 @@
 import { badRequest } from "../errors/iotHubError";
-import type { IdentityStore, ScanKey, TwinJson } from "../persistence/identityStore";
-import {
-  QuerySyntaxError,
-  matches,
-  parseTwinQuery,
-  sqlPrefilter,
-  type TwinQuery,
-} from "../persistence/twinQuery";
-import { isPlainObject } from "../persistence/twinDocument";
+import { isPlainObject, type ServiceTwin } from "../../lib/iothub/twin";
+import type { ScanKey } from "../persistence/identityModels";
+import type { IdentityStore } from "../persistence/identityStore";
+import { sqlPrefilter } from "../persistence/twinPrefilter";
 import type { HubRequest, Route } from "./route";
+import { QuerySyntaxError, matches, parseTwinQuery, type TwinQuery } from "./twinQuery";
 
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
@@ -29,7 +25,7 @@ export function queryRoutes(store: IdentityStore): Route[] {
         const query = parseQueryBody(request.body);
         const pageSize = pageSizeOf(request);
         const after = decodeContinuation(request.headers["x-ms-continuation"]);
-        const page: TwinJson[] = [];
+        const page: ServiceTwin[] = [];
         let more = false;
         for (const twin of store.scanTwins(query.from, after, sqlPrefilter(query.where, query.from))) {
           if (!matches(query.where, twin)) continue;
@@ -69,7 +65,7 @@ function pageSizeOf(request: HubRequest): number {
 }
 
 /** The token is the key of the last twin returned, opaque to the client. */
-function encodeContinuation(twin: TwinJson): string {
+function encodeContinuation(twin: ServiceTwin): string {
   const key: ScanKey =
     twin.moduleId === undefined
       ? { deviceId: twin.deviceId }

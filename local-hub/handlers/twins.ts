@@ -1,5 +1,8 @@
+import { isPlainObject, parseTwinUpdate, type TwinUpdate } from "../../lib/iothub/twin";
+import { badRequest, throwIfViolations } from "../errors/iotHubError";
 import type { IdentityRef } from "../events";
 import type { IdentityStore } from "../persistence/identityStore";
+import { parseIfMatch } from "./requestModels";
 import type { HubRequest, Route } from "./route";
 
 /** Device and module twins: GET, PATCH (merge; null deletes), PUT (replace tags and desired), with etags. */
@@ -19,7 +22,11 @@ export function twinRoutes(store: IdentityStore): Route[] {
       operationClass: "twinUpdate",
       handle: (request) => ({
         status: 200,
-        body: store.patchTwin(identityOf(request), request.body, request.headers["if-match"]),
+        body: store.patchTwin(
+          identityOf(request),
+          twinUpdateOf(request.body, "patch"),
+          parseIfMatch(request.headers["if-match"]),
+        ),
       }),
     },
     {
@@ -29,10 +36,21 @@ export function twinRoutes(store: IdentityStore): Route[] {
       operationClass: "twinUpdate",
       handle: (request) => ({
         status: 200,
-        body: store.replaceTwin(identityOf(request), request.body, request.headers["if-match"]),
+        body: store.replaceTwin(
+          identityOf(request),
+          twinUpdateOf(request.body, "replace"),
+          parseIfMatch(request.headers["if-match"]),
+        ),
       }),
     },
   ]);
+}
+
+function twinUpdateOf(body: unknown, kind: "patch" | "replace"): TwinUpdate {
+  if (!isPlainObject(body)) throw badRequest("The request body must be a twin object.");
+  const { update, violations } = parseTwinUpdate(body, kind);
+  throwIfViolations(violations);
+  return update;
 }
 
 function identityOf({ params }: HubRequest): IdentityRef {

@@ -23,7 +23,8 @@ export type RequestListener = (request: IncomingMessage, response: ServerRespons
 
 /**
  * The service API's request pipeline, in IoT Hub's order: api-version, SAS token, route, the route's right, then
- * faults and quotas of its operation class, then the JSON body and the handler. Every refusal is IoT Hub's error body.
+ * faults and quotas of its operation class, then the JSON body and the handler. Every step refuses by throwing an
+ * IotHubError; the one error exit answers it as IoT Hub's error body.
  */
 export function createServiceApi(options: ServiceApiOptions): RequestListener {
   const router = new Router(options.routes);
@@ -46,7 +47,7 @@ export function createServiceApi(options: ServiceApiOptions): RequestListener {
     const method = request.method ?? "GET";
 
     const versionError = checkApiVersion(url.searchParams);
-    if (versionError) return sendError(response, versionError, trackingId);
+    if (versionError) throw versionError;
 
     const authentication = authenticateServiceToken(
       request.headers.authorization,
@@ -55,16 +56,14 @@ export function createServiceApi(options: ServiceApiOptions): RequestListener {
     );
     if (!authentication.ok) {
       log(`[${trackingId}] 401 ${method} ${url.pathname}: ${authentication.reason}`);
-      return sendError(response, authentication.error, trackingId);
+      throw authentication.error;
     }
 
     const lookup = router.lookup(method, url.pathname);
     if (!lookup.found) {
-      const error =
-        lookup.allowed.length > 0
-          ? new IotHubError(405, "MethodNotAllowed", `${method} is not allowed on ${url.pathname}.`)
-          : new IotHubError(404, "NotFound", `No operation at ${method} ${url.pathname}.`);
-      return sendError(response, error, trackingId);
+      throw lookup.allowed.length > 0
+        ? new IotHubError(405, "MethodNotAllowed", `${method} is not allowed on ${url.pathname}.`)
+        : new IotHubError(404, "NotFound", `No operation at ${method} ${url.pathname}.`);
     }
     const { route, params } = lookup.match;
 
@@ -73,19 +72,18 @@ export function createServiceApi(options: ServiceApiOptions): RequestListener {
       log(
         `[${trackingId}] 401 ${method} ${url.pathname}: policy '${authentication.policy.name}' lacks ${route.right}`,
       );
-      return sendError(response, forbidden, trackingId);
+      throw forbidden;
     }
 
     const verdict = options.chaos.admit(route.operationClass, url.pathname);
-    if (verdict.action === "throttle")
-      return sendError(response, throttled(route.operationClass), trackingId);
+    if (verdict.action === "throttle") throw throttled(route.operationClass);
     if (verdict.action === "fault") {
       log(`[${trackingId}] fault ${verdict.mode} on ${method} ${url.pathname}`);
       if (verdict.mode === "reset") {
         request.socket.destroy();
         return;
       }
-      if (verdict.mode === "503") return sendError(response, serviceUnavailable(), trackingId);
+      if (verdict.mode === "503") throw serviceUnavailable();
       // hang: not answered until the client gives up (or the hub shuts down), or `fault clear` lets it through.
       const gaveUp = new AbortController();
       response.once("close", () => gaveUp.abort());

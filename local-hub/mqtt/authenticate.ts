@@ -1,5 +1,5 @@
 import type { TLSSocket } from "node:tls";
-import { parseSasToken, verifySignature } from "../../lib/iothub/sas";
+import { verifySasToken } from "../authentication/sasToken";
 import type { IdentityRef } from "../events";
 import type { DeviceApiBackend, IdentityCredentials } from "./backend";
 
@@ -78,26 +78,23 @@ function checkSasToken(
   password: string,
   now: Date,
 ): AuthenticationResult {
-  const token = parseSasToken(password);
-  if (!token) return { ok: false, reason: "password is not a SharedAccessSignature token" };
-  if (token.se * 1000 <= now.getTime()) return { ok: false, reason: "the SAS token has expired" };
-  let resource: string;
-  try {
-    resource = decodeURIComponent(token.sr);
-  } catch {
-    return { ok: false, reason: "the SAS token's sr is not URL-encoded correctly" };
-  }
-  if (resource.toLowerCase() !== identityResource(hostName, identity).toLowerCase()) {
-    return { ok: false, reason: `the SAS token is scoped to '${resource}', not to this identity` };
-  }
-  const keys = credentials.authentication.symmetricKey;
-  if (credentials.authentication.type !== "sas" || !keys) {
-    return { ok: false, reason: "the identity does not use symmetric keys" };
-  }
-  const valid = [keys.primaryKey, keys.secondaryKey].some((key) => !!key && verifySignature(token, key));
-  return valid
-    ? { ok: true, identity }
-    : { ok: false, reason: "the SAS token's signature does not match a key" };
+  const expected = identityResource(hostName, identity).toLowerCase();
+  const verdict = verifySasToken(
+    password,
+    {
+      checkResource: (resource) =>
+        resource.toLowerCase() === expected
+          ? undefined
+          : `the SAS token is scoped to '${resource}', not to this identity`,
+      signer: () => {
+        const { type, symmetricKey } = credentials.authentication;
+        if (type !== "sas" || !symmetricKey) return { refusal: "the identity does not use symmetric keys" };
+        return { signer: identity, keys: [symmetricKey.primaryKey, symmetricKey.secondaryKey] };
+      },
+    },
+    now.getTime(),
+  );
+  return verdict.ok ? { ok: true, identity } : { ok: false, reason: verdict.reason };
 }
 
 function checkCertificate(

@@ -1,3 +1,6 @@
+import type { ConnectionState, IdentityStatus } from "../../lib/iothub/identity";
+import type { AuthenticationMechanism } from "../../lib/iothub/identityAuthentication";
+import type { DeviceSideTwin, TwinProperties } from "../../lib/iothub/twin";
 import type { IdentityRef } from "../events";
 
 /**
@@ -8,23 +11,20 @@ import type { IdentityRef } from "../events";
 
 /** The parts of a registry entry that decide whether and how an identity may connect. */
 export interface IdentityCredentials {
-  authentication: {
-    type: "sas" | "selfSigned" | "certificateAuthority" | "none";
-    symmetricKey?: { primaryKey: string | null; secondaryKey: string | null };
-    x509Thumbprint?: { primaryThumbprint: string | null; secondaryThumbprint: string | null };
-  };
+  authentication: AuthenticationMechanism;
 }
 
 export interface DeviceApiBackend {
-  getDevice(deviceId: string): (IdentityCredentials & { status: "enabled" | "disabled" }) | undefined;
+  getDevice(deviceId: string): (IdentityCredentials & { status: IdentityStatus }) | undefined;
   getModule(deviceId: string, moduleId: string): IdentityCredentials | undefined;
   /** `{desired:{..., "$version": n}, reported:{..., "$version": m}}`, as a twin GET over MQTT answers it. */
-  getDeviceSideTwin(
-    ref: IdentityRef,
-  ): { desired: Record<string, unknown>; reported: Record<string, unknown> } | undefined;
-  /** Merges a reported patch; returns the new reported $version. Throws IotHubError for bad input. */
-  patchReported(ref: IdentityRef, patch: Record<string, unknown>): number;
-  setConnectionState(ref: IdentityRef, state: "Connected" | "Disconnected", at: Date): void;
+  getDeviceSideTwin(ref: IdentityRef): DeviceSideTwin | undefined;
+  /**
+   * Merges a reported patch (already checked against IoT Hub's twin rules); returns the new reported $version.
+   * Throws IotHubError when the identity is unknown or the merged section breaks the rules.
+   */
+  patchReported(ref: IdentityRef, patch: TwinProperties): number;
+  setConnectionState(ref: IdentityRef, state: ConnectionState, at: Date): void;
   touchActivity(ref: IdentityRef, at: Date): void;
 }
 

@@ -1,4 +1,6 @@
-import { badRequest, deviceNotFound, moduleNotFound } from "../errors/iotHubError";
+import { checkTwinSection } from "../../lib/iothub/rules";
+import { isPlainObject, type TwinProperties } from "../../lib/iothub/twin";
+import { badRequest, deviceNotFound, moduleNotFound, throwIfViolations } from "../errors/iotHubError";
 import type { IdentityRef } from "../events";
 import type { DeviceApiBackend } from "./backend";
 import { deviceErrorAnswer } from "./deviceErrors";
@@ -33,7 +35,7 @@ export function answerReportedPatch(
   body: Buffer,
 ): TwinAnswer {
   return answering(() => {
-    const version = backend.patchReported(identity, parseJsonObject(body));
+    const version = backend.patchReported(identity, parseReportedPatch(body));
     return { status: 204, body: "", version };
   });
 }
@@ -52,15 +54,15 @@ function answering(operation: () => TwinAnswer): TwinAnswer {
   }
 }
 
-function parseJsonObject(body: Buffer): Record<string, unknown> {
+/** The body of a reported PATCH: a JSON object within IoT Hub's twin rules (null deletes a property). */
+function parseReportedPatch(body: Buffer): TwinProperties {
   let value: unknown;
   try {
     value = JSON.parse(body.toString("utf8"));
   } catch {
     value = undefined;
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw badRequest("The reported properties patch must be a JSON object.");
-  }
-  return value as Record<string, unknown>;
+  if (!isPlainObject(value)) throw badRequest("The reported properties patch must be a JSON object.");
+  throwIfViolations(checkTwinSection("reported", value));
+  return value;
 }

@@ -99,4 +99,31 @@ describe("bulk", () => {
       "ArgumentInvalid",
     );
   });
+
+  it("fails an entry that is no object or repeats an id on its own, naming why, and applies the rest", async () => {
+    const answer = await serviceRequest(suite.hub.info.connectionString, "POST", "/devices", [
+      null,
+      { id: "twice", importMode: "create" },
+      { id: "twice", importMode: "create" },
+    ]);
+    expect(answer.status).toBe(200);
+    const { isSuccessful, errors } = answer.body as {
+      isSuccessful: boolean;
+      errors: Array<{ deviceId: string; errorCode: string; errorStatus: string }>;
+    };
+    expect(isSuccessful).toBe(false);
+    expect(errors).toEqual([
+      {
+        deviceId: "",
+        errorCode: "ArgumentInvalid",
+        errorStatus: expect.stringMatching(/importMode must be/),
+      },
+      {
+        deviceId: "twice",
+        errorCode: "ArgumentInvalid",
+        errorStatus: "Device twice appears more than once in the request.",
+      },
+    ]);
+    expect((await suite.registry.get("twice")).responseBody.deviceId).toBe("twice");
+  });
 });

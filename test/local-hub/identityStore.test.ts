@@ -1,6 +1,8 @@
 import BetterSqlite3 from "better-sqlite3";
 import { IotHubError } from "../../local-hub/errors/iotHubError";
 import { HubEvents, type IdentityRef } from "../../local-hub/events";
+import { parseBulkEntry } from "../../local-hub/handlers/bulk";
+import { parseDeviceBody, parseModuleBody } from "../../local-hub/handlers/requestModels";
 import { IdentityStore } from "../../local-hub/persistence/identityStore";
 
 // The store on its own, in memory: what the MQTT side relies on (device-side twin, reported patches, connection
@@ -11,6 +13,9 @@ function storeWithEvents(): { store: IdentityStore; events: HubEvents; db: Bette
   const db = new BetterSqlite3(":memory:");
   return { store: new IdentityStore(db, events), events, db };
 }
+
+const newDevice = (deviceId: string, body: Record<string, unknown> = {}) => parseDeviceBody(deviceId, body);
+const newModule = (deviceId: string, moduleId: string) => parseModuleBody(deviceId, moduleId, {});
 
 function errorOf(action: () => unknown): IotHubError {
   try {
@@ -25,8 +30,8 @@ function errorOf(action: () => unknown): IotHubError {
 describe("identity store (device side)", () => {
   it("serves the device-side twin with $version and merges reported patches (null deletes)", () => {
     const { store } = storeWithEvents();
-    store.putDevice("d1", {});
-    store.putModule("d1", "m1", {});
+    store.putDevice(newDevice("d1"), "absent");
+    store.putModule(newModule("d1", "m1"), "absent");
     const ref: IdentityRef = { deviceId: "d1", moduleId: "m1" };
     expect(store.getDeviceSideTwin(ref)).toEqual({ desired: { $version: 1 }, reported: { $version: 1 } });
     expect(store.patchReported(ref, { fw: "1.0", nested: { a: 1, b: 2 } })).toBe(2);
@@ -40,7 +45,7 @@ describe("identity store (device side)", () => {
 
   it("rejects bad reported patches and unknown identities with IoT Hub's errors", () => {
     const { store } = storeWithEvents();
-    store.putDevice("d1", {});
+    store.putDevice(newDevice("d1"), "absent");
     expect(errorOf(() => store.patchReported({ deviceId: "d1" }, { "bad.key": 1 })).status).toBe(400);
     expect(errorOf(() => store.patchReported({ deviceId: "nope" }, { a: 1 })).code).toBe("DeviceNotFound");
     expect(errorOf(() => store.patchReported({ deviceId: "d1", moduleId: "nope" }, { a: 1 })).code).toBe(
@@ -51,7 +56,7 @@ describe("identity store (device side)", () => {
 
   it("records connection state and activity", () => {
     const { store } = storeWithEvents();
-    store.putDevice("d1", {});
+    store.putDevice(newDevice("d1"), "absent");
     const at = new Date("2026-01-02T03:04:05.000Z");
     store.setConnectionState({ deviceId: "d1" }, "Connected", at);
     expect(store.getDevice("d1")).toMatchObject({
@@ -69,21 +74,20 @@ describe("identity store (device side)", () => {
     const revoked: unknown[] = [];
     events.on("desiredChanged", (...args) => desired.push(args));
     events.on("identityRevoked", (...args) => revoked.push(args));
-    store.putDevice("d1", {});
-    store.putModule("d1", "m1", {});
-    store.patchTwin({ deviceId: "d1", moduleId: "m1" }, { properties: { desired: { rate: 5 } } });
-    store.replaceTwin({ deviceId: "d1", moduleId: "m1" }, { properties: { desired: { mode: "eco" } } });
+    store.putDevice(newDevice("d1"), "absent");
+    store.putModule(newModule("d1", "m1"), "absent");
+    store.patchTwin({ deviceId: "d1", moduleId: "m1" }, { desired: { rate: 5 } }, "any");
+    store.replaceTwin({ deviceId: "d1", moduleId: "m1" }, { desired: { mode: "eco" } }, "any");
     expect(desired).toEqual([
       [{ deviceId: "d1", moduleId: "m1" }, { rate: 5 }, 2],
       [{ deviceId: "d1", moduleId: "m1" }, { rate: null, mode: "eco" }, 3],
     ]);
-    store.putModule("d1", "m1", {}, '"*"');
+    store.putModule(newModule("d1", "m1"), "any");
     store.putDevice(
-      "d1",
-      { status: "disabled", authentication: store.getDevice("d1")?.authentication },
-      '"*"',
+      newDevice("d1", { status: "disabled", authentication: store.getDevice("d1")?.authentication }),
+      "any",
     );
-    store.deleteDevice("d1", '"*"');
+    store.deleteDevice("d1", "any");
     expect(revoked).toEqual([
       [{ deviceId: "d1", moduleId: "m1" }, "credentialsChanged"],
       [{ deviceId: "d1" }, "disabled"],
@@ -95,15 +99,15 @@ describe("identity store (device side)", () => {
 
   it("announces a bulk batch's revocations once the batch is stored, and none of a failed entry", () => {
     const { store, events, db } = storeWithEvents();
-    store.putDevice("b1", {});
+    store.putDevice(newDevice("b1"), "absent");
     // Each listener notes whether the batch's transaction was still open when it heard of the delete.
     const seenBy: Array<[string, boolean]> = [];
     events.on("identityRevoked", (ref) => seenBy.push([ref.deviceId, db.inTransaction]));
-    const result = store.bulk([
-      { id: "b1", importMode: "Delete" },
-      { id: "b2", importMode: "Delete" },
+    const outcomes = store.applyBatch([
+      parseBulkEntry("b1", { id: "b1", importMode: "Delete" }),
+      parseBulkEntry("b2", { id: "b2", importMode: "Delete" }),
     ]);
-    expect(result.errors.map((e) => e.deviceId)).toEqual(["b2"]);
+    expect(outcomes.map((error) => error?.code)).toEqual([undefined, "DeviceNotFound"]);
     expect(seenBy).toEqual([["b1", false]]);
   });
 });

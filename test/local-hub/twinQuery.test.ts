@@ -1,4 +1,5 @@
-import { matches, parseTwinQuery, sqlPrefilter } from "../../local-hub/persistence/twinQuery";
+import { matches, parseTwinQuery } from "../../local-hub/handlers/twinQuery";
+import { sqlPrefilter } from "../../local-hub/persistence/twinPrefilter";
 
 const twin = {
   deviceId: "d1",

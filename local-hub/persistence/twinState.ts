@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { isPlainObject, type DeviceSideTwin, type TwinProperties } from "../../lib/iothub/twin";
 
 /**
  * A twin as the hub stores it: tags, desired and reported with their versions and IoT Hub's `$metadata` trees.
@@ -37,9 +38,6 @@ export function newTwinState(at: Date): TwinState {
     reportedMetadata: { $lastUpdated: stamp },
   };
 }
-
-export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** The metadata of a freshly written value: objects get a node per property, recursively. */
 function metadataFor(value: unknown, stamp: Record<string, unknown>): MetadataNode {
@@ -129,10 +127,7 @@ export function bumpVersion(twin: TwinState): void {
 }
 
 /** `properties` as the service API returns it: each section with its `$metadata` and `$version`. */
-export function renderProperties(twin: TwinState): {
-  desired: Record<string, unknown>;
-  reported: Record<string, unknown>;
-} {
+export function renderProperties(twin: TwinState): { desired: TwinProperties; reported: TwinProperties } {
   return {
     desired: { ...twin.desired, $metadata: twin.desiredMetadata, $version: twin.desiredVersion },
     reported: { ...twin.reported, $metadata: twin.reportedMetadata, $version: twin.reportedVersion },
@@ -140,10 +135,7 @@ export function renderProperties(twin: TwinState): {
 }
 
 /** The device-side twin document (MQTT GET): no metadata, each section with its `$version`. */
-export function renderDeviceSide(twin: TwinState): {
-  desired: Record<string, unknown>;
-  reported: Record<string, unknown>;
-} {
+export function renderDeviceSide(twin: TwinState): DeviceSideTwin {
   return {
     desired: { ...twin.desired, $version: twin.desiredVersion },
     reported: { ...twin.reported, $version: twin.reportedVersion },

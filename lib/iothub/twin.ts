@@ -1,0 +1,73 @@
+import type { IdentityStatus } from "./identity";
+import { checkTwinSection, type RuleViolation } from "./rules";
+
+/**
+ * Twin documents as IoT Hub's APIs carry them: the service API's twin (GET/PATCH/PUT /twins/...), the body a
+ * service sends to change one, and the device-side document of a twin GET over MQTT.
+ */
+
+export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
+
+/** Tags, desired or reported properties: a JSON object (a patch of one may hold null = delete). */
+export type TwinProperties = Record<string, unknown>;
+
+/** The service API's twin, exactly as the SDK's Twin and Query consume it (identity fields travel along). */
+export interface ServiceTwin {
+  deviceId: string;
+  moduleId?: string;
+  etag: string;
+  deviceEtag?: string;
+  version: number;
+  status?: IdentityStatus;
+  tags: TwinProperties;
+  /** Each section carries the hub's `$metadata` and `$version`. */
+  properties: { desired: TwinProperties; reported: TwinProperties };
+  [field: string]: unknown;
+}
+
+/** What a service may write: tags and desired properties (reported ones are the device's). */
+export interface TwinUpdate {
+  tags?: TwinProperties;
+  desired?: TwinProperties;
+}
+
+/** The device side's twin (MQTT GET): no metadata, each section with its `$version`. */
+export interface DeviceSideTwin {
+  desired: TwinProperties;
+  reported: TwinProperties;
+}
+
+/**
+ * IoT Hub's rules for the body of a twin PATCH (merge) or PUT (replace) from the service: an object whose
+ * `properties` is an object, no `properties.reported` in a patch, and tags and desired within the twin limits.
+ * A replaced twin sent back as it was read may carry `$metadata`/`$version` in desired: those are the hub's and
+ * are dropped, not refused. `update` is valid only when `violations` is empty.
+ */
+export function parseTwinUpdate(
+  body: Record<string, unknown>,
+  kind: "patch" | "replace",
+): { update: TwinUpdate; violations: RuleViolation[] } {
+  const violations: RuleViolation[] = [];
+  const properties = body.properties;
+  if (properties !== undefined && properties !== null && !isPlainObject(properties)) {
+    violations.push({ field: "properties", rule: "must be an object" });
+  }
+  if (isPlainObject(properties) && properties.reported !== undefined && kind === "patch") {
+    violations.push({ field: "properties.reported", rule: "is written by the device only" });
+  }
+  const tags = body.tags ?? undefined;
+  const rawDesired = (isPlainObject(properties) ? properties.desired : undefined) ?? undefined;
+  const desired = isPlainObject(rawDesired) ? withoutHubFields(rawDesired) : rawDesired;
+  if (tags !== undefined) violations.push(...checkTwinSection("tags", tags));
+  if (desired !== undefined) violations.push(...checkTwinSection("desired", desired, "properties.desired"));
+  return {
+    update: { tags: tags as TwinProperties | undefined, desired: desired as TwinProperties | undefined },
+    violations,
+  };
+}
+
+function withoutHubFields(section: TwinProperties): TwinProperties {
+  const { $metadata: _metadata, $version: _version, ...rest } = section;
+  return rest;
+}

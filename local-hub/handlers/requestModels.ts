@@ -1,0 +1,79 @@
+import {
+  checkAuthenticationMechanism,
+  registeredAuthentication,
+  type AuthenticationMechanism,
+  type RegisteredAuthentication,
+} from "../../lib/iothub/identityAuthentication";
+import { checkDeviceId, checkModuleId } from "../../lib/iothub/rules";
+import { isPlainObject } from "../../lib/iothub/twin";
+import { badRequest, throwIfViolations } from "../errors/iotHubError";
+import type { DeviceIdentityModel, EtagCondition, ModuleIdentityModel } from "../persistence/identityModels";
+
+/**
+ * What the service handlers hand the store: If-Match as an etag condition, and registry bodies (PUT /devices/{d},
+ * PUT /devices/{d}/modules/{m}, bulk entries) as identity models, with IoT Hub's rules and its 400 ArgumentInvalid
+ * answers naming the field.
+ */
+
+/**
+ * If-Match as the store takes it. The SDK always quotes the value (`"*"` is the wildcard); a weak `W/` prefix and
+ * missing quotes are accepted too. An empty header counts as absent.
+ */
+export function parseIfMatch(value: string | undefined): EtagCondition {
+  if (value === undefined || value.trim() === "") return "absent";
+  const unquoted = value
+    .trim()
+    .replace(/^W\//, "")
+    .replace(/^"(.*)"$/, "$1");
+  return unquoted === "*" ? "any" : { etag: unquoted };
+}
+
+/** The device of a create or replace; the id in the path is the identity's, a different one in the body is refused. */
+export function parseDeviceBody(deviceId: string, body: unknown): DeviceIdentityModel {
+  throwIfViolations(checkDeviceId(deviceId));
+  if (!isPlainObject(body)) throw badRequest("The request body must be a device object.");
+  refuseOtherId("deviceId", body.deviceId, deviceId);
+  const status = body.status ?? "enabled";
+  if (status !== "enabled" && status !== "disabled") throw badRequest("status: must be enabled or disabled");
+  const capabilities = isPlainObject(body.capabilities) ? body.capabilities : {};
+  const device: DeviceIdentityModel = {
+    deviceId,
+    status,
+    authentication: parseAuthentication(body.authentication),
+    capabilities: { iotEdge: capabilities.iotEdge === true },
+  };
+  if (typeof body.statusReason === "string") device.statusReason = body.statusReason;
+  if (typeof body.deviceScope === "string" && body.deviceScope !== "") device.deviceScope = body.deviceScope;
+  if (Array.isArray(body.parentScopes)) device.parentScopes = body.parentScopes.map(String);
+  return device;
+}
+
+export function parseModuleBody(deviceId: string, moduleId: string, body: unknown): ModuleIdentityModel {
+  throwIfViolations([...checkDeviceId(deviceId), ...checkModuleId(moduleId)]);
+  if (!isPlainObject(body)) throw badRequest("The request body must be a module object.");
+  refuseOtherId("moduleId", body.moduleId, moduleId);
+  refuseOtherId("deviceId", body.deviceId, deviceId);
+  const module: ModuleIdentityModel = {
+    deviceId,
+    moduleId,
+    authentication: parseAuthentication(body.authentication),
+  };
+  if (typeof body.managedBy === "string" && body.managedBy !== "") module.managedBy = body.managedBy;
+  return module;
+}
+
+/** `authentication` checked with IoT Hub's rules, then filled in as the hub registers it (keys generated). */
+function parseAuthentication(value: unknown): RegisteredAuthentication {
+  throwIfViolations(checkAuthenticationMechanism(value));
+  return registeredAuthentication(value as AuthenticationMechanism | null | undefined);
+}
+
+function refuseOtherId(field: "deviceId" | "moduleId", given: unknown, inPath: string): void {
+  if (given !== undefined && given !== inPath) {
+    throw badRequest(
+      `${field}: '${String(given)}' does not match the ${
+        field === "deviceId" ? "device" : "module"
+      } id in the path '${inPath}'.`,
+    );
+  }
+}

@@ -1,0 +1,73 @@
+import { createSasToken } from "../../lib/iothub/sas";
+import {
+  SAS_TOKEN_EXPIRED,
+  verifySasToken,
+  type SasTokenScope,
+} from "../../local-hub/authentication/sasToken";
+
+// The hub's one SAS verification, which both the service API and the MQTT side use: format, expiry, scope,
+// signer and signature, each refusal with its reason (the hub logs it; clients only learn "unauthorized").
+
+const KEY = Buffer.alloc(32, 1).toString("base64");
+const OTHER_KEY = Buffer.alloc(32, 2).toString("base64");
+const NOW_MS = Date.parse("2026-01-01T00:00:00Z");
+const IN_AN_HOUR = NOW_MS / 1000 + 3600;
+
+const scope: SasTokenScope<string> = {
+  checkResource: (resource) => (resource === "hub.local/devices/d1" ? undefined : `not for ${resource}`),
+  signer: (token) =>
+    token.skn === "ghost" ? { refusal: "no such signer" } : { signer: "d1", keys: [null, KEY] },
+};
+
+const verify = (token: string) => verifySasToken(token, scope, NOW_MS);
+
+describe("SAS token verification", () => {
+  it("accepts a token for the scope signed with any of the signer's keys, and tells its expiry", () => {
+    expect(verify(createSasToken("hub.local/devices/d1", KEY, IN_AN_HOUR))).toEqual({
+      ok: true,
+      signer: "d1",
+      expiresAtMs: IN_AN_HOUR * 1000,
+    });
+  });
+
+  it.each([
+    ["no SAS token", "Bearer abc", /not a SharedAccessSignature/],
+    ["an expired token", createSasToken("hub.local/devices/d1", KEY, NOW_MS / 1000), /expired/],
+    [
+      "another resource",
+      createSasToken("hub.local/devices/d2", KEY, IN_AN_HOUR),
+      /not for hub.local\/devices\/d2/,
+    ],
+    ["an unknown signer", createSasToken("hub.local/devices/d1", KEY, IN_AN_HOUR, "ghost"), /no such signer/],
+    [
+      "another key",
+      createSasToken("hub.local/devices/d1", OTHER_KEY, IN_AN_HOUR),
+      /signature does not match/,
+    ],
+    [
+      "a badly encoded resource",
+      `SharedAccessSignature sr=%E0%A4%A&sig=abc&se=${IN_AN_HOUR}`,
+      /not URL-encoded/,
+    ],
+  ])("refuses %s with its reason", (_case, token, reason) => {
+    const verdict = verify(token);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.ok ? "" : verdict.reason).toMatch(reason);
+  });
+
+  it("marks only expiry as expired (the one reason IoT Hub tells the caller)", () => {
+    const expired = verify(createSasToken("hub.local/devices/d1", KEY, NOW_MS / 1000 - 1));
+    expect(expired).toEqual({ ok: false, reason: SAS_TOKEN_EXPIRED, expired: true });
+    expect(verify(createSasToken("hub.local/devices/d1", OTHER_KEY, IN_AN_HOUR))).toMatchObject({
+      expired: false,
+    });
+  });
+
+  it("checks the signature over sr as sent, so a differently encoded resource does not verify", () => {
+    const token = createSasToken("hub.local/devices/d1", KEY, IN_AN_HOUR);
+    // The same resource, encoded differently: the scope accepts it, the signature (over the original text) does not.
+    const reencoded = token.replace("hub.local%2Fdevices%2Fd1", "hub.local/devices/d1");
+    expect(reencoded).not.toBe(token);
+    expect(verify(reencoded)).toMatchObject({ ok: false, reason: expect.stringMatching(/signature/) });
+  });
+});
