@@ -18,6 +18,7 @@ import * as path from "node:path";
 import { hubLogPath } from "../local-hub/stateDir";
 import { ensureLocalHub } from "./local/localHubProcess";
 import { PulumiCliNotFoundError, findPulumiCli } from "./local/pulumiCli";
+import * as yaml from "js-yaml";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 
@@ -124,7 +125,6 @@ function requireLocalTarget(stack: string): void {
         `For a new local stack, start from the local one: cp Pulumi.local.yaml ${file}`,
     );
   }
-  const yaml = require("js-yaml") as { load(text: string): unknown };
   let document: unknown;
   try {
     document = yaml.load(readFileSync(stackFile, "utf8"));

@@ -101,7 +101,7 @@ describe("bulk", () => {
   });
 
   it("fails an entry that is no object or repeats an id on its own, naming why, and applies the rest", async () => {
-    const answer = await serviceRequest(suite.hub.info.connectionString, "POST", "/devices", [
+    const answer = await serviceRequest(suite.hub.info, "POST", "/devices", [
       null,
       { id: "twice", importMode: "create" },
       { id: "twice", importMode: "create" },

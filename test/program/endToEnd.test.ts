@@ -8,6 +8,7 @@ import { startProviderServer, type ProviderServer } from "../support/providerSer
 import { Deployment, serializeProgramProviders } from "./support/deployment";
 import { PROJECT_DIR, runProgram, type ProgramRun } from "./support/runProgram";
 import { hubRegistry } from "../support/suiteHub";
+import * as yaml from "js-yaml";
 
 /**
  * The program with the local stack's config, as close to `pulumi up` as this machine allows: index.ts runs under
@@ -15,8 +16,6 @@ import { hubRegistry } from "../support/suiteHub";
  * must then hold exactly what the config declares, through an up, a grown config, a shrunk and changed config,
  * and a destroy; and the verify command must pass on the program's outputs.
  */
-
-const yaml = require("js-yaml") as { load(text: string): unknown };
 
 // Each step is a whole `pulumi up` plus a verify run in child processes: on a loaded machine that can take more
 // than jest's default minute. A guard against hangs, not a speed assertion.

@@ -2,9 +2,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { PROJECT_DIR } from "./support/runProgram";
-
-// js-yaml ships no types (and @types/js-yaml is not installed): the one call used here.
-const yaml = require("js-yaml") as { load(text: string): unknown };
+import * as yaml from "js-yaml";
 
 /**
  * The stack config as `pulumi up` delivers it: the Node.js language host starts the program with the config map
