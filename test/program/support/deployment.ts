@@ -5,8 +5,9 @@
  * asks), and after the run delete what the program no longer declares, newest first. `destroy()` deletes all.
  *
  * Provider texts: the program serializes each provider when it registers a resource; under jest the serializer
- * can go wrong silently (FIELD-NOTES 5), so the texts are made by the same serializer in a plain node process,
- * as the real program (run by Pulumi in node) makes them.
+ * can go wrong silently, so a program run under jest gets the texts made by the same serializer in a plain node
+ * process, as the real program (run by Pulumi in node) makes them. Without such texts (a program run in its own
+ * node process), the `__provider` the program sent is used, as the engine does.
  */
 import { spawnSync } from "node:child_process";
 import type * as PulumiModule from "@pulumi/pulumi";
@@ -19,6 +20,8 @@ interface StateEntry {
   type: string;
   name: string;
   id: string;
+  /** The serialized provider the resource was made with: its delete runs this one, as the engine's does. */
+  provider: string;
   /** The checked inputs of the last step (the engine's "olds" for the next check). */
   inputs: Record<string, unknown>;
   outputs: Record<string, unknown>;
@@ -52,7 +55,7 @@ export class Deployment implements MockEngine {
 
   constructor(
     private readonly server: ProviderServer,
-    private readonly providerTexts: Record<string, string>,
+    private readonly providerTexts: Record<string, string> = {},
   ) {}
 
   /** The resources in the stack's state, by type (the short name, e.g. "ModuleTwin"). */
@@ -89,9 +92,10 @@ export class Deployment implements MockEngine {
     if (this.seen.has(key)) throw new Error(`duplicate resource name ${key}`);
     this.seen.add(key);
 
-    const provider = this.providerTexts[shortType(args.type)];
-    if (!provider) throw new Error(`no serialized provider for ${args.type}`);
-    const news = withoutProvider(plainInputs(args.inputs) as Record<string, unknown>);
+    const plain = plainInputs(args.inputs) as Record<string, unknown>;
+    const provider = this.providerTexts[shortType(args.type)] ?? plain.__provider;
+    if (typeof provider !== "string") throw new Error(`no serialized provider for ${args.type}`);
+    const news = withoutProvider(plain);
     const old = this.state.get(key);
 
     const checked = await this.server.check(provider, old?.inputs ?? {}, news);
@@ -106,6 +110,7 @@ export class Deployment implements MockEngine {
         type: args.type,
         name: args.name,
         id: created.id,
+        provider,
         inputs,
         outputs: withoutProvider(created.outs),
       });
@@ -114,14 +119,20 @@ export class Deployment implements MockEngine {
       const diff = await this.server.diff(provider, old.id, old.outputs, inputs);
       if (diff.replaces.length > 0) {
         // The engine deletes first only when asked to; otherwise it creates the replacement first.
-        if (diff.deleteBeforeReplace) await this.server.delete(provider, old.id, old.outputs);
+        if (diff.deleteBeforeReplace) await this.server.delete(old.provider, old.id, old.outputs);
         const created = await this.server.create(provider, inputs);
-        if (!diff.deleteBeforeReplace) await this.server.delete(provider, old.id, old.outputs);
-        this.state.set(key, { ...old, id: created.id, inputs, outputs: withoutProvider(created.outs) });
+        if (!diff.deleteBeforeReplace) await this.server.delete(old.provider, old.id, old.outputs);
+        this.state.set(key, {
+          ...old,
+          id: created.id,
+          provider,
+          inputs,
+          outputs: withoutProvider(created.outs),
+        });
         this.steps.replace.push(args.name);
       } else if (diff.changes !== "none") {
         const outs = await this.server.update(provider, old.id, old.outputs, inputs);
-        this.state.set(key, { ...old, inputs, outputs: withoutProvider(outs) });
+        this.state.set(key, { ...old, provider, inputs, outputs: withoutProvider(outs) });
         this.steps.update.push(args.name);
       } else {
         this.steps.same.push(args.name);
@@ -144,7 +155,7 @@ export class Deployment implements MockEngine {
     const entry = this.state.get(key);
     if (!entry) return;
     // delete runs the provider stored with the state, as the engine does
-    await this.server.delete(this.providerTexts[shortType(entry.type)], entry.id, entry.outputs);
+    await this.server.delete(entry.provider, entry.id, entry.outputs);
     this.state.delete(key);
     this.order.splice(this.order.indexOf(key), 1);
     this.steps.delete.push(entry.name);
