@@ -218,12 +218,17 @@ describe("index.ts run the way `pulumi up` runs it, against the local hub", () =
     return (await registry.list()).responseBody.map((device) => device.deviceId);
   }
 
-  it("a Pulumi.yaml without nodeargs fails the up with the program's load error and creates nothing", async () => {
-    const dir = projectWithOptions({ nodeargs: undefined });
-    const run = await up(dir);
+  // Measured: without tsx node parses index.ts as JavaScript (SyntaxError); `typescript: true` next to tsx makes
+  // @pulumi/pulumi register ts-node too, which type-checks tsx's output and fails (TS7006).
+  it.each([
+    ["without nodeargs", { nodeargs: undefined }, /SyntaxError/],
+    ["with typescript: true next to tsx", { typescript: true }, /TSError: ⨯ Unable to compile TypeScript/],
+  ])("a Pulumi.yaml %s fails the up, saying why, and creates nothing", async (_case, options, reason) => {
+    const run = await up(projectWithOptions(options));
     expect(run.exitCode).not.toBe(0);
     const errors = run.logs.filter((log) => log.severity === "error").map((log) => log.message);
     expect(errors.join("\n")).toMatch(/Running program '.*index\.ts' failed with an unhandled exception:/);
+    expect(errors.join("\n")).toMatch(reason);
     expect(run.steps.create).toEqual([]);
     expect(engine.resources()).toEqual([]);
     expect(await deviceIds()).toEqual([]);
