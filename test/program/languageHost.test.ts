@@ -235,19 +235,29 @@ describe("index.ts run the way `pulumi up` runs it, against the local hub", () =
     expect(await policyNames()).not.toContain("provisioner");
   });
 
+  const declared = [
+    "hub-policy",
+    "fleet-device-myFirstDevice",
+    "fleet-module-myFirstDevice/myFirstModule",
+    "fleet-moduletwin-myFirstDevice/myFirstModule",
+  ].sort();
+
+  it("the preview `pulumi up` runs first plans every resource and changes nothing", async () => {
+    const preview = await engine.preview({ projectDir: PROJECT_DIR, stack: "local", config: localConfig() });
+    expect(outcome(preview)).toEqual({ exitCode: 0, errors: [] });
+    expect(preview.steps).toMatchObject({ update: [], replace: [], delete: [], same: [] });
+    expect(preview.steps.create.sort()).toEqual(declared);
+    expect(engine.resources()).toEqual([]);
+    expect(await deviceIds()).toEqual([]);
+    expect(await policyNames()).not.toContain("provisioner");
+  });
+
   let first: ProgramRunResult;
 
   it("up creates the policy, the device, the module and its twin in the hub, and the stack outputs", async () => {
     first = await up();
     expect(outcome(first)).toEqual({ exitCode: 0, errors: [] });
-    expect(first.steps.create.sort()).toEqual(
-      [
-        "hub-policy",
-        "fleet-device-myFirstDevice",
-        "fleet-module-myFirstDevice/myFirstModule",
-        "fleet-moduletwin-myFirstDevice/myFirstModule",
-      ].sort(),
-    );
+    expect(first.steps.create.sort()).toEqual(declared);
 
     expect(await policyNames()).toContain("provisioner");
     expect(await deviceIds()).toEqual(["myFirstDevice"]);
@@ -290,9 +300,16 @@ describe("index.ts run the way `pulumi up` runs it, against the local hub", () =
     const second = await up();
     expect(outcome(second)).toEqual({ exitCode: 0, errors: [] });
     expect(second.steps).toMatchObject({ create: [], update: [], replace: [], delete: [] });
-    expect(second.steps.same.sort()).toEqual([...first.steps.create].sort());
+    expect(second.steps.same.sort()).toEqual(declared);
     expect(second.outputs).toEqual(first.outputs);
     expect(second.secretOutputs.sort()).toEqual([...first.secretOutputs].sort());
+  });
+
+  it("a preview after the up plans no change", async () => {
+    const preview = await engine.preview({ projectDir: PROJECT_DIR, stack: "local", config: localConfig() });
+    expect(outcome(preview)).toEqual({ exitCode: 0, errors: [] });
+    expect(preview.steps).toMatchObject({ create: [], update: [], replace: [], delete: [] });
+    expect(preview.steps.same.sort()).toEqual(declared);
   });
 
   it("destroy deletes everything, dependents first, and empties the registry", async () => {

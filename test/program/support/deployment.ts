@@ -51,6 +51,8 @@ export class Deployment implements MockEngine {
   /** Creation order: deletes run in reverse, so dependents go before what they depend on. */
   private readonly order: string[] = [];
   private seen = new Set<string>();
+  /** `pulumi preview`: check and diff only; the steps say what an up would do. */
+  private previewing = false;
   steps: StepLog = emptySteps();
 
   constructor(
@@ -65,8 +67,9 @@ export class Deployment implements MockEngine {
       .filter((entry) => !type || shortType(entry.type) === type);
   }
 
-  /** Call before each program run. */
-  beginRun(): void {
+  /** Call before each program run; a preview changes nothing (the program runs with --dry-run). */
+  beginRun(options: { preview?: boolean } = {}): void {
+    this.previewing = options.preview ?? false;
     this.seen = new Set();
     this.steps = emptySteps();
   }
@@ -74,7 +77,9 @@ export class Deployment implements MockEngine {
   /** Call after a successful program run: deletes what the program no longer declares. */
   async endRun(): Promise<void> {
     for (const key of [...this.order].reverse()) {
-      if (!this.seen.has(key)) await this.deleteEntry(key);
+      if (this.seen.has(key)) continue;
+      if (this.previewing) this.steps.delete.push(this.state.get(key)!.name);
+      else await this.deleteEntry(key);
     }
   }
 
@@ -104,7 +109,12 @@ export class Deployment implements MockEngine {
     }
     const inputs = withoutProvider(checked.inputs);
 
+    // A preview answers with the checked inputs: outputs the provider would add stay unknown to the program.
     if (!old) {
+      if (this.previewing) {
+        this.steps.create.push(args.name);
+        return { id: undefined, state: inputs };
+      }
       const created = await this.server.create(provider, inputs);
       this.record(key, {
         type: args.type,
@@ -117,6 +127,10 @@ export class Deployment implements MockEngine {
       this.steps.create.push(args.name);
     } else {
       const diff = await this.server.diff(provider, old.id, old.outputs, inputs);
+      if (this.previewing && diff.changes !== "none") {
+        this.steps[diff.replaces.length > 0 ? "replace" : "update"].push(args.name);
+        return { id: old.id, state: inputs };
+      }
       if (diff.replaces.length > 0) {
         // The engine deletes first only when asked to; otherwise it creates the replacement first.
         if (diff.deleteBeforeReplace) await this.server.delete(old.provider, old.id, old.outputs);

@@ -7,7 +7,8 @@
  *
  * Secrets as the engine treats them for the dynamic provider (which does not accept secrets): inputs are unwrapped
  * for the provider, and an output is re-marked secret when the input of the same name was secret or the resource
- * lists it in `additionalSecretOutputs`. The stack outputs are the root stack's RegisterResourceOutputs.
+ * lists it in `additionalSecretOutputs`. The stack outputs are the root stack's RegisterResourceOutputs. A preview
+ * (--dry-run) answers with the checked inputs, so what the providers would add stays unknown to the program.
  */
 import { spawn } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
@@ -51,14 +52,19 @@ export interface ProgramRunResult {
   steps: StepLog;
 }
 
-/** What `up` needs from the caller: the RunRequest without the stand-in's own addresses. */
-export type UpRequest = Omit<RunRequest, "monitorAddress" | "engineAddress">;
+/** What a run needs from the caller: the RunRequest without the stand-in's own addresses and the preview flag. */
+export type UpRequest = Omit<RunRequest, "monitorAddress" | "engineAddress" | "dryRun">;
 
 export interface EngineStandIn {
   /** `127.0.0.1:<port>`: both the resource monitor and the engine. */
   address: string;
   /** One `pulumi up` (no preview): runs the program to its end, then deletes what it no longer declares. */
   up(request: UpRequest): Promise<ProgramRunResult>;
+  /**
+   * `pulumi preview` (what `pulumi up` runs first): the program runs with --dry-run, resources are checked and
+   * diffed but nothing changes; the steps say what an up would do, outputs not known yet are the unknown marker.
+   */
+  preview(request: UpRequest): Promise<ProgramRunResult>;
   /** `pulumi destroy`: deletes every resource in the state, newest first (the program does not run). */
   destroy(): Promise<StepLog>;
   /** The dynamic resources in the state, by short type (e.g. "ModuleTwin"). */
@@ -110,24 +116,27 @@ export async function startEngineStandIn(server: ProviderServer): Promise<Engine
   );
   const address = `127.0.0.1:${port}`;
 
+  async function runOnce(request: UpRequest, dryRun: boolean): Promise<ProgramRunResult> {
+    const command = programCommand({ ...request, dryRun, monitorAddress: address, engineAddress: address });
+    run = newRunState(command.project.name, request.stack);
+    deployment.beginRun({ preview: dryRun });
+    const exited = await runToExit(command);
+    // The engine deletes what the program no longer declares only after a program that succeeded.
+    if (exited.exitCode === 0) await deployment.endRun();
+    const stackOutputs = run.stackOutputs ?? {};
+    return {
+      ...exited,
+      logs: run.logs,
+      outputs: plainInputs(stackOutputs) as Record<string, unknown>,
+      secretOutputs: secretPaths(stackOutputs),
+      steps: deployment.steps,
+    };
+  }
+
   return {
     address,
-    async up(request) {
-      const command = programCommand({ ...request, monitorAddress: address, engineAddress: address });
-      run = newRunState(command.project.name, request.stack);
-      deployment.beginRun();
-      const exited = await runToExit(command);
-      // The engine deletes what the program no longer declares only after a program that succeeded.
-      if (exited.exitCode === 0) await deployment.endRun();
-      const stackOutputs = run.stackOutputs ?? {};
-      return {
-        ...exited,
-        logs: run.logs,
-        outputs: plainInputs(stackOutputs) as Record<string, unknown>,
-        secretOutputs: secretPaths(stackOutputs),
-        steps: deployment.steps,
-      };
-    },
+    up: (request) => runOnce(request, false),
+    preview: (request) => runOnce(request, true),
     async destroy() {
       await deployment.destroy();
       return deployment.steps;
