@@ -48,7 +48,7 @@ export interface ProgramRunResult {
   outputs: Record<string, unknown>;
   /** Paths of the stack outputs that are secret, e.g. `serviceConnectionString`, `modules[0].connectionString`. */
   secretOutputs: string[];
-  /** What the run did to the dynamic resources. */
+  /** What the run did to the dynamic resources (a preview: what an up would do). */
   steps: StepLog;
 }
 
