@@ -1,12 +1,13 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Registry } from "azure-iothub";
+import type { Registry } from "azure-iothub";
 import { startHub, type TestHub } from "../support/hubProcess";
 import { startProviderServer, type ProviderServer } from "../support/providerServer";
 import { startEngineStandIn, type EngineStandIn, type ProgramRunResult } from "./support/engineStandIn";
 import { programCommand, splitShellWords, stackConfigOf } from "./support/languageHost";
 import { PROJECT_DIR } from "./support/runProgram";
+import { hubRegistry } from "../support/suiteHub";
 
 /**
  * index.ts started as `pulumi up` starts it: the command line and environment the nodejs language host builds from
@@ -176,7 +177,7 @@ describe("index.ts run the way `pulumi up` runs it, against the local hub", () =
   beforeAll(async () => {
     [hub, server] = await Promise.all([startHub(), startProviderServer()]);
     engine = await startEngineStandIn(server);
-    registry = Registry.fromConnectionString(hub.info.connectionString);
+    registry = hubRegistry(hub.info);
   });
 
   afterAll(async () => {
