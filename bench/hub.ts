@@ -10,7 +10,7 @@ import { cpuSecondsOf, memoryOf, pool } from "./support/measure";
  *    callers at once.
  * 2. The hub's resident memory with DEVICES devices x MODULES modules registered (made through the SDK: bulk
  *    create for devices, addModule for modules), then after paging through all module twins with a query.
- * Aims (issue 2): >= 1,000 ops/s on a 2-core machine, RSS <= 300 MB.
+ * Aims: >= 1,000 ops/s on a 2-core machine, RSS <= 300 MB.
  */
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);

@@ -11,7 +11,7 @@ import { cpuSecondsOf, memoryOf, percentile, pool } from "./support/measure";
  *    opened CONNECT_CONCURRENCY at a time; the connect rate and the hub's RSS with all of them up.
  * 2. Latency from a desired PATCH through the real service SDK (Registry.updateModuleTwin) to the patch arriving
  *    at the module, SAMPLES times, one at a time, spread over the connected modules: p50, p99, max.
- * Aims (issue 3): 1,000 connections; p99 <= 20 ms on loopback.
+ * Aims: 1,000 connections; p99 <= 20 ms on loopback.
  * The clients are mqtt.js (what azure-iot-device-mqtt runs on) with IoT Hub's clientId/username/SAS: the SDK's
  * own state machines would cost the bench process far more than the hub.
  */
