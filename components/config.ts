@@ -9,7 +9,7 @@ import {
   describeViolations,
   checkPolicyName,
 } from "../lib/iothub/rules";
-import type { TwinDocument } from "../lib/iothub/stackOutputs";
+import type { TwinDocument } from "../lib/iothub/twin";
 import { checkFleetDevices, type FleetDeviceLinks } from "./fleet";
 import { checkAuthentication } from "./registry/authentication";
 import { registryProviderOptionsSchema } from "./registry/options";

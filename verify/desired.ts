@@ -7,9 +7,7 @@
  */
 
 import { jsonEqual } from "../components/registry/twinOwnership";
-import type { TwinDocument, TwinValue } from "../lib/iothub/stackOutputs";
-
-export type { TwinDocument, TwinValue } from "../lib/iothub/stackOutputs";
+import { isPlainObject, type TwinDocument, type TwinValue } from "../lib/iothub/twin";
 
 export interface DesiredMismatch {
   /** Dotted path of the declared key, e.g. `telemetry.interval`. */
@@ -30,17 +28,13 @@ function differences(prefix: string, declared: TwinDocument, received: TwinDocum
     const path = prefix ? `${prefix}.${key}` : key;
     const found = received[key];
     if (isPlainObject(expected) && isPlainObject(found)) {
-      mismatches.push(...differences(path, expected, found));
+      mismatches.push(...differences(path, expected, found as TwinDocument));
     } else if (expected === null ? found !== undefined && found !== null : !jsonEqual(expected, found)) {
       // Declaring null means "absent": IoT Hub deletes a desired key that is set to null.
       mismatches.push({ key: path, expected, found });
     }
   }
   return mismatches;
-}
-
-function isPlainObject(value: unknown): value is { [key: string]: TwinValue } {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** One line a person can act on: `"telemetry.interval": expected 30, found 10`. */

@@ -1,15 +1,12 @@
 import { checkDeviceId, checkModuleId, type RuleViolation } from "./rules";
 import { parseConnectionString } from "./sas";
+import type { TwinDocument } from "./twin";
 
 /**
  * The stack outputs: what the Pulumi program exports (index.ts, the modules from components/fleet.ts) and what
  * `verify` reads back as JSON (`pulumi stack output --json --show-secrets`). One definition of the shape and of
  * the rules a reader applies; the rules never echo a connection string (they carry keys).
  */
-
-export type TwinValue = null | boolean | number | string | TwinValue[] | { [key: string]: TwinValue };
-/** A twin section (the desired properties a stack declares), as JSON. */
-export type TwinDocument = { [key: string]: TwinValue };
 
 /**
  * One declared module. `Computed` is how a value known only once deployed is held: `string` in the JSON,

@@ -12,6 +12,11 @@ export const isPlainObject = (value: unknown): value is Record<string, unknown> 
 /** Tags, desired or reported properties: a JSON object (a patch of one may hold null = delete). */
 export type TwinProperties = Record<string, unknown>;
 
+/** A JSON value in a twin section. */
+export type TwinValue = null | boolean | number | string | TwinValue[] | { [key: string]: TwinValue };
+/** A twin section whose values are known to be JSON (e.g. the desired properties a stack declares). */
+export type TwinDocument = { [key: string]: TwinValue };
+
 /** The service API's twin, exactly as the SDK's Twin and Query consume it (identity fields travel along). */
 export interface ServiceTwin {
   deviceId: string;

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Registry } from "azure-iothub";
 import { buildConnectionString } from "../../lib/iothub/sas";
-import type { TwinDocument } from "../../verify/desired";
+import type { TwinDocument } from "../../lib/iothub/twin";
 import type { ModuleOutput } from "../../verify/outputs";
 import { hubRegistry } from "../support/suiteHub";
 
