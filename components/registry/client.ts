@@ -1,18 +1,19 @@
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import type { Agent } from "node:https";
 import type { Registry } from "azure-iothub";
 import { parseConnectionString } from "../../lib/iothub/sas";
 import { isAlreadyExists } from "./errors";
+import type { HubConnectionInputs } from "./hubConnection";
 import { resolveRetryOptions, paceFor, type OperationClass, type RegistryProviderOptions } from "./options";
 import { pacerFor } from "./pacer";
-import { processWide } from "./processState";
 import { withRetry, type RetryReport } from "./retry";
 
 /** What every registry resource needs to reach its hub (plain values: the engine strips secrets before calling). */
-export interface HubConnection {
-  serviceConnectionString: string;
-  caCertificate?: string;
-  registry?: RegistryProviderOptions;
-}
+export type HubConnection = Pick<
+  HubConnectionInputs,
+  "serviceConnectionString" | "caCertificate" | "registry"
+>;
 
 /** An identity as the hub's REST API returns it (the fields the providers use). */
 export interface IdentityBody {
@@ -180,6 +181,9 @@ function twinBody(twin: unknown): TwinBody {
   };
 }
 
+/** The Registry of each hub, connection string and CA (a hash of them) in this provider process. */
+const registries = new Map<string, Registry>();
+
 /**
  * One Registry (and so one keep-alive agent) per hub, connection string and CA in the process.
  *
@@ -190,8 +194,6 @@ function twinBody(twin: unknown): TwinBody {
  * the extra CA applies only to this hub's connections.
  */
 function registryFor(connection: HubConnection): Registry {
-  const { createHash } = require("node:crypto") as typeof import("node:crypto");
-  const registries = processWide("registries", () => new Map<string, Registry>());
   const cacheKey = createHash("sha256")
     .update(`${connection.serviceConnectionString}\n${connection.caCertificate ?? ""}`)
     .digest("hex");
@@ -204,7 +206,7 @@ function registryFor(connection: HubConnection): Registry {
 }
 
 function createRegistry(connection: HubConnection): Registry {
-  // Required here, not at module level: the provider is closure-serialized and SDK modules cannot be.
+  // Required on first use, not at module level: check and diff never need the SDK, and loading it takes ~0.3 s.
   const iothub = require("azure-iothub") as typeof import("azure-iothub");
   const { RestApiClient } = require("azure-iothub/dist/common-http/rest_api_client") as {
     RestApiClient: new (config: unknown, userAgent: string) => { setOptions(options: unknown): void };
@@ -237,22 +239,21 @@ function createRegistry(connection: HubConnection): Registry {
 }
 
 /** REST calls made by this process, by operation class (attempts, retries included). */
-function callCounts(): Record<string, number> {
-  return processWide("calls", () => ({}) as Record<string, number>);
-}
+const callCounts: Record<string, number> = {};
+
+/** The open stats file (IOTHUB_PROVISIONER_STATS_FILE), once a call was counted. */
+let statsFile: number | undefined;
 
 /**
  * Counts a call; when IOTHUB_PROVISIONER_STATS_FILE is set (benchmarks, tests), also writes the counts there, since
  * the provider runs in the engine's process and has no other way out. The counts only grow, so their JSON never
  * gets shorter: each write overwrites the file in place from offset 0 (one pwrite; reopening and truncating the
- * file per call cost ~0.2 ms, more than the provider's own work). The descriptor is kept process-wide like the counts.
+ * file per call cost ~0.2 ms, more than the provider's own work).
  */
 function countCall(operation: OperationClass): void {
-  const counts = callCounts();
-  counts[operation] = (counts[operation] ?? 0) + 1;
+  callCounts[operation] = (callCounts[operation] ?? 0) + 1;
   const file = process.env.IOTHUB_PROVISIONER_STATS_FILE;
   if (!file) return;
-  const fs = require("node:fs") as typeof import("node:fs");
-  const stats = processWide("statsFile", () => fs.openSync(file, "w", 0o600));
-  fs.writeSync(stats, JSON.stringify(counts), 0);
+  statsFile ??= fs.openSync(file, "w", 0o600);
+  fs.writeSync(statsFile, JSON.stringify(callCounts), 0);
 }

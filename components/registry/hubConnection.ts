@@ -1,8 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { buildConnectionString, parseConnectionString } from "../../lib/iothub/sas";
-import { describeViolations, type RuleViolation } from "../../lib/iothub/rules";
+import type { RuleViolation } from "../../lib/iothub/rules";
 import { checkProviderOptions, type RegistryProviderOptions } from "./options";
-import { jsonEqual } from "./twinOwnership";
 
 /** Arguments every registry resource takes to reach its hub. */
 export interface HubConnectionArgs {
@@ -17,12 +16,7 @@ export interface HubConnectionArgs {
 }
 
 /** The same arguments as the provider sees them (resolved; secrets already unwrapped by the engine). */
-export interface HubConnectionInputs {
-  serviceConnectionString: string;
-  caCertificate?: string;
-  gatewayHostName?: string;
-  registry?: RegistryProviderOptions;
-}
+export type HubConnectionInputs = pulumi.Unwrap<HubConnectionArgs>;
 
 /** The host a connection string points at: the identity of "the hub" for diff (another hub = replace). */
 export function hubHostName(serviceConnectionString: string): string {
@@ -94,73 +88,4 @@ export function identityConnectionString(
     x509: primaryKey ? undefined : "true",
     GatewayHostName: inputs.gatewayHostName,
   });
-}
-
-/** The engine's placeholder for a value not known yet, e.g. during preview (@pulumi/pulumi's rpc.unknownValue). */
-const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-/** True unless the connection string is known to point at another hub (unknown during preview: decided at up). */
-export function sameHub(
-  olds: { serviceConnectionString: string },
-  news: { serviceConnectionString: string },
-): boolean {
-  return (
-    news.serviceConnectionString === UNKNOWN_VALUE ||
-    hubHostName(olds.serviceConnectionString) === hubHostName(news.serviceConnectionString)
-  );
-}
-
-/**
- * True when the hub arguments are exactly the same. Any change is an update (even to the same hub): the outputs
- * echo these inputs, and a new key or CA must reach the state that delete will run with.
- */
-export function sameConnectionSettings(olds: HubConnectionInputs, news: HubConnectionInputs): boolean {
-  return (
-    olds.serviceConnectionString === news.serviceConnectionString &&
-    olds.caCertificate === news.caCertificate &&
-    olds.gatewayHostName === news.gatewayHostName &&
-    jsonEqual(olds.registry ?? null, news.registry ?? null)
-  );
-}
-
-/**
- * Check failures in the engine's shape; the reason names the resource, the field and the rule. Fields whose value
- * is not known yet (preview of a hub that does not exist yet) are left out: they are checked again when known.
- */
-export function checkFailures(
-  resource: string,
-  violations: RuleViolation[],
-  inputs: object,
-): { property: string; reason: string }[] {
-  const unknown = unknownPaths(inputs, "");
-  return violations
-    .filter(
-      (violation) =>
-        !unknown.some(
-          (path) =>
-            violation.field === path ||
-            violation.field.startsWith(`${path}.`) ||
-            violation.field.startsWith(`${path}[`),
-        ),
-    )
-    .map((violation) => ({
-      property: violation.field.split(/[.[]/)[0],
-      reason: `${resource}: ${violation.field}: ${violation.rule}`,
-    }));
-}
-
-function unknownPaths(value: unknown, path: string): string[] {
-  if (value === UNKNOWN_VALUE) return [path];
-  if (Array.isArray(value)) return value.flatMap((item, index) => unknownPaths(item, `${path}[${index}]`));
-  if (typeof value === "object" && value !== null) {
-    return Object.entries(value).flatMap(([key, child]) =>
-      unknownPaths(child, path ? `${path}.${key}` : key),
-    );
-  }
-  return [];
-}
-
-/** create/update run without check() when the engine skips it; never send what check() would refuse. */
-export function assertValid(resource: string, violations: RuleViolation[]): void {
-  if (violations.length > 0) throw new Error(`${resource}: ${describeViolations(violations)}`);
 }

@@ -1,15 +1,20 @@
+import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import { processWide } from "./processState";
 
 /**
  * The provider object a resource hands to Pulumi: a small stub that loads the implementation from the project on
  * first use in the provider process.
  *
- * Why: the engine sends the serialized provider (`__provider`) with EVERY call. Serialized by value, the
- * implementation with its rules, SAS and REST layers is ~70 KB, and the provider server spent ~15 ms per call
- * decoding it (measured here: 100 check calls took 2.2 s with a 70 KB text, 0.6 s with a tiny one), which made
- * the providers slower than one SDK call after another. The stub is ~2 KB. It holds no key material: keys only
- * ever arrive as inputs.
+ * Why: the engine sends the serialized provider (`__provider`) with EVERY call, and the provider server decodes it
+ * from protobuf and echoes it back in check's and create's answers. Serialized by value, the implementation with
+ * its rules, SAS and REST layers is ~70 KB, and the provider server spent ~15 ms per call decoding it (measured
+ * here: 100 check calls took 2.2 s with a 70 KB text, 0.6 s with a tiny one). The stub is ~2 KB: one loader and
+ * six one-line forwarders. It holds no key material: keys only ever arrive as inputs.
+ *
+ * Only this function is closure-serialized. The stub's captured values do not outlive a call (the serialized text
+ * rebuilds them on each one), so the loaded implementation is kept on `globalThis`, under a symbol made inside the
+ * loader (a captured Symbol value does not survive serialization). What the stub loads is a normal module graph,
+ * loaded once per provider process: the four registry providers share its module-level state (limiters, clients).
  *
  * The implementation is found relative to the provider process's working directory (the engine starts it in the
  * project directory), else at the absolute path it had when serialized. TypeScript is loaded through tsx, which
@@ -22,25 +27,15 @@ export function lazyProvider(
   exportName: string,
 ): pulumi.dynamic.ResourceProvider {
   const load = (): pulumi.dynamic.ResourceProvider => {
-    const implementations = processWide(
-      "implementations",
-      () => new Map<string, pulumi.dynamic.ResourceProvider>(),
-    );
-    const cacheKey = `${relativeFile}#${exportName}`;
-    const cached = implementations.get(cacheKey);
-    if (cached) return cached;
-    const path = require("node:path") as typeof import("node:path");
-    const fs = require("node:fs") as typeof import("node:fs");
-    const local = path.resolve(process.cwd(), relativeFile);
-    const file = fs.existsSync(local) ? local : implementationFile;
-    const loaded = (
-      file.endsWith(".ts")
-        ? (require("tsx/cjs/api") as { require: (id: string, from: string) => unknown }).require(file, file)
-        : require(file)
-    ) as Record<string, pulumi.dynamic.ResourceProvider>;
+    const loaded = ((globalThis as Record<symbol, unknown>)[
+      Symbol.for(`iothub-provisioner:${relativeFile}`)
+    ] ??= (() => {
+      const local = require("node:path").resolve(relativeFile);
+      const file = require("node:fs").existsSync(local) ? local : implementationFile;
+      return file.endsWith(".ts") ? require("tsx/cjs/api").require(file, file) : require(file);
+    })()) as Record<string, pulumi.dynamic.ResourceProvider>;
     const implementation = loaded[exportName];
-    if (!implementation) throw new Error(`${file} does not export the provider ${exportName}`);
-    implementations.set(cacheKey, implementation);
+    if (!implementation) throw new Error(`${relativeFile} does not export the provider ${exportName}`);
     return implementation;
   };
   /* eslint-disable @typescript-eslint/no-explicit-any -- pass the engine's arguments through unchanged */
@@ -52,19 +47,18 @@ export function lazyProvider(
     update: (id: any, olds: any, news: any) => load().update!(id, olds, news),
     delete: (id: any, props: any) => load().delete!(id, props),
   };
+  /* eslint-enable @typescript-eslint/no-explicit-any */
 }
 
-/** A project file's path relative to the project root (this file is components/registry/lazyProvider.ts). */
-function projectRelative(file: string): string {
-  const path = require("node:path") as typeof import("node:path");
-  return path.relative(path.resolve(__dirname, "../.."), file);
-}
+/** The project root: this file is components/registry/lazyProvider.ts. */
+const PROJECT_ROOT = path.resolve(__dirname, "../..");
 
 /**
- * The stub for the provider `exportName` of this folder, implemented in `./<exportName>.ts` (the registry's naming:
- * deviceIdentityProvider in deviceIdentityProvider.ts), found as lazyProvider explains.
+ * The stub for the provider `exportName` implemented in `<folder>/<exportName>.ts` (the registry's naming:
+ * deviceIdentityProvider in components/registry/deviceIdentityProvider.ts), found as lazyProvider explains.
+ * `folder` defaults to this one; another part of the project names its own (its `__dirname`).
  */
-export function projectProvider(exportName: string): pulumi.dynamic.ResourceProvider {
-  const implementationFile = require.resolve(`./${exportName}`);
-  return lazyProvider(implementationFile, projectRelative(implementationFile), exportName);
+export function projectProvider(exportName: string, folder = __dirname): pulumi.dynamic.ResourceProvider {
+  const implementationFile = require.resolve(path.join(folder, exportName));
+  return lazyProvider(implementationFile, path.relative(PROJECT_ROOT, implementationFile), exportName);
 }
