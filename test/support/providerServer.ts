@@ -148,9 +148,21 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
 
 /** Props as the engine sends them: JSON values only (undefined dropped), plus the serialized provider. */
 function toStruct(props: Props, provider: string): unknown {
-  const plain = JSON.parse(JSON.stringify(props ?? {})) as Props;
+  const plain = jsonValue(props ?? {}) as Props;
   plain[PROVIDER_KEY] = provider;
   return structProto.Struct.fromJavaScript(plain);
+}
+
+/**
+ * A copy of `value` as JSON would carry it (keys holding undefined dropped, undefined in arrays as null), without
+ * a JSON text round trip: the engine stand-in should cost what the engine's own encoding does, not more.
+ */
+function jsonValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : jsonValue(item)));
+  if (typeof value !== "object" || value === null) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) if (item !== undefined) copy[key] = jsonValue(item);
+  return copy;
 }
 
 function fromStruct(struct: any): Props {
