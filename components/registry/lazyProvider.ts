@@ -9,8 +9,8 @@ import type * as pulumi from "@pulumi/pulumi";
  * from protobuf and echoes it back in check's and create's answers. Serialized by value, the implementation with
  * its rules, SAS and REST layers is ~70 KB, and the provider server spent ~15 ms per call decoding it (measured
  * here: 100 check calls took 2.2 s with a 70 KB text, 0.6 s with a tiny one; every KB still costs both sides
- * ~40 us per call in google-protobuf's string coding and the garbage it leaves). The stub is ~1.3 KB: a loader,
- * `configure` and `create`. It holds no key material: keys only ever arrive as inputs.
+ * ~40 us per call in google-protobuf's string coding and the garbage it leaves). The stub is ~1.4 KB:
+ * `configure`, which loads the implementation, and `create`. It holds no key material: keys only ever arrive as inputs.
  *
  * Only this function is closure-serialized. The stub's captured values do not outlive a call (the serialized text
  * rebuilds them on each one), so the loaded implementation is kept on `globalThis`, under a symbol made inside the
@@ -27,28 +27,25 @@ export function lazyProvider(
   relativeFile: string,
   exportName: string,
 ): pulumi.dynamic.ResourceProvider {
-  const load = (): pulumi.dynamic.ResourceProvider => {
-    const loaded = ((globalThis as Record<symbol, unknown>)[
-      Symbol.for(`iothub-provisioner:${relativeFile}`)
-    ] ??= (() => {
-      const local = require("node:path").resolve(relativeFile);
-      const file = require("node:fs").existsSync(local) ? local : implementationFile;
-      return file.endsWith(".ts") ? require("tsx/cjs/api").require(file, file) : require(file);
-    })()) as Record<string, pulumi.dynamic.ResourceProvider>;
-    const implementation = loaded[exportName];
-    if (!implementation) throw new Error(`${relativeFile} does not export the provider ${exportName}`);
-    return implementation;
-  };
   return {
     // The provider server calls configure once, right after it deserializes the stub and before any other method
     // (@pulumi/pulumi's cmd/dynamic-provider, getProvider): the stub then takes on the implementation's methods,
     // so the text the engine sends with every call needs no forwarder per method.
     async configure() {
-      Object.assign(this, load());
+      const loaded = ((globalThis as Record<symbol, unknown>)[
+        Symbol.for(`iothub-provisioner:${relativeFile}`)
+      ] ??= (() => {
+        const local = require("node:path").resolve(relativeFile);
+        const file = require("node:fs").existsSync(local) ? local : implementationFile;
+        return file.endsWith(".ts") ? require("tsx/cjs/api").require(file, file) : require(file);
+      })()) as Record<string, pulumi.dynamic.ResourceProvider>;
+      if (!loaded[exportName]) throw new Error(`${relativeFile} does not export the provider ${exportName}`);
+      Object.assign(this, loaded[exportName]);
     },
-    // The one method a provider must have; replaced by configure like the others.
-    create(inputs) {
-      return load().create(inputs);
+    // The one method a provider must have. configure replaces it; should a caller skip configure, it runs first.
+    async create(inputs) {
+      await this.configure!({} as pulumi.dynamic.ConfigureRequest); // reads no config
+      return this.create(inputs);
     },
   };
 }
