@@ -85,7 +85,8 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     pid: child.pid ?? -1,
     async check(provider, olds, news) {
       const request = new providerProto.CheckRequest();
-      request.setOlds(toStruct(olds, provider));
+      // A new resource has no old inputs: the engine sends an empty struct, without a provider.
+      request.setOlds(toStruct(olds, Object.keys(olds ?? {}).length > 0 ? provider : undefined));
       request.setNews(toStruct(news, provider));
       const response = await unary<any>("check", request);
       return {
@@ -146,10 +147,10 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
   };
 }
 
-/** Props as the engine sends them: JSON values only (undefined dropped), plus the serialized provider. */
-function toStruct(props: Props, provider: string): unknown {
+/** Props as the engine sends them: JSON values only (undefined dropped), plus the serialized provider if any. */
+function toStruct(props: Props, provider: string | undefined): unknown {
   const plain = jsonValue(props ?? {}) as Props;
-  plain[PROVIDER_KEY] = provider;
+  if (provider !== undefined) plain[PROVIDER_KEY] = provider;
   return structProto.Struct.fromJavaScript(plain);
 }
 
