@@ -21,6 +21,8 @@ import type * as pulumi from "@pulumi/pulumi";
  * project directory), else at the absolute path it had when serialized. TypeScript is loaded through tsx, which
  * the project runs everything with (no build step); a compiled .js implementation is required directly. Note that
  * `delete` of an old state therefore runs the project's current implementation, not a copy stored in the state.
+ * An implementation's methods are copied onto the stub, so they must not depend on being called on their own
+ * object, and an implementation's own `configure` is never called.
  */
 export function lazyProvider(
   implementationFile: string,
