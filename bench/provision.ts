@@ -151,6 +151,12 @@ async function main(): Promise<void> {
   console.log(
     `fleet: ${devices} devices x 2 modules, each module with a desired twin (${devices * 5} resources)`,
   );
+  // The engine sends this text with every call and the provider server echoes it: its size is a per-call cost.
+  console.log(
+    `__provider text per call: ${Object.entries(texts)
+      .map(([name, text]) => `${name} ${text.length} B`)
+      .join(", ")}`,
+  );
   console.log(
     rttMs > 0
       ? `the hub is reached through a relay adding ${rttMs} ms of round-trip time (a nearby Azure region; --rtt 0 for none)`

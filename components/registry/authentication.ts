@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { checkSymmetricKeys, checkThumbprints, type RuleViolation } from "../../lib/iothub/rules";
 import type { IdentityBody } from "./client";
+import type { IdentityOutputFields } from "./identityProvider";
 
 /** How a device or module authenticates. */
 export type IdentityAuthentication =
@@ -16,18 +17,15 @@ export type IdentityAuthentication =
   | { type: "certificateAuthority" };
 
 /** The resolved form the provider works with. */
-export interface AuthenticationInputs {
-  type: "sas" | "selfSigned" | "certificateAuthority";
-  primaryKey?: string;
-  secondaryKey?: string;
-  primaryThumbprint?: string;
-  secondaryThumbprint?: string;
-}
+export type AuthenticationInputs = pulumi.Unwrap<IdentityAuthentication>;
 
+/** Violations of an authentication block (unchecked input: any value), each naming the field and the rule. */
 export function checkAuthentication(value: unknown, field = "authentication"): RuleViolation[] {
   if (value === undefined || value === null) return [];
   if (typeof value !== "object" || Array.isArray(value)) return [{ field, rule: "must be an object" }];
-  const auth = value as Partial<AuthenticationInputs>;
+  const auth = value as Partial<
+    Record<"type" | "primaryKey" | "secondaryKey" | "primaryThumbprint" | "secondaryThumbprint", string>
+  >;
   switch (auth.type) {
     case "sas":
       return checkSymmetricKeys(auth.primaryKey, auth.secondaryKey, field);
@@ -45,7 +43,7 @@ export function checkAuthentication(value: unknown, field = "authentication"): R
 
 /**
  * The authentication block of a PUT. `current` is what the hub holds: keys not declared are carried over from it,
- * because a PUT without keys makes the hub mint new ones (FIELD-NOTES 2).
+ * because a PUT without keys makes the hub mint new ones (a full replace).
  */
 export function authenticationBody(
   declared: AuthenticationInputs | undefined,
@@ -102,14 +100,11 @@ function sameThumbprint(a: string | null | undefined, b: string | null | undefin
   return (a ?? "").toUpperCase() === (b ?? "").toUpperCase();
 }
 
-/** Outputs describing the hub's authentication: keys (secrets via additionalSecretOutputs) and thumbprints. */
-export interface AuthenticationOutputs {
-  authenticationType: string;
-  primaryKey?: string;
-  secondaryKey?: string;
-  primaryThumbprint?: string;
-  secondaryThumbprint?: string;
-}
+/** Outputs describing the hub's authentication: keys (secret outputs) and thumbprints. */
+export type AuthenticationOutputs = Pick<
+  IdentityOutputFields,
+  "authenticationType" | "primaryKey" | "secondaryKey" | "primaryThumbprint" | "secondaryThumbprint"
+>;
 
 export function authenticationOutputs(actual: IdentityBody): AuthenticationOutputs {
   const hub = actual.authentication;

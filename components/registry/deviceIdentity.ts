@@ -1,12 +1,8 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
+import { DEVICE_IDENTITY_OUTPUTS, type DeviceIdentityOutputs } from "./deviceIdentityProvider";
+import { IDENTITY_SECRET_INPUTS } from "./identityProvider";
 import { projectProvider } from "./lazyProvider";
-import {
-  IDENTITY_OUTPUTS,
-  IDENTITY_SECRET_OUTPUTS,
-  RegistryResource,
-  type IdentityArgs,
-  type RegistryResourceKind,
-} from "./registryResource";
+import { registryResourceClass, type IdentityArgs } from "./registryResource";
 
 export interface DeviceIdentityArgs extends IdentityArgs {
   /** The device's id: case-sensitive, at most 128 ASCII letters, digits and `- : . + % _ # * ? ! ( ) , = @ ; $ '`. */
@@ -24,29 +20,13 @@ export interface DeviceIdentityArgs extends IdentityArgs {
 /** What Pulumi serializes for this resource: a small stub that loads deviceIdentityProvider (see lazyProvider.ts). */
 export const deviceIdentityResourceProvider = projectProvider("deviceIdentityProvider");
 
-const DEVICE_IDENTITY_KIND: RegistryResourceKind = {
+/**
+ * A device identity in an IoT Hub's registry. Outputs: its inputs as the hub holds them, and
+ * DEVICE_IDENTITY_OUTPUTS (keys and the connection string are secrets).
+ */
+export class DeviceIdentity extends registryResourceClass<DeviceIdentityArgs, DeviceIdentityOutputs>({
   type: "DeviceIdentity",
   provider: deviceIdentityResourceProvider,
-  outputs: ["status", "deviceScope", ...IDENTITY_OUTPUTS],
-  secretOutputs: IDENTITY_SECRET_OUTPUTS,
-};
-
-/** A device identity in an IoT Hub's registry. */
-export class DeviceIdentity extends RegistryResource {
-  declare readonly deviceId: pulumi.Output<string>;
-  declare readonly hostName: pulumi.Output<string>;
-  declare readonly status: pulumi.Output<"enabled" | "disabled">;
-  declare readonly etag: pulumi.Output<string>;
-  declare readonly generationId: pulumi.Output<string>;
-  declare readonly deviceScope: pulumi.Output<string | undefined>;
-  /** Secret. */
-  declare readonly primaryKey: pulumi.Output<string | undefined>;
-  /** Secret. */
-  declare readonly secondaryKey: pulumi.Output<string | undefined>;
-  /** Secret: HostName=...;DeviceId=...;SharedAccessKey=...[;GatewayHostName=...]. */
-  declare readonly connectionString: pulumi.Output<string>;
-
-  constructor(name: string, args: DeviceIdentityArgs, opts?: pulumi.CustomResourceOptions) {
-    super(DEVICE_IDENTITY_KIND, name, args, opts);
-  }
-}
+  outputs: DEVICE_IDENTITY_OUTPUTS,
+  secretInputs: IDENTITY_SECRET_INPUTS,
+}) {}

@@ -1,35 +1,32 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { checkDeviceId, type RuleViolation } from "../../lib/iothub/rules";
-import {
-  authenticationBody,
-  authenticationMatches,
-  checkAuthentication,
-  type AuthenticationInputs,
-} from "./authentication";
+import { authenticationBody, authenticationMatches, checkAuthentication } from "./authentication";
 import type { IdentityBody } from "./client";
+import type { DeviceIdentityArgs } from "./deviceIdentity";
 import { checkHubConnection } from "./hubConnection";
 import {
+  IDENTITY_OUTPUTS,
   identityFromOutputs,
   identityOutputFields,
-  type IdentityInputs,
-  type IdentityOutputFields,
-} from "./identityOutputs";
-import { identityProvider } from "./identityProvider";
+  identityProvider,
+} from "./identityProvider";
+import { plainOutput, type OutputsOf } from "./providerKit";
 
 /** The inputs as the provider receives them. */
-export interface DeviceIdentityInputs extends IdentityInputs {
-  authentication?: AuthenticationInputs;
-  status?: "enabled" | "disabled";
-  statusReason?: string;
-  edgeEnabled?: boolean;
-  parentScope?: string;
-}
+export type DeviceIdentityInputs = pulumi.Unwrap<DeviceIdentityArgs>;
+
+/** The outputs besides the inputs: what the hub says about the device, and its settings as the hub holds them. */
+export const DEVICE_IDENTITY_OUTPUTS = {
+  ...IDENTITY_OUTPUTS,
+  status: plainOutput<"enabled" | "disabled">(),
+  statusReason: plainOutput<string | undefined>(),
+  edgeEnabled: plainOutput<boolean>(),
+  parentScope: plainOutput<string | undefined>(),
+  deviceScope: plainOutput<string | undefined>(),
+};
 
 /** The outputs kept in state: the inputs plus what the hub says. */
-export interface DeviceIdentityOutputs extends DeviceIdentityInputs, IdentityOutputFields {
-  status: "enabled" | "disabled";
-  deviceScope?: string;
-}
+export type DeviceIdentityOutputs = OutputsOf<DeviceIdentityInputs, typeof DEVICE_IDENTITY_OUTPUTS>;
 
 export function checkDeviceIdentity(inputs: Partial<DeviceIdentityInputs>): RuleViolation[] {
   const violations = [...checkHubConnection(inputs), ...checkDeviceId(inputs.deviceId)];

@@ -1,7 +1,9 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
+import { DEVICE_TWIN_OUTPUTS, type DeviceTwinOutputs } from "./deviceTwinProvider";
 import type { HubConnectionArgs } from "./hubConnection";
 import { projectProvider } from "./lazyProvider";
-import { RegistryResource, TWIN_SECRET_OUTPUTS, type RegistryResourceKind } from "./registryResource";
+import { registryResourceClass } from "./registryResource";
+import { TWIN_SECRET_INPUTS } from "./twinProvider";
 
 export interface DeviceTwinArgs extends HubConnectionArgs {
   /** The device whose twin this is (the device identity must exist). */
@@ -15,22 +17,13 @@ export interface DeviceTwinArgs extends HubConnectionArgs {
 /** What Pulumi serializes for this resource: a small stub that loads deviceTwinProvider (see lazyProvider.ts). */
 export const deviceTwinResourceProvider = projectProvider("deviceTwinProvider");
 
-const DEVICE_TWIN_KIND: RegistryResourceKind = {
+/**
+ * The desired properties and tags a program owns on one device's twin. Outputs: `desired` and `tags` = what this
+ * resource owns, as the hub holds it, and the twin's `version` and `etag`.
+ */
+export class DeviceTwin extends registryResourceClass<DeviceTwinArgs, DeviceTwinOutputs>({
   type: "DeviceTwin",
   provider: deviceTwinResourceProvider,
-  outputs: ["desired", "tags", "version", "etag"],
-  secretOutputs: TWIN_SECRET_OUTPUTS,
-};
-
-/** The desired properties and tags a program owns on one device's twin. */
-export class DeviceTwin extends RegistryResource {
-  declare readonly deviceId: pulumi.Output<string>;
-  declare readonly desired: pulumi.Output<Record<string, unknown>>;
-  declare readonly tags: pulumi.Output<Record<string, unknown>>;
-  declare readonly version: pulumi.Output<number>;
-  declare readonly etag: pulumi.Output<string>;
-
-  constructor(name: string, args: DeviceTwinArgs, opts?: pulumi.CustomResourceOptions) {
-    super(DEVICE_TWIN_KIND, name, args, opts);
-  }
-}
+  outputs: DEVICE_TWIN_OUTPUTS,
+  secretInputs: TWIN_SECRET_INPUTS,
+}) {}

@@ -1,17 +1,21 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { checkDeviceId, checkTwinSection, type RuleViolation } from "../../lib/iothub/rules";
+import type { DeviceTwinArgs } from "./deviceTwin";
 import { checkHubConnection } from "./hubConnection";
-import { twinProvider, type TwinInputs, type TwinVersion } from "./twinProvider";
+import { plainOutput, type OutputsOf } from "./providerKit";
+import { TWIN_OUTPUTS, twinProvider } from "./twinProvider";
 
-export interface DeviceTwinInputs extends TwinInputs {
-  desired?: Record<string, unknown>;
-  tags?: Record<string, unknown>;
-}
+/** The inputs as the provider receives them. */
+export type DeviceTwinInputs = pulumi.Unwrap<DeviceTwinArgs>;
 
-export interface DeviceTwinOutputs extends DeviceTwinInputs, TwinVersion {
-  desired: Record<string, unknown>;
-  tags: Record<string, unknown>;
-}
+/** The outputs besides the inputs: the owned keys as the hub holds them (`{}` for an undeclared section). */
+export const DEVICE_TWIN_OUTPUTS = {
+  ...TWIN_OUTPUTS,
+  desired: plainOutput<Record<string, unknown>>(),
+  tags: plainOutput<Record<string, unknown>>(),
+};
+
+export type DeviceTwinOutputs = OutputsOf<DeviceTwinInputs, typeof DEVICE_TWIN_OUTPUTS>;
 
 export function checkDeviceTwin(inputs: Partial<DeviceTwinInputs>): RuleViolation[] {
   const violations = [...checkHubConnection(inputs), ...checkDeviceId(inputs.deviceId)];

@@ -1,6 +1,6 @@
 /**
  * The service SDK's errors, classified and turned into messages a user can act on. The SDK maps only a few
- * status codes to named errors (FIELD-NOTES 2: a missing module is a plain Error), so the status code of the
+ * status codes to named errors (a missing module is a plain Error, not DeviceNotFoundError), so the status code of the
  * HTTP response is the primary signal and the error's name the fallback.
  */
 
@@ -79,9 +79,9 @@ export function hubMessage(error: unknown): string {
 export class RequestTimeoutError extends Error {
   constructor(timeoutMs: number) {
     super(`no answer within ${timeoutMs} ms`);
-    // Set here, not by a field initializer: closure serialization drops class field initializers.
-    this.name = "RequestTimeoutError";
   }
+
+  override name = "RequestTimeoutError";
 }
 
 /**

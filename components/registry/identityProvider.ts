@@ -1,12 +1,71 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { RuleViolation } from "../../lib/iothub/rules";
+import { authenticationFromOutputs, authenticationOutputs } from "./authentication";
 import { HubClient, type IdentityBody } from "./client";
 import { describeFailure, isAlreadyExists, isNotFound } from "./errors";
-import { assertValid } from "./hubConnection";
-import type { IdentityInputs } from "./identityOutputs";
-import { checkAnswer, diffAnswer } from "./providerAnswers";
-import { resourceId, targetLabel, type RegistryTarget } from "./registryTarget";
-import { asState } from "./state";
+import { hubHostName, identityConnectionString } from "./hubConnection";
+import {
+  assertValid,
+  asState,
+  checkAnswer,
+  diffAnswer,
+  plainOutput,
+  resourceId,
+  secretOutput,
+  targetLabel,
+  type DeclaredOutputs,
+  type RegistryTarget,
+} from "./providerKit";
+import type { IdentityArgs } from "./registryResource";
+
+/** The inputs every identity (device or module) takes besides its own settings, as the provider receives them. */
+export type IdentityInputs = pulumi.Unwrap<IdentityArgs> & { deviceId: string };
+
+/** The outputs every identity has besides its inputs and its own settings: what the hub says. */
+export const IDENTITY_OUTPUTS = {
+  hostName: plainOutput<string>(),
+  etag: plainOutput<string>(),
+  generationId: plainOutput<string>(),
+  authenticationType: plainOutput<string>(),
+  primaryKey: secretOutput<string | undefined>(),
+  secondaryKey: secretOutput<string | undefined>(),
+  primaryThumbprint: plainOutput<string | undefined>(),
+  secondaryThumbprint: plainOutput<string | undefined>(),
+  /** `HostName=..;DeviceId=..[;ModuleId=..];SharedAccessKey=..[;GatewayHostName=..]`, `x509=true` without a key. */
+  connectionString: secretOutput<string>(),
+};
+
+export type IdentityOutputFields = DeclaredOutputs<typeof IDENTITY_OUTPUTS>;
+
+/** Inputs every identity echoes that hold key material: secret outputs even when the input was plain. */
+export const IDENTITY_SECRET_INPUTS = ["serviceConnectionString", "authentication"];
+
+/**
+ * The outputs a device and a module identity share, from the hub's identity: `moduleId` undefined for a device.
+ * The connection string carries the primary key (x509=true without one).
+ */
+export function identityOutputFields(
+  inputs: IdentityInputs,
+  identity: IdentityBody,
+  moduleId: string | undefined,
+): IdentityOutputFields {
+  const auth = authenticationOutputs(identity);
+  return {
+    hostName: hubHostName(inputs.serviceConnectionString),
+    etag: identity.etag ?? "",
+    generationId: identity.generationId ?? "",
+    ...auth,
+    connectionString: identityConnectionString(inputs, inputs.deviceId, moduleId, auth.primaryKey),
+  };
+}
+
+/**
+ * The stored outputs seen as the hub's identity, for what a device and a module share (the id and the
+ * authentication with its keys): diff compares the declaration with it, and an update's PUT keeps its keys.
+ */
+export function identityFromOutputs(olds: IdentityInputs & IdentityOutputFields): IdentityBody {
+  return { deviceId: olds.deviceId, authentication: authenticationFromOutputs(olds) };
+}
 
 /**
  * What differs between a device identity and a module identity: their settings, and which registry calls reach
@@ -32,11 +91,7 @@ export interface IdentityKind<I extends IdentityInputs, O extends I> {
   remove(client: HubClient, inputs: I): Promise<void>;
 }
 
-/**
- * The dynamic provider of one kind of identity. Loaded by the lazy stub in the provider process (never serialized
- * itself), but kept to plain functions and objects like the rest of the provider code (no class field
- * initializers, no captured Symbols: see lazyProvider.ts).
- */
+/** The dynamic provider of one kind of identity (loaded by the lazy stub in the provider process: lazyProvider.ts). */
 export function identityProvider<I extends IdentityInputs, O extends I>(
   kind: IdentityKind<I, O>,
 ): pulumi.dynamic.ResourceProvider {

@@ -1,12 +1,8 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
+import { IDENTITY_SECRET_INPUTS } from "./identityProvider";
 import { projectProvider } from "./lazyProvider";
-import {
-  IDENTITY_OUTPUTS,
-  IDENTITY_SECRET_OUTPUTS,
-  RegistryResource,
-  type IdentityArgs,
-  type RegistryResourceKind,
-} from "./registryResource";
+import { MODULE_IDENTITY_OUTPUTS, type ModuleIdentityOutputs } from "./moduleIdentityProvider";
+import { registryResourceClass, type IdentityArgs } from "./registryResource";
 
 export interface ModuleIdentityArgs extends IdentityArgs {
   /** The device the module belongs to (it must exist). */
@@ -20,28 +16,13 @@ export interface ModuleIdentityArgs extends IdentityArgs {
 /** What Pulumi serializes for this resource: a small stub that loads moduleIdentityProvider (see lazyProvider.ts). */
 export const moduleIdentityResourceProvider = projectProvider("moduleIdentityProvider");
 
-const MODULE_IDENTITY_KIND: RegistryResourceKind = {
+/**
+ * A module identity on a device in an IoT Hub's registry. Outputs: its inputs as the hub holds them, and
+ * MODULE_IDENTITY_OUTPUTS (keys and the connection string are secrets).
+ */
+export class ModuleIdentity extends registryResourceClass<ModuleIdentityArgs, ModuleIdentityOutputs>({
   type: "ModuleIdentity",
   provider: moduleIdentityResourceProvider,
-  outputs: ["managedBy", ...IDENTITY_OUTPUTS],
-  secretOutputs: IDENTITY_SECRET_OUTPUTS,
-};
-
-/** A module identity on a device in an IoT Hub's registry. */
-export class ModuleIdentity extends RegistryResource {
-  declare readonly deviceId: pulumi.Output<string>;
-  declare readonly moduleId: pulumi.Output<string>;
-  declare readonly hostName: pulumi.Output<string>;
-  declare readonly etag: pulumi.Output<string>;
-  declare readonly generationId: pulumi.Output<string>;
-  /** Secret. */
-  declare readonly primaryKey: pulumi.Output<string | undefined>;
-  /** Secret. */
-  declare readonly secondaryKey: pulumi.Output<string | undefined>;
-  /** Secret: HostName=...;DeviceId=...;ModuleId=...;SharedAccessKey=...[;GatewayHostName=...]. */
-  declare readonly connectionString: pulumi.Output<string>;
-
-  constructor(name: string, args: ModuleIdentityArgs, opts?: pulumi.CustomResourceOptions) {
-    super(MODULE_IDENTITY_KIND, name, args, opts);
-  }
-}
+  outputs: MODULE_IDENTITY_OUTPUTS,
+  secretInputs: IDENTITY_SECRET_INPUTS,
+}) {}

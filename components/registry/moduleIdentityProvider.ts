@@ -1,28 +1,28 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { checkDeviceId, checkModuleId, type RuleViolation } from "../../lib/iothub/rules";
-import {
-  authenticationBody,
-  authenticationMatches,
-  checkAuthentication,
-  type AuthenticationInputs,
-} from "./authentication";
+import { authenticationBody, authenticationMatches, checkAuthentication } from "./authentication";
 import type { IdentityBody } from "./client";
 import { checkHubConnection } from "./hubConnection";
 import {
+  IDENTITY_OUTPUTS,
   identityFromOutputs,
   identityOutputFields,
-  type IdentityInputs,
-  type IdentityOutputFields,
-} from "./identityOutputs";
-import { identityProvider } from "./identityProvider";
+  identityProvider,
+} from "./identityProvider";
+import type { ModuleIdentityArgs } from "./moduleIdentity";
+import { plainOutput, type OutputsOf } from "./providerKit";
 
-export interface ModuleIdentityInputs extends IdentityInputs {
-  moduleId: string;
-  authentication?: AuthenticationInputs;
-  managedBy?: string;
-}
+/** The inputs as the provider receives them. */
+export type ModuleIdentityInputs = pulumi.Unwrap<ModuleIdentityArgs>;
 
-export interface ModuleIdentityOutputs extends ModuleIdentityInputs, IdentityOutputFields {}
+/** The outputs besides the inputs: what the hub says about the module, and its settings as the hub holds them. */
+export const MODULE_IDENTITY_OUTPUTS = {
+  ...IDENTITY_OUTPUTS,
+  managedBy: plainOutput<string | undefined>(),
+};
+
+/** The outputs kept in state: the inputs plus what the hub says. */
+export type ModuleIdentityOutputs = OutputsOf<ModuleIdentityInputs, typeof MODULE_IDENTITY_OUTPUTS>;
 
 export function checkModuleIdentity(inputs: Partial<ModuleIdentityInputs>): RuleViolation[] {
   const violations = [

@@ -1,7 +1,9 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { HubConnectionArgs } from "./hubConnection";
 import { projectProvider } from "./lazyProvider";
-import { RegistryResource, TWIN_SECRET_OUTPUTS, type RegistryResourceKind } from "./registryResource";
+import { MODULE_TWIN_OUTPUTS, type ModuleTwinOutputs } from "./moduleTwinProvider";
+import { registryResourceClass } from "./registryResource";
+import { TWIN_SECRET_INPUTS } from "./twinProvider";
 
 export interface ModuleTwinArgs extends HubConnectionArgs {
   /** The module's device. */
@@ -18,23 +20,13 @@ export interface ModuleTwinArgs extends HubConnectionArgs {
 /** What Pulumi serializes for this resource: a small stub that loads moduleTwinProvider (see lazyProvider.ts). */
 export const moduleTwinResourceProvider = projectProvider("moduleTwinProvider");
 
-const MODULE_TWIN_KIND: RegistryResourceKind = {
+/**
+ * The desired properties a program owns on one module's twin. Outputs: `desired` = what this resource owns, as
+ * the hub holds it, and the twin's `version` and `etag`.
+ */
+export class ModuleTwin extends registryResourceClass<ModuleTwinArgs, ModuleTwinOutputs>({
   type: "ModuleTwin",
   provider: moduleTwinResourceProvider,
-  outputs: ["version", "etag"],
-  secretOutputs: TWIN_SECRET_OUTPUTS,
-};
-
-/** The desired properties a program owns on one module's twin. */
-export class ModuleTwin extends RegistryResource {
-  declare readonly deviceId: pulumi.Output<string>;
-  declare readonly moduleId: pulumi.Output<string>;
-  /** What this resource owns, as the hub holds it. */
-  declare readonly desired: pulumi.Output<Record<string, unknown>>;
-  declare readonly version: pulumi.Output<number>;
-  declare readonly etag: pulumi.Output<string>;
-
-  constructor(name: string, args: ModuleTwinArgs, opts?: pulumi.CustomResourceOptions) {
-    super(MODULE_TWIN_KIND, name, args, opts);
-  }
-}
+  outputs: MODULE_TWIN_OUTPUTS,
+  secretInputs: TWIN_SECRET_INPUTS,
+}) {}

@@ -1,17 +1,20 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { checkDeviceId, checkModuleId, checkTwinSection, type RuleViolation } from "../../lib/iothub/rules";
 import { checkHubConnection } from "./hubConnection";
-import { twinProvider, type TwinInputs, type TwinVersion } from "./twinProvider";
+import type { ModuleTwinArgs } from "./moduleTwin";
+import { plainOutput, type OutputsOf } from "./providerKit";
+import { TWIN_OUTPUTS, twinProvider } from "./twinProvider";
 
-export interface ModuleTwinInputs extends TwinInputs {
-  moduleId: string;
-  desired: Record<string, unknown>;
-}
+/** The inputs as the provider receives them. */
+export type ModuleTwinInputs = pulumi.Unwrap<ModuleTwinArgs>;
 
-export interface ModuleTwinOutputs extends ModuleTwinInputs, TwinVersion {
-  /** The owned desired keys as the hub holds them (after refresh: drift shows here). */
-  desired: Record<string, unknown>;
-}
+/** The outputs besides the inputs: the owned desired keys as the hub holds them (after refresh: drift shows here). */
+export const MODULE_TWIN_OUTPUTS = {
+  ...TWIN_OUTPUTS,
+  desired: plainOutput<Record<string, unknown>>(),
+};
+
+export type ModuleTwinOutputs = OutputsOf<ModuleTwinInputs, typeof MODULE_TWIN_OUTPUTS>;
 
 export function checkModuleTwin(inputs: Partial<ModuleTwinInputs>): RuleViolation[] {
   return [

@@ -1,19 +1,15 @@
-import { processWide } from "./processState";
-
 /**
  * Paces calls to a hub. The engine runs every resource of a class in ONE provider process with unbounded
- * parallelism, and deserializes each resource class's provider separately; the limiters are therefore
- * process-wide (see processState.ts), so that all providers in the process share one limiter per hub.
+ * parallelism; the limiters are module state, and the four registry providers load one module graph in that
+ * process (see lazyProvider.ts), so they share one limiter per hub.
  */
 export class Pacer {
   /** When the next call would be due at the steady rate (GCRA's theoretical arrival time). */
-  private due: number;
+  private due = 0;
   private interval: number;
   private burst: number;
 
-  // Fields are set in the constructor, not by initializers: closure serialization drops class field initializers.
   constructor(opsPerSecond: number, burst = 1) {
-    this.due = 0;
     this.interval = 1000 / opsPerSecond;
     this.burst = Math.max(1, Math.floor(burst));
   }
@@ -38,9 +34,11 @@ export class Pacer {
   }
 }
 
+/** The limiters of this provider process, by hub host name and limiter name. */
+const pacers = new Map<string, Pacer>();
+
 /** The process-wide limiter for `hub` (a host name) and `limiterName`, created on first use. */
 export function pacerFor(hub: string, limiterName: string, opsPerSecond: number, burst = 1): Pacer {
-  const pacers = processWide("pacers", () => new Map<string, Pacer>());
   const key = `${hub}|${limiterName}`;
   let pacer = pacers.get(key);
   if (!pacer) {

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { IdentityAuthentication } from "./authentication";
 import type { HubConnectionArgs } from "./hubConnection";
+import { secretOutputNames, type OutputDeclarations } from "./providerKit";
 
 /** The registry resource types: `pulumi-nodejs:dynamic/iothub:<type>`. */
 export type RegistryResourceType = "DeviceIdentity" | "ModuleIdentity" | "ModuleTwin" | "DeviceTwin";
@@ -17,46 +18,25 @@ export interface IdentityArgs extends HubConnectionArgs {
   adopt?: pulumi.Input<boolean>;
 }
 
-/** The outputs both identity resources have besides their inputs. */
-export const IDENTITY_OUTPUTS = [
-  "hostName",
-  "etag",
-  "generationId",
-  "authenticationType",
-  "primaryKey",
-  "secondaryKey",
-  "primaryThumbprint",
-  "secondaryThumbprint",
-  "connectionString",
-];
-
-/** Outputs holding key material: secret even when the input they derive from was not. */
-export const IDENTITY_SECRET_OUTPUTS = [
-  "serviceConnectionString",
-  "authentication",
-  "primaryKey",
-  "secondaryKey",
-  "connectionString",
-];
-
-/** A twin derives no key: only the service connection string it echoes is secret. */
-export const TWIN_SECRET_OUTPUTS = ["serviceConnectionString"];
-
 /** How one kind of registry resource registers. */
 export interface RegistryResourceKind {
   type: RegistryResourceType;
   /** The lazy stub Pulumi serializes for this type (see lazyProvider.ts). */
   provider: pulumi.dynamic.ResourceProvider;
-  /** Outputs that are not args: registered as undefined until known, since Pulumi exposes only registered ones. */
-  outputs: readonly string[];
-  /** Outputs that must be secret: the engine re-marks only outputs whose input of the same name was secret. */
-  secretOutputs: readonly string[];
+  /** The outputs besides the args (the provider module declares them): registered as undefined until known. */
+  outputs: OutputDeclarations;
+  /** Inputs echoed as outputs that must be secret even when the input was plain (they hold keys). */
+  secretInputs: readonly string[];
 }
+
+/** A resource's outputs as the program sees them: each output of the provider as a pulumi.Output. */
+export type ResourceOutputs<O> = { readonly [K in keyof O]-?: pulumi.Output<O[K]> };
 
 /**
  * What the four registry resources register alike: `pulumi-nodejs:dynamic/iothub:<type>` (module `iothub`, so
- * mocks routing `pulumi-nodejs:dynamic*` still match), the args as inputs with the kind's outputs named, and the
- * kind's secret outputs added to the caller's additionalSecretOutputs.
+ * mocks routing `pulumi-nodejs:dynamic*` still match), the args as inputs with the kind's outputs named (Pulumi
+ * exposes only registered names), and the kind's secret outputs added to the caller's additionalSecretOutputs (the
+ * engine re-marks only outputs whose input of the same name was secret).
  */
 export abstract class RegistryResource extends pulumi.dynamic.Resource {
   protected constructor(
@@ -65,13 +45,33 @@ export abstract class RegistryResource extends pulumi.dynamic.Resource {
     args: object,
     opts: pulumi.CustomResourceOptions | undefined,
   ) {
+    const secrets = [...kind.secretInputs, ...secretOutputNames(kind.outputs)];
     super(
       kind.provider,
       name,
-      { ...Object.fromEntries(kind.outputs.map((output) => [output, undefined])), ...args },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...kind.secretOutputs] },
+      { ...Object.fromEntries(Object.keys(kind.outputs).map((output) => [output, undefined])), ...args },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secrets] },
       "iothub",
       kind.type,
     );
   }
+}
+
+/**
+ * The base class of one kind of registry resource, typed with its args and with the provider's outputs as
+ * properties (so each output is declared once, in the provider module, and not again on the class).
+ */
+export function registryResourceClass<Args extends object, Outputs>(
+  kind: RegistryResourceKind,
+): new (
+  name: string,
+  args: Args,
+  opts?: pulumi.CustomResourceOptions,
+) => RegistryResource & ResourceOutputs<Outputs> {
+  class KindResource extends RegistryResource {
+    constructor(name: string, args: Args, opts?: pulumi.CustomResourceOptions) {
+      super(kind, name, args, opts);
+    }
+  }
+  return KindResource as never;
 }

@@ -1,12 +1,20 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { RuleViolation } from "../../lib/iothub/rules";
 import { HubClient, type TwinBody } from "./client";
-import { describeFailure, isNotFound } from "./errors";
-import { assertValid, type HubConnectionInputs } from "./hubConnection";
-import { checkAnswer, diffAnswer } from "./providerAnswers";
-import { moduleIdOf, resourceId, targetLabel, type RegistryTarget } from "./registryTarget";
-import { asState } from "./state";
-import { patchWithEtag } from "./twinPatching";
+import { describeFailure, isNotFound, isPreconditionFailed } from "./errors";
+import type { HubConnectionInputs } from "./hubConnection";
+import {
+  assertValid,
+  asState,
+  checkAnswer,
+  diffAnswer,
+  moduleIdOf,
+  plainOutput,
+  resourceId,
+  targetLabel,
+  type DeclaredOutputs,
+  type RegistryTarget,
+} from "./providerKit";
 import { jsonEqual, ownedPatch, ownedView } from "./twinOwnership";
 
 type Json = Record<string, unknown>;
@@ -23,13 +31,42 @@ export interface TwinInputs extends HubConnectionInputs {
 }
 
 /** What the hub says about the whole twin, kept in state with the owned sections. */
-export interface TwinVersion {
-  version: number;
-  etag: string;
-}
+export const TWIN_OUTPUTS = {
+  version: plainOutput<number>(),
+  etag: plainOutput<string>(),
+};
+
+/** A twin derives no key: only the service connection string it echoes is secret. */
+export const TWIN_SECRET_INPUTS = ["serviceConnectionString"];
 
 /** The outputs: each owned section as the hub holds it (drift shows there), plus the twin's version and etag. */
-export interface TwinOutputs extends TwinInputs, TwinVersion {}
+export type TwinOutputs = TwinInputs & DeclaredOutputs<typeof TWIN_OUTPUTS>;
+
+/** How many times a patch is re-based on a fresh etag after 412 before giving up. */
+const PRECONDITION_ATTEMPTS = 5;
+
+/**
+ * PATCHes a twin with If-Match `etag`. On 412 (someone else changed the twin since), reads the twin for its new
+ * etag and patches again: the patch only touches the keys this resource owns, so re-sending it over the other
+ * writer's change is correct; the etag makes sure no write of ours is based on a guess about the twin.
+ */
+async function patchWithEtag(
+  client: HubClient,
+  deviceId: string,
+  moduleId: string | undefined,
+  patch: unknown,
+  etag: string,
+): Promise<TwinBody> {
+  let currentEtag = etag || "*";
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.patchTwin(deviceId, moduleId, patch, currentEtag);
+    } catch (error) {
+      if (!isPreconditionFailed(error) || attempt >= PRECONDITION_ATTEMPTS) throw error;
+      currentEtag = (await client.getTwin(deviceId, moduleId)).etag;
+    }
+  }
+}
 
 /**
  * What differs between a device twin and a module twin: which twin they address and which sections they own keys
@@ -64,11 +101,7 @@ function declaredSections(sections: readonly TwinSection[], inputs: TwinInputs):
   return Object.fromEntries(sections.map((section) => [section, inputs[section] ?? {}]));
 }
 
-/**
- * The dynamic provider of one kind of twin. Loaded by the lazy stub in the provider process (never serialized
- * itself), but kept to plain functions and objects like the rest of the provider code (no class field
- * initializers, no captured Symbols: see lazyProvider.ts).
- */
+/** The dynamic provider of one kind of twin (loaded by the lazy stub in the provider process: lazyProvider.ts). */
 export function twinProvider<I extends TwinInputs>(kind: TwinKind<I>): pulumi.dynamic.ResourceProvider {
   const label = (inputs: { deviceId?: unknown; moduleId?: unknown }): string =>
     targetLabel(`${kind.target} twin`, kind.target, inputs);

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { RuleViolation } from "./rules";
 
 /**
  * Shared access signatures and connection strings, as IoT Hub defines them. Used by the local hub (to check
@@ -88,4 +89,28 @@ export function buildConnectionString(fields: Record<string, string | undefined>
 /** The service connection string of a shared access policy. */
 export function serviceConnectionString(hostName: string, policyName: string, key: string): string {
   return buildConnectionString({ HostName: hostName, SharedAccessKeyName: policyName, SharedAccessKey: key });
+}
+
+/**
+ * The rules of a shared access policy's connection string as the service SDK needs it: HostName,
+ * SharedAccessKeyName and SharedAccessKey, and a HostName without a port (the SDK always calls port 443). The
+ * violations never quote the string: it holds a key.
+ */
+export function checkServiceConnectionString(
+  value: unknown,
+  field = "serviceConnectionString",
+): RuleViolation[] {
+  if (typeof value !== "string" || value.length === 0) return [{ field, rule: "is required" }];
+  let fields: Record<string, string> = {};
+  try {
+    fields = parseConnectionString(value);
+  } catch {
+    // reported as missing fields
+  }
+  const missing = ["HostName", "SharedAccessKeyName", "SharedAccessKey"].filter((name) => !fields[name]);
+  if (missing.length > 0) return [{ field, rule: `must hold ${missing.join(", ")} (Key=Value;...)` }];
+  if (fields.HostName.includes(":")) {
+    return [{ field, rule: "HostName must not carry a port (the service API is always on 443)" }];
+  }
+  return [];
 }

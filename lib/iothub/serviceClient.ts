@@ -3,9 +3,9 @@ import { Agent } from "node:https";
 import { createSecureContext, type SecureContext } from "node:tls";
 import { Amqp, Client, Registry, SharedAccessSignature } from "azure-iothub";
 import { RestApiClient } from "azure-iothub/dist/common-http/rest_api_client";
-import { processWide } from "../../components/registry/processState";
 import { defaultTrustPlus, readableCertificates } from "./caCertificates";
-import { parseConnectionString } from "./sas";
+import { describeViolations } from "./rules";
+import { checkServiceConnectionString, parseConnectionString } from "./sas";
 
 /**
  * Service-SDK (azure-iothub) clients that trust a given CA in this process, without NODE_EXTRA_CA_CERTS.
@@ -25,6 +25,13 @@ import { parseConnectionString } from "./sas";
 const TOKEN_LIFETIME_SECONDS = 3600;
 /** Connections kept open per hub: enough for the providers' paced bursts and verify's --concurrency. */
 const MAX_SOCKETS = 64;
+
+/**
+ * The clients of each hub, connection string and CA in this process, keyed by a digest (the key is never held in
+ * clear as a map key). Module state: one module graph serves every provider of a provider process (the stubs load
+ * the implementation through one tsx namespace), so all resources of a hub share one agent.
+ */
+const cache = new Map<string, ServiceClients>();
 
 /** The REST-backed service clients of one hub, connection string and CA; made on first use. */
 interface ServiceClients {
@@ -69,8 +76,6 @@ function serviceClientsFor(
   serviceConnectionString: string,
   caCertificate: string | undefined,
 ): ServiceClients {
-  const cache = processWide("serviceClients", () => new Map<string, ServiceClients>());
-  // A digest, not the text: the key is never held in clear as a map key.
   const cacheKey = createHash("sha256")
     .update(`${serviceConnectionString}\n${caCertificate ?? ""}`)
     .digest("hex");
@@ -92,16 +97,9 @@ function serviceClientsFor(
 }
 
 function serviceConfig(serviceConnectionString: string): ServiceConfig {
-  let fields: Record<string, string> = {};
-  try {
-    fields = parseConnectionString(serviceConnectionString);
-  } catch {
-    // reported below as missing fields
-  }
-  const missing = ["HostName", "SharedAccessKeyName", "SharedAccessKey"].filter((name) => !fields[name]);
-  if (missing.length > 0) {
-    throw new Error(`serviceConnectionString: must hold ${missing.join(", ")} (Key=Value;...)`);
-  }
+  const violations = checkServiceConnectionString(serviceConnectionString);
+  if (violations.length > 0) throw new Error(describeViolations(violations));
+  const fields = parseConnectionString(serviceConnectionString);
   const expiry = Math.ceil(Date.now() / 1000) + TOKEN_LIFETIME_SECONDS;
   return {
     host: fields.HostName,

@@ -49,14 +49,6 @@ describe("pacerFor", () => {
     expect(pacerFor("hub-a", "all", 5)).not.toBe(pacerFor("hub-b", "all", 5));
     expect(pacerFor("hub-a", "registry", 5)).not.toBe(pacerFor("hub-a", "twinUpdate", 5));
   });
-
-  it("lives on globalThis, so providers deserialized separately share it", () => {
-    const pacer = pacerFor("hub-c", "all", 5);
-    const pacers = (globalThis as unknown as Record<symbol, Map<string, unknown>>)[
-      Symbol.for("iothub-provisioner.pacers")
-    ];
-    expect(pacers.get("hub-c|all")).toBe(pacer);
-  });
 });
 
 describe("paceFor", () => {

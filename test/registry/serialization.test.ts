@@ -50,6 +50,54 @@ describe("registry providers, closure-serialized", () => {
 });
 
 /**
+ * The stub as the provider server uses it, deserialized in a plain node process in the project dir: the server
+ * calls `configure` once first, which gives the stub the implementation's methods; `create` also works on a stub
+ * whose configure was never called.
+ */
+describe("the registry stub, deserialized", () => {
+  const root = path.resolve(__dirname, "../..");
+  const texts = JSON.parse(
+    spawnSync(process.execPath, ["--import", "tsx", "test/registry/serializeProviders.ts"], {
+      cwd: root,
+      encoding: "utf8",
+    }).stdout,
+  ) as Record<string, { text: string }>;
+  /** Runs `body` (async, with `provider` = the deserialized DeviceTwin stub) and returns what it printed. */
+  const withStub = (body: string): string => {
+    const script =
+      `const provider = require("require-from-string")(process.env.STUB).handler();` +
+      `(async () => { ${body} })().catch((error) => console.log("threw: " + error.message));`;
+    const run = spawnSync(process.execPath, ["-e", script], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, STUB: texts.DeviceTwin.text },
+    });
+    return run.stdout.trim() || run.stderr;
+  };
+
+  it("takes on the implementation's check, diff, read, update and delete in configure", () => {
+    const out = withStub(
+      `const before = Object.keys(provider).sort().join(",");` +
+        `await provider.configure({});` +
+        `const methods = ["check", "diff", "read", "update", "delete"].map((m) => typeof provider[m]).join(",");` +
+        `const { failures } = await provider.check({}, { deviceId: "d" });` +
+        `console.log(JSON.stringify({ before, methods, reason: failures[0].reason }));`,
+    );
+    expect(JSON.parse(out)).toEqual({
+      before: "configure,create",
+      methods: "function,function,function,function,function",
+      reason: 'device twin "d": serviceConnectionString: is required',
+    });
+  });
+
+  it("creates through the implementation without configure (checking the inputs first)", () => {
+    expect(withStub(`await provider.create({ deviceId: "d" });`)).toBe(
+      'threw: device twin "d": serviceConnectionString: is required',
+    );
+  });
+});
+
+/**
  * The local hub's policy resource hands Pulumi the same kind of stub, loading components/hub/localHubPolicyProvider.ts
  * in the provider process. Serialized in a plain node process, as the program does it.
  */

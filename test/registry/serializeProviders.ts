@@ -7,8 +7,8 @@ import { HubClient } from "../../components/registry/client";
 import { providers } from "../../components/registry/providers";
 
 async function main(): Promise<void> {
-  // `--canary KEY`: use a connection string holding KEY first, so that any key material kept in module state
-  // (rather than on globalThis or in inputs) would show up in the serialized text.
+  // `--canary KEY`: use a connection string holding KEY first (the client layer keeps a Registry per connection
+  // string in module state), so that a stub capturing any of that state would show KEY in its serialized text.
   const canaryAt = process.argv.indexOf("--canary");
   if (canaryAt > 0) {
     const key = process.argv[canaryAt + 1];

@@ -46,6 +46,28 @@ it("paced below the quota (3/s, burst 3; the hub: 5/s, bucket 5), creates every 
   expect(registryCalls() - before).toBe(12);
 });
 
+it("device and module identities share one limiter per hub in the provider process", async () => {
+  // Two limiters of 3/s with a burst of 3 each would send 6 calls at once into the hub's bucket of 5: one 429,
+  // and with maxAttempts 1 a failure. One shared limiter sends 3, then one every 333 ms.
+  const pace = { opsPerSecond: { registry: 3 }, burst: { registry: 3 }, maxAttempts: 1 };
+  expect(rejected(await createDevices("shared", 3, pace))).toEqual([]);
+  const results = await Promise.allSettled([
+    createDevices("shared-more", 3, pace),
+    ...[0, 1, 2].map((i) =>
+      suite.server.create(suite.texts.ModuleIdentity, {
+        ...suite.hubArgs,
+        deviceId: `shared-${i}`,
+        moduleId: "m",
+        registry: pace,
+      }),
+    ),
+  ]);
+  const flattened = results.flatMap((result) =>
+    result.status === "fulfilled" && Array.isArray(result.value) ? result.value : [result],
+  );
+  expect(rejected(flattened)).toEqual([]);
+});
+
 it("the quota is real: unpaced and without retries, some creates fail, naming the throttle and the budget", async () => {
   const failures = rejected(await createDevices("unretried", 15, { maxAttempts: 1 }));
   expect(failures.length).toBeGreaterThan(0);

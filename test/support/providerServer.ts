@@ -85,7 +85,8 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
     pid: child.pid ?? -1,
     async check(provider, olds, news) {
       const request = new providerProto.CheckRequest();
-      request.setOlds(toStruct(olds, provider));
+      // A new resource has no old inputs: the engine sends an empty struct, without a provider.
+      request.setOlds(toStruct(olds, Object.keys(olds ?? {}).length > 0 ? provider : undefined));
       request.setNews(toStruct(news, provider));
       const response = await unary<any>("check", request);
       return {
@@ -146,11 +147,23 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
   };
 }
 
-/** Props as the engine sends them: JSON values only (undefined dropped), plus the serialized provider. */
-function toStruct(props: Props, provider: string): unknown {
-  const plain = JSON.parse(JSON.stringify(props ?? {})) as Props;
-  plain[PROVIDER_KEY] = provider;
+/** Props as the engine sends them: JSON values only (undefined dropped), plus the serialized provider if any. */
+function toStruct(props: Props, provider: string | undefined): unknown {
+  const plain = jsonValue(props ?? {}) as Props;
+  if (provider !== undefined) plain[PROVIDER_KEY] = provider;
   return structProto.Struct.fromJavaScript(plain);
+}
+
+/**
+ * A copy of `value` as JSON would carry it (keys holding undefined dropped, undefined in arrays as null), without
+ * a JSON text round trip: the engine stand-in should cost what the engine's own encoding does, not more.
+ */
+function jsonValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : jsonValue(item)));
+  if (typeof value !== "object" || value === null) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) if (item !== undefined) copy[key] = jsonValue(item);
+  return copy;
 }
 
 function fromStruct(struct: any): Props {
