@@ -1,6 +1,5 @@
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { lazyProvider } from "../registry/lazyProvider";
+import { projectProvider } from "../registry/lazyProvider";
 
 /** The inputs of the policy resource, as its provider receives them. */
 export interface LocalHubPolicyInputs {
@@ -21,18 +20,12 @@ export interface LocalHubPolicyOutputs extends LocalHubPolicyInputs {
   gatewayHostName?: string;
 }
 
-const IMPLEMENTATION_FILE = require.resolve("./localHubPolicyProvider");
-
 /**
  * What Pulumi serializes for this resource: the same small stub as the registry resources (see
  * components/registry/lazyProvider.ts), loading localHubPolicyProvider in the provider process. So the provider's
  * code imports the project's modules normally, and `delete` of an older state runs today's implementation.
  */
-export const localHubPolicyResourceProvider = lazyProvider(
-  IMPLEMENTATION_FILE,
-  path.relative(path.resolve(__dirname, "..", ".."), IMPLEMENTATION_FILE),
-  "localHubPolicyProvider",
-);
+export const localHubPolicyResourceProvider = projectProvider("localHubPolicyProvider", __dirname);
 
 /**
  * The provisioner policy in the running local hub, as a resource: created with the local hub's CLI, removed on
