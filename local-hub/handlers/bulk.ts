@@ -1,6 +1,6 @@
-import { LIMITS } from "../../lib/iothub/rules";
+import { checkDeviceId, LIMITS } from "../../lib/iothub/rules";
 import { isPlainObject } from "../../lib/iothub/twin";
-import { badRequest, IotHubError } from "../errors/iotHubError";
+import { badRequest, IotHubError, throwIfViolations } from "../errors/iotHubError";
 import type { DeviceOperation, EtagCondition } from "../persistence/identityModels";
 import type { IdentityStore } from "../persistence/identityStore";
 import { parseDeviceBody } from "./requestModels";
@@ -76,6 +76,8 @@ function idOf(entry: unknown): string {
  * modes, `eTag`; the rest is the device.
  */
 export function parseBulkEntry(deviceId: string, entry: unknown): DeviceOperation {
+  // Every mode names an identity by IoT Hub's id rules, deletes too.
+  throwIfViolations(checkDeviceId(deviceId));
   const fields = isPlainObject(entry) ? entry : {};
   const mode = typeof fields.importMode === "string" ? fields.importMode.toLowerCase() : "";
   // IoT Hub's import format says `eTag`; the SDK passes its Device objects through, which say `etag`.
