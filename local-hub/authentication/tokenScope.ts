@@ -1,5 +1,3 @@
-import { isDotSegment } from "../http/requestTarget";
-
 /**
  * What a SAS token's resource (`sr`) lets it reach, as IoT Hub scopes tokens: `sr` is this hub's host name,
  * optionally followed by a path; the token reaches that path and everything below it, compared segment by
@@ -35,4 +33,8 @@ export function parseTokenScope(
 /** True when a request for `segments` (URL-decoded path segments) is at or below the token's scope. */
 export function scopeAdmits(scope: TokenScope, segments: readonly string[]): boolean {
   return scope.length <= segments.length && scope.every((segment, index) => segments[index] === segment);
+}
+
+function isDotSegment(segment: string): boolean {
+  return segment === "." || segment === "..";
 }

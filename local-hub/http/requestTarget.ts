@@ -27,12 +27,11 @@ export function decodePathSegments(path: string): string[] | undefined {
   return segments;
 }
 
-/** `.` and `..` name no resource of IoT Hub (no id may be one), and a path holding them could escape a token's scope. */
-export function isDotSegment(segment: string): boolean {
-  return segment === "." || segment === "..";
-}
-
-/** The request line's target; 400 ArgumentInvalid for a path that is badly encoded or has a `.`/`..` segment. */
+/**
+ * The request line's target; 400 ArgumentInvalid for a path that is not valid percent-encoding. A `.` or `..`
+ * segment stays a segment of its own: it reaches the route as an id, which IoT Hub's id rules refuse, and since
+ * nothing resolves it, `/devices/d1/..` is a path below `/devices/d1` (naming no resource), never `/devices`.
+ */
 export function parseRequestTarget(url: string | undefined): RequestTarget {
   const raw = url ?? "/";
   const queryStart = raw.indexOf("?");
@@ -40,8 +39,5 @@ export function parseRequestTarget(url: string | undefined): RequestTarget {
   const query = new URLSearchParams(queryStart < 0 ? "" : raw.slice(queryStart + 1));
   const segments = decodePathSegments(path);
   if (!segments) throw badRequest("path: must be valid percent-encoding");
-  if (segments.some(isDotSegment)) {
-    throw badRequest("path: must not contain '.' or '..' segments");
-  }
   return { path, segments, query };
 }
