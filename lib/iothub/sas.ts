@@ -10,8 +10,11 @@ export function generateKey(): string {
   return randomBytes(32).toString("base64");
 }
 
-/** sig = base64(HMAC-SHA256(base64decode(key), resource + "\n" + expiry)). `resource` is signed exactly as given. */
-export function signature(key: string, resource: string, expiry: number): string {
+/**
+ * sig = base64(HMAC-SHA256(base64decode(key), resource + "\n" + expiry)). `resource` and `expiry` are signed
+ * exactly as given (an expiry given as text keeps its spelling).
+ */
+export function signature(key: string, resource: string, expiry: number | string): string {
   return createHmac("sha256", Buffer.from(key, "base64")).update(`${resource}\n${expiry}`).digest("base64");
 }
 

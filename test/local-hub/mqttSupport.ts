@@ -32,7 +32,12 @@ export interface RawMqttClient {
     options: { qos: 0 | 1 },
     callback: (error: Error | null, granted: { topic: string; qos: number }[]) => void,
   ): void;
-  publish(topic: string, payload: string, options: { qos: 0 | 1 }, callback?: (error?: Error) => void): void;
+  publish(
+    topic: string,
+    payload: string,
+    options: { qos: 0 | 1 | 2 },
+    callback?: (error?: Error) => void,
+  ): void;
   end(force?: boolean, callback?: () => void): void;
   connected: boolean;
 }
@@ -110,9 +115,18 @@ export function nextDesired(twin: Twin, after: number): Promise<Record<string, u
 export function rawMqttClient(
   info: HubInfo,
   identity: ModuleIdentity,
-  options: { clean?: boolean; key?: string; certificate?: { cert: string; key: string } } = {},
+  options: {
+    clean?: boolean;
+    key?: string;
+    certificate?: { cert: string; key: string };
+    /** Sent instead of the identity's own clientId (the username and token still name the identity). */
+    clientId?: string;
+  } = {},
 ): RawMqttClient {
-  const clientId = identity.moduleId ? `${identity.deviceId}/${identity.moduleId}` : identity.deviceId;
+  const identityClientId = identity.moduleId
+    ? `${identity.deviceId}/${identity.moduleId}`
+    : identity.deviceId;
+  const clientId = options.clientId ?? identityClientId;
   const resource = encodeURIComponent(
     `${info.hostName}/devices/${identity.deviceId}` +
       (identity.moduleId ? `/modules/${identity.moduleId}` : ""),
@@ -120,7 +134,7 @@ export function rawMqttClient(
   const expiry = Math.floor(Date.now() / 1000) + 3600;
   return mqtt.connect(`mqtts://${info.host}:${info.mqttPort}`, {
     clientId,
-    username: `${info.hostName}/${clientId}/?api-version=2021-04-12`,
+    username: `${info.hostName}/${identityClientId}/?api-version=2021-04-12`,
     password: options.certificate
       ? undefined
       : createSasToken(decodeURIComponent(resource), options.key ?? identity.key, expiry),
