@@ -247,7 +247,8 @@ export class DeviceBroker implements MethodInvoker {
       done(null, null); // SUBACK 0x80 for this filter
       return;
     }
-    // IoT Hub has no QoS 2.
+    // IoT Hub has no QoS 2: the session records at most QoS 1, and every delivery uses the session's QoS. (aedes
+    // 1.2 takes the QoS its SUBACK grants from the SUBSCRIBE before this runs, so the SUBACK still says 2.)
     const qos = subscription.qos > 1 ? 1 : subscription.qos;
     this.options.sessions.add(client.id, subscription.topic, qos);
     if (subscription.topic === METHOD_REQUESTS) {

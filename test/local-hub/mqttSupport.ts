@@ -23,13 +23,13 @@ const mqtt = require("mqtt") as {
 
 export interface RawMqttClient {
   on(event: "connect", listener: (connack: { sessionPresent: boolean }) => void): this;
-  on(event: "message", listener: (topic: string, payload: Buffer) => void): this;
+  on(event: "message", listener: (topic: string, payload: Buffer, packet: { qos: number }) => void): this;
   on(event: "close" | "offline", listener: () => void): this;
   on(event: "error", listener: (error: Error & { code?: number }) => void): this;
   once(event: string, listener: (...args: never[]) => void): this;
   subscribe(
     topic: string,
-    options: { qos: 0 | 1 },
+    options: { qos: 0 | 1 | 2 },
     callback: (error: Error | null, granted: { topic: string; qos: number }[]) => void,
   ): void;
   publish(
@@ -121,6 +121,8 @@ export function rawMqttClient(
     certificate?: { cert: string; key: string };
     /** Sent instead of the identity's own clientId (the username and token still name the identity). */
     clientId?: string;
+    /** Sent instead of a SAS token over the identity's resource. */
+    password?: string;
   } = {},
 ): RawMqttClient {
   const identityClientId = identity.moduleId
@@ -137,7 +139,8 @@ export function rawMqttClient(
     username: `${info.hostName}/${identityClientId}/?api-version=2021-04-12`,
     password: options.certificate
       ? undefined
-      : createSasToken(decodeURIComponent(resource), options.key ?? identity.key, expiry),
+      : (options.password ??
+        createSasToken(decodeURIComponent(resource), options.key ?? identity.key, expiry)),
     ...(options.certificate ?? {}),
     ca: caOf(info.caFile),
     clean: options.clean ?? true,

@@ -1,4 +1,5 @@
 import type { Registry } from "azure-iothub";
+import { connected, end, rawMqttClient, type ModuleIdentity } from "./mqttSupport";
 import { createSasToken, parseConnectionString, signature } from "../../lib/iothub/sas";
 import { startHub, type TestHub } from "../support/hubProcess";
 import { hubRegistry } from "../support/suiteHub";
@@ -155,5 +156,52 @@ describe("SAS token scope on the service API", () => {
       inAnHour(),
     );
     expectUnauthorized(await call(token, "GET", "/devices/d1"));
+  });
+});
+
+describe("SAS token scope on the device API (MQTT CONNECT)", () => {
+  let hub: TestHub;
+  let module: ModuleIdentity;
+  const inAnHour = (): number => Math.floor(Date.now() / 1000) + 3600;
+
+  beforeAll(async () => {
+    hub = await startHub();
+    const registry = hubRegistry(hub.info);
+    await registry.create({ deviceId: "d1" });
+    await registry.addModule({ deviceId: "d1", moduleId: "m1" });
+    const key = (await registry.getModule("d1", "m1")).responseBody.authentication!.symmetricKey!.primaryKey!;
+    module = { deviceId: "d1", moduleId: "m1", key };
+  });
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  /** CONNECT as d1/m1 with a token over `resource`, signed with the module's own key. */
+  const connectWith = async (resource: string): Promise<"connected" | number> => {
+    const client = rawMqttClient(hub.info, module, {
+      password: createSasToken(resource, module.key, inAnHour()),
+    });
+    try {
+      await connected(client);
+      return "connected";
+    } catch (error) {
+      return (error as { code: number }).code;
+    } finally {
+      await end(client);
+    }
+  };
+
+  it("accepts the module's own resource, with the host in any case", async () => {
+    expect(await connectWith(`${hub.info.hostName}/devices/d1/modules/m1`)).toBe("connected");
+    expect(await connectWith(`${hub.info.hostName.toUpperCase()}/devices/d1/modules/m1`)).toBe("connected");
+  });
+
+  it.each([
+    ["the device's resource", (host: string) => `${host}/devices/d1`],
+    ["a '..' segment", (host: string) => `${host}/devices/d1/modules/m1/..`],
+    ["ids in another case", (host: string) => `${host}/devices/D1/modules/M1`],
+    ["another hub", () => "otherhub.azure-devices.net/devices/d1/modules/m1"],
+  ])("refuses %s with CONNACK 5", async (_case, resource) => {
+    expect(await connectWith(resource(hub.info.hostName))).toBe(5);
   });
 });

@@ -85,6 +85,20 @@ describe("untrusted input", () => {
       expect(await reported()).toMatchObject({ atLeastOnce: 1 });
     });
 
+    it("answers a QoS 2 subscription with QoS 1 deliveries", async () => {
+      const client = rawMqttClient(hub.info, module);
+      await connected(client);
+      await new Promise<void>((resolve, reject) =>
+        client.subscribe("$iothub/twin/res/#", { qos: 2 }, (error) => (error ? reject(error) : resolve())),
+      );
+      const delivery = new Promise<number>((resolve) =>
+        client.on("message", (_topic, _payload, packet) => resolve(packet.qos)),
+      );
+      client.publish("$iothub/twin/GET/?$rid=3", "", { qos: 1 });
+      expect(await delivery).toBe(1);
+      await end(client);
+    });
+
     it("closes the connection of a QoS 2 PUBLISH and delivers nothing of it", async () => {
       const client = rawMqttClient(hub.info, module);
       await connected(client);
