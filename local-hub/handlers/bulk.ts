@@ -76,8 +76,6 @@ function idOf(entry: unknown): string {
  * modes, `eTag`; the rest is the device.
  */
 export function parseBulkEntry(deviceId: string, entry: unknown): DeviceOperation {
-  // Every mode names an identity by IoT Hub's id rules, deletes too.
-  throwIfViolations(checkDeviceId(deviceId));
   const fields = isPlainObject(entry) ? entry : {};
   const mode = typeof fields.importMode === "string" ? fields.importMode.toLowerCase() : "";
   // IoT Hub's import format says `eTag`; the SDK passes its Device objects through, which say `etag`.
@@ -90,6 +88,11 @@ export function parseBulkEntry(deviceId: string, entry: unknown): DeviceOperatio
     identity: parseDeviceBody(deviceId, { ...device, deviceId }),
     condition,
   });
+  // A delete names its device by IoT Hub's id rules too (puts check it in parseDeviceBody).
+  const remove = (condition: EtagCondition): DeviceOperation => {
+    throwIfViolations(checkDeviceId(deviceId));
+    return { kind: "delete", deviceId, condition };
+  };
   switch (mode) {
     case "create":
       return put("absent");
@@ -99,10 +102,10 @@ export function parseBulkEntry(deviceId: string, entry: unknown): DeviceOperatio
       if (!entryEtag) throw badRequest(`Device ${deviceId}: UpdateIfMatchETag needs eTag.`);
       return put(entryEtag);
     case "delete":
-      return { kind: "delete", deviceId, condition: "any" };
+      return remove("any");
     case "deleteifmatchetag":
       if (!entryEtag) throw badRequest(`Device ${deviceId}: DeleteIfMatchETag needs eTag.`);
-      return { kind: "delete", deviceId, condition: entryEtag };
+      return remove(entryEtag);
     default:
       throw badRequest(
         `Device ${deviceId}: importMode must be create, Update, UpdateIfMatchETag, Delete or DeleteIfMatchETag.`,
