@@ -2,10 +2,9 @@ import { IotHubError } from "../errors/iotHubError";
 
 /**
  * The service api-versions the local hub answers: IoT Hub's dated data-plane versions that Microsoft's SDKs send
- * (azure-iothub for Node 1.16 sends 2021-04-12; azure-iot-hub for Python 2021-04-12, its older releases 2020-09-30
- * and 2019-06-30; azure-iot-device for Python 2018-06-30, 2019-10-01, 2020-09-30 or 2020-05-31-preview; the C and
- * Java SDKs versions from 2016-11-14 on). docs/field-notes.md, "api-versions", says where each was read. The local
- * hub implements one behaviour for all of them.
+ * or have sent (azure-iothub for Node and azure-iot-hub for Python 2021-04-12; azure-iot-device for Python
+ * 2019-10-01, earlier 2018-06-30, and 2020-09-30 for Plug and Play; older SDK releases the rest). Which SDK sends
+ * which is in docs/field-notes.md ("IoT Hub's answers to untrusted input"). One behaviour serves them all.
  */
 export const SUPPORTED_API_VERSIONS: ReadonlySet<string> = new Set([
   "2016-11-14",
