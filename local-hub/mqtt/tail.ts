@@ -65,7 +65,6 @@ export function formatMessage(message: TelemetryMessage): string {
 
 /** JSON.stringify escapes C0 controls only; DEL, C1 controls and U+2028/U+2029 get `\uNNNN` too (still JSON). */
 function terminalSafeJson(value: unknown): string {
-  // eslint-disable-next-line no-control-regex
   return JSON.stringify(value).replace(
     /[\u007f-\u009f\u2028\u2029]/g,
     (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
