@@ -43,6 +43,9 @@ export function authenticateServiceToken(
   return result;
 }
 
+/** What the caller learns of every refused token but an expired one (the reason goes to the hub's log). */
+const INVALID_TOKEN = "Unauthorized: invalid SAS token.";
+
 /** Verified tokens by their header text; bounded so a client minting a token per request cannot grow it. */
 const verifiedTokens = new Map<
   string,
@@ -69,7 +72,7 @@ function checkToken(
     ok: false,
     reason,
     // Expiry is the one reason IoT Hub names; the others are all "invalid".
-    error: unauthorized(`Unauthorized: ${expired ? "the SAS token has expired." : "invalid SAS token."}`),
+    error: unauthorized(expired ? "Unauthorized: the SAS token has expired." : INVALID_TOKEN),
   });
   if (!header) return refuse("no Authorization header");
   const verdict = verifySasToken<SharedAccessPolicy>(
@@ -107,7 +110,7 @@ export function authorizeScope(
 ): { error: IotHubError; reason: string } | undefined {
   if (scopeAdmits(scope, segments)) return undefined;
   return {
-    error: unauthorized("Unauthorized: the SAS token does not grant access to this resource."),
+    error: unauthorized(INVALID_TOKEN),
     reason: `the token is scoped to '/${scope.join("/")}'`,
   };
 }

@@ -23,10 +23,10 @@ export interface ServiceApiOptions {
 export type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
 
 /**
- * The service API's request pipeline, in IoT Hub's order: api-version, SAS token, the path (as sent, not normalized)
- * inside the token's scope, route, the route's right, then faults and quotas of its operation class, then the JSON
- * body and the handler. Every step refuses by throwing an
- * IotHubError; the one error exit answers it as IoT Hub's error body.
+ * The service API's request pipeline, in IoT Hub's order: the request target (as sent, not normalized), api-version,
+ * SAS token, the path inside the token's scope, route, the route's right, then faults and quotas of its operation
+ * class, then the JSON body and the handler. Every step refuses by throwing an IotHubError; the one error exit
+ * answers it as IoT Hub's error body.
  */
 export function createServiceApi(options: ServiceApiOptions): RequestListener {
   const router = new Router(options.routes);
