@@ -51,6 +51,16 @@ describe("SAS token verification", () => {
     expect(scopes).toEqual([["devices", "a%2Fb"]]);
   });
 
+  it("reads a bare host, with or without a trailing slash, as the whole hub (an empty scope)", () => {
+    const whole: SasTokenScope<string> = { ...scope, checkScope: () => undefined };
+    for (const resource of ["hub.local", "hub.local/"]) {
+      expect(verifySasToken(createSasToken(resource, KEY, IN_AN_HOUR), whole, NOW_MS)).toMatchObject({
+        ok: true,
+        scope: [],
+      });
+    }
+  });
+
   it.each([
     ["no SAS token", "Bearer abc", /not a SharedAccessSignature/],
     ["an expired token", createSasToken("hub.local/devices/d1", KEY, NOW_MS / 1000), /expired/],
