@@ -21,6 +21,7 @@ import {
   writeHubInfo,
 } from "./stateDir";
 import { ensureHubTls } from "./tls";
+import { escapingLog } from "./hubLog";
 
 export interface RunningHub {
   info: HubInfo;
@@ -37,7 +38,8 @@ export interface StartOptions {
  * one event bus. Resolves once both listen and hub.json is written. Throws HubStartError for what the user can fix.
  */
 export async function startHub(config: HubConfiguration, options: StartOptions = {}): Promise<RunningHub> {
-  const log = options.log ?? ((line: string) => console.log(line));
+  // Log lines quote what clients sent: escaped, so none can write a line of its own.
+  const log = escapingLog(options.log ?? ((line: string) => console.log(line)));
   ensureStateDirectory(config.stateDir);
   const running = findRunningHub(config.stateDir);
   if (running) {

@@ -44,6 +44,8 @@ function checkId(value: unknown, field: string): RuleViolation[] {
     violations.push({ field, rule: `must be at most ${LIMITS.idMaxLength} characters` });
   }
   if (!ID_PATTERN.test(value)) violations.push({ field, rule: `may contain only ${ID_ALPHABET}` });
+  // Both are in the alphabet, but as a path segment they mean "this" and "the parent": no identity may be one.
+  if (value === "." || value === "..") violations.push({ field, rule: "must not be '.' or '..'" });
   return violations;
 }
 

@@ -11,8 +11,11 @@ export function generateKey(): string {
   return randomBytes(32).toString("base64");
 }
 
-/** sig = base64(HMAC-SHA256(base64decode(key), resource + "\n" + expiry)). `resource` is signed exactly as given. */
-export function signature(key: string, resource: string, expiry: number): string {
+/**
+ * sig = base64(HMAC-SHA256(base64decode(key), resource + "\n" + expiry)). `resource` and `expiry` are signed
+ * exactly as given (an expiry given as text keeps its spelling).
+ */
+export function signature(key: string, resource: string, expiry: number | string): string {
   return createHmac("sha256", Buffer.from(key, "base64")).update(`${resource}\n${expiry}`).digest("base64");
 }
 
@@ -31,25 +34,36 @@ export interface ParsedSasToken {
   sr: string;
   /** The signature, URL-decoded. */
   sig: string;
+  /** Seconds since the epoch. Sent as a plain decimal integer, so the signature over `se` covers the text as sent. */
   se: number;
   skn?: string;
 }
 
-/** Parses a SharedAccessSignature token; undefined when it is not one. */
+/**
+ * `se` as IoT Hub reads it: decimal digits only, no sign, exponent, fraction, spaces or leading zeros (`Number()`
+ * would take `1e10`, `0x1F`, ` 42` or `042` and sign another text than the one sent), at most 15 digits.
+ */
+const EXPIRY_PATTERN = /^(?:0|[1-9][0-9]{0,14})$/;
+
+/** Parses a SharedAccessSignature token; undefined when it is not one (a field missing, repeated or malformed). */
 export function parseSasToken(token: string): ParsedSasToken | undefined {
   const prefix = "SharedAccessSignature ";
   if (!token.startsWith(prefix)) return undefined;
   const fields = new Map<string, string>();
   for (const part of token.slice(prefix.length).split("&")) {
     const eq = part.indexOf("=");
-    if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq);
+    // A repeated field is ambiguous (which one was signed?): no token.
+    if (fields.has(name)) return undefined;
+    fields.set(name, part.slice(eq + 1));
   }
   const sr = fields.get("sr");
   const sig = fields.get("sig");
-  const se = Number(fields.get("se"));
-  if (!sr || !sig || !Number.isInteger(se)) return undefined;
+  const se = fields.get("se");
+  if (!sr || !sig || se === undefined || !EXPIRY_PATTERN.test(se)) return undefined;
   const skn = fields.get("skn");
-  return { sr, sig: safeDecode(sig), se, skn: skn === undefined ? undefined : safeDecode(skn) };
+  return { sr, sig: safeDecode(sig), se: Number(se), skn: skn === undefined ? undefined : safeDecode(skn) };
 }
 
 /** True when `sig` was made with `key` over `sr` and `se` (constant-time comparison). */

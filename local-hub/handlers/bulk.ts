@@ -1,6 +1,6 @@
-import { LIMITS } from "../../lib/iothub/rules";
+import { checkDeviceId, LIMITS } from "../../lib/iothub/rules";
 import { isPlainObject } from "../../lib/iothub/twin";
-import { badRequest, IotHubError } from "../errors/iotHubError";
+import { badRequest, IotHubError, throwIfViolations } from "../errors/iotHubError";
 import type { DeviceOperation, EtagCondition } from "../persistence/identityModels";
 import type { IdentityStore } from "../persistence/identityStore";
 import { parseDeviceBody } from "./requestModels";
@@ -88,6 +88,11 @@ export function parseBulkEntry(deviceId: string, entry: unknown): DeviceOperatio
     identity: parseDeviceBody(deviceId, { ...device, deviceId }),
     condition,
   });
+  // A delete names its device by IoT Hub's id rules too (puts check it in parseDeviceBody).
+  const remove = (condition: EtagCondition): DeviceOperation => {
+    throwIfViolations(checkDeviceId(deviceId));
+    return { kind: "delete", deviceId, condition };
+  };
   switch (mode) {
     case "create":
       return put("absent");
@@ -97,10 +102,10 @@ export function parseBulkEntry(deviceId: string, entry: unknown): DeviceOperatio
       if (!entryEtag) throw badRequest(`Device ${deviceId}: UpdateIfMatchETag needs eTag.`);
       return put(entryEtag);
     case "delete":
-      return { kind: "delete", deviceId, condition: "any" };
+      return remove("any");
     case "deleteifmatchetag":
       if (!entryEtag) throw badRequest(`Device ${deviceId}: DeleteIfMatchETag needs eTag.`);
-      return { kind: "delete", deviceId, condition: entryEtag };
+      return remove(entryEtag);
     default:
       throw badRequest(
         `Device ${deviceId}: importMode must be create, Update, UpdateIfMatchETag, Delete or DeleteIfMatchETag.`,

@@ -1,4 +1,5 @@
 import type { Route } from "../handlers/route";
+import { decodePathSegments } from "./requestTarget";
 
 export interface RouteMatch {
   route: Route;
@@ -18,20 +19,21 @@ interface CompiledRoute {
 /**
  * Matches `method` + path against route patterns (`/devices/:id/modules/:moduleId`). Literal segments win over
  * parameters, so `/devices/query` never reaches `/devices/:id`. A trailing slash is ignored (the SDK's list() asks
- * for `/devices/`). Parameters are URL-decoded: ids may hold characters the SDK percent-encodes.
+ * for `/devices/`). Segments are URL-decoded once before matching: ids may hold characters the SDK percent-encodes.
  */
 export class Router {
   private readonly routes: CompiledRoute[];
 
   constructor(routes: readonly Route[]) {
     this.routes = routes
-      .map((route) => ({ route, segments: splitPath(route.pattern) }))
+      .map((route) => ({ route, segments: splitPattern(route.pattern) }))
       .sort((a, b) => specificity(b.segments) - specificity(a.segments));
   }
 
   lookup(method: string, path: string): RouteLookup {
-    const segments = splitPath(path);
+    const segments = decodePathSegments(path);
     const allowed: string[] = [];
+    if (!segments) return { found: false, allowed };
     for (const compiled of this.routes) {
       const params = matchSegments(compiled.segments, segments);
       if (!params) continue;
@@ -42,8 +44,8 @@ export class Router {
   }
 }
 
-function splitPath(path: string): string[] {
-  return path.split("/").filter((segment) => segment.length > 0);
+function splitPattern(pattern: string): string[] {
+  return pattern.split("/").filter((segment) => segment.length > 0);
 }
 
 /** More literal segments first, then longer patterns. */
@@ -55,21 +57,8 @@ function matchSegments(pattern: string[], path: string[]): Record<string, string
   if (pattern.length !== path.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
-    if (pattern[i].startsWith(":")) {
-      const value = safeDecode(path[i]);
-      if (value === undefined) return undefined;
-      params[pattern[i].slice(1)] = value;
-    } else if (pattern[i] !== path[i]) {
-      return undefined;
-    }
+    if (pattern[i].startsWith(":")) params[pattern[i].slice(1)] = path[i];
+    else if (pattern[i] !== path[i]) return undefined;
   }
   return params;
-}
-
-function safeDecode(segment: string): string | undefined {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return undefined;
-  }
 }

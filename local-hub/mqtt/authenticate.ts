@@ -6,8 +6,8 @@ import type { DeviceApiBackend, IdentityCredentials } from "./backend";
 /**
  * Who an MQTT CONNECT claims to be and whether it proves it, the way IoT Hub decides:
  * clientId `{deviceId}` or `{deviceId}/{moduleId}`; username `{hostName}/{clientId}/?api-version=...`;
- * password a SAS token over the URL-encoded resource `{hostName}/devices/{d}[/modules/{m}]`, signed with the
- * identity's primary or secondary key; or no password and a TLS client certificate whose SHA-1 or SHA-256
+ * password a SAS token over the URL-encoded resource `{hostName}/devices/{d}[/modules/{m}]` (the host in any
+ * case, the ids exactly), signed with the identity's primary or secondary key; or no password and a TLS client certificate whose SHA-1 or SHA-256
  * thumbprint is registered on an identity of type `selfSigned`.
  */
 
@@ -32,11 +32,9 @@ export function identityFromClientId(clientId: string): IdentityRef | undefined 
   return undefined;
 }
 
-/** The resource a SAS token of this identity must be scoped to (before URL-encoding). */
-export function identityResource(hostName: string, identity: IdentityRef): string {
-  return (
-    `${hostName}/devices/${identity.deviceId}` + (identity.moduleId ? `/modules/${identity.moduleId}` : "")
-  );
+/** The path segments below the hub a SAS token of this identity must be scoped to: `devices/{d}[/modules/{m}]`. */
+function identityScope(identity: IdentityRef): string[] {
+  return ["devices", identity.deviceId, ...(identity.moduleId ? ["modules", identity.moduleId] : [])];
 }
 
 export function authenticateConnect(
@@ -78,12 +76,14 @@ function checkSasToken(
   password: string,
   now: Date,
 ): AuthenticationResult {
-  const expected = identityResource(hostName, identity).toLowerCase();
+  const expected = identityScope(identity);
   const verdict = verifySasToken(
     password,
     {
-      checkResource: (resource) =>
-        resource.toLowerCase() === expected
+      hostName,
+      // The identity's own resource exactly: a device's token does not connect its modules, nor the other way round.
+      checkScope: (scope, resource) =>
+        scope.length === expected.length && scope.every((segment, index) => segment === expected[index])
           ? undefined
           : `the SAS token is scoped to '${resource}', not to this identity`,
       signer: () => {

@@ -76,7 +76,7 @@ export class DeviceBroker implements MethodInvoker {
     aedes.authorizePublish = (client, packet, done) => {
       // IoT Hub keeps no retained messages: a device's message must not linger in the broker for others.
       packet.retain = false;
-      this.authorizePublish(client, packet.topic, done);
+      this.authorizePublish(client, packet, done);
     };
     aedes.authorizeSubscribe = (client, subscription, done) =>
       this.authorizeSubscribe(client, subscription, done);
@@ -212,7 +212,20 @@ export class DeviceBroker implements MethodInvoker {
 
   // --- what clients may do ---------------------------------------------------------------------------------------
 
-  private authorizePublish(client: Client | null, topic: string, done: (error?: Error | null) => void): void {
+  private authorizePublish(
+    client: Client | null,
+    { topic, qos }: { topic: string; qos: number },
+    done: (error?: Error | null) => void,
+  ): void {
+    // IoT Hub has no QoS 2 and closes the connection of a device that publishes with it. Refused here, before aedes
+    // answers PUBREC or stores the packet, so nothing of it is delivered.
+    if (qos === 2) {
+      this.options.log?.(
+        `mqtt: ${client?.id ?? "?"} published with QoS 2 to ${topic}: closing the connection`,
+      );
+      done(new Error("QoS 2 is not supported"));
+      return;
+    }
     const identity = client ? this.identities.get(client) : undefined;
     if (!identity || !classifyPublish(identity, topic)) {
       // IoT Hub closes the connection of a client that publishes where it may not.
@@ -234,7 +247,8 @@ export class DeviceBroker implements MethodInvoker {
       done(null, null); // SUBACK 0x80 for this filter
       return;
     }
-    // IoT Hub has no QoS 2.
+    // IoT Hub has no QoS 2: the session records at most QoS 1, and every delivery uses the session's QoS. (aedes
+    // 1.2 takes the QoS its SUBACK grants from the SUBSCRIBE before this runs, so the SUBACK still says 2.)
     const qos = subscription.qos > 1 ? 1 : subscription.qos;
     this.options.sessions.add(client.id, subscription.topic, qos);
     if (subscription.topic === METHOD_REQUESTS) {

@@ -1,12 +1,15 @@
 import { connect } from "node:net";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { escapeLogText } from "../hubLog";
 import { telemetryTapPath, type TelemetryMessage } from "./telemetryTap";
 
 /**
  * `iothub-local tail [--device D] [--module M] [--state DIR]`: prints device-to-cloud messages as the running hub
  * accepts them, one line each: `<time> <deviceId>[/<moduleId>] <body>[ <properties as JSON>]` (`json: true`: the
- * message as one JSON line). Says on stderr when it is watching, so scripts can wait for that line.
+ * message as one JSON line). Says on stderr when it is watching, so scripts can wait for that line. A message is
+ * one line whatever its body holds: the body is escaped as the hub's log lines are, the properties are JSON with
+ * every control character and line separator \u-escaped.
  */
 export interface TailOptions {
   /** The hub's state dir (default `.iothub-local`). */
@@ -56,6 +59,14 @@ export function runTail(options: TailOptions = {}): Promise<number> {
 export function formatMessage(message: TelemetryMessage): string {
   const who = message.moduleId ? `${message.deviceId}/${message.moduleId}` : message.deviceId;
   const properties =
-    Object.keys(message.properties).length > 0 ? ` ${JSON.stringify(message.properties)}` : "";
-  return `${message.enqueuedTime} ${who} ${message.body}${properties}`;
+    Object.keys(message.properties).length > 0 ? ` ${terminalSafeJson(message.properties)}` : "";
+  return `${message.enqueuedTime} ${escapeLogText(who)} ${escapeLogText(message.body)}${properties}`;
+}
+
+/** JSON.stringify escapes C0 controls only; DEL, C1 controls and U+2028/U+2029 get `\uNNNN` too (still JSON). */
+function terminalSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }

@@ -34,6 +34,17 @@ describe("identity ids", () => {
     expect(checkDeviceId("ünïcode")).toHaveLength(1);
   });
 
+  it("refuses '.' and '..' as device and module ids (path segments that mean this and the parent)", () => {
+    for (const id of [".", ".."]) {
+      expect(checkDeviceId(id)).toEqual([{ field: "deviceId", rule: "must not be '.' or '..'" }]);
+      expect(checkModuleId(id, "modules[0].moduleId")).toEqual([
+        { field: "modules[0].moduleId", rule: "must not be '.' or '..'" },
+      ]);
+    }
+    expect(checkDeviceId("...")).toEqual([]);
+    expect(checkDeviceId(".d")).toEqual([]);
+  });
+
   it("reserves module ids starting with $", () => {
     expect(checkModuleId("$edgeAgent")[0].rule).toMatch(/must not start with \$/);
     expect(checkModuleId("edge$Agent")).toEqual([]);

@@ -170,6 +170,24 @@ describe("telemetry", () => {
     expect(line).toContain('"alert":"none"');
   });
 
+  it("tail prints a body with a newline and a terminal escape as one escaped line", async () => {
+    const sender = await createModule(suite.registry, "tel-hostile", "sensor");
+    const tail = await startTail("--device", "tel-hostile");
+    const client = await open(sender);
+    const message = new Message("first\n2026-01-01T00:00:00.000Z forged/line \u001b[2Jcleared");
+    message.properties.add("note", "del\u007fc1\u009b");
+    await client.sendEvent(message);
+    await client.sendEvent(new Message("next"));
+
+    const line = await tail.nextLine();
+    expect(line).toContain(
+      "tel-hostile/sensor first\\x0a2026-01-01T00:00:00.000Z forged/line \\x1b[2Jcleared",
+    );
+    expect(line).toContain('"note":"del\\u007fc1\\u009b"');
+    // The next line is the next message: the newline in the body started none of its own.
+    expect(await tail.nextLine()).toMatch(/ tel-hostile\/sensor next$/);
+  });
+
   it("tail fails clearly when no hub runs on the state dir", async () => {
     const empty = mkdtempSync(join(tmpdir(), "iothub-local-no-hub-"));
     const result = await runCli(["tail", "--state", empty]);

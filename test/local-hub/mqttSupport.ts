@@ -23,16 +23,21 @@ const mqtt = require("mqtt") as {
 
 export interface RawMqttClient {
   on(event: "connect", listener: (connack: { sessionPresent: boolean }) => void): this;
-  on(event: "message", listener: (topic: string, payload: Buffer) => void): this;
+  on(event: "message", listener: (topic: string, payload: Buffer, packet: { qos: number }) => void): this;
   on(event: "close" | "offline", listener: () => void): this;
   on(event: "error", listener: (error: Error & { code?: number }) => void): this;
   once(event: string, listener: (...args: never[]) => void): this;
   subscribe(
     topic: string,
-    options: { qos: 0 | 1 },
+    options: { qos: 0 | 1 | 2 },
     callback: (error: Error | null, granted: { topic: string; qos: number }[]) => void,
   ): void;
-  publish(topic: string, payload: string, options: { qos: 0 | 1 }, callback?: (error?: Error) => void): void;
+  publish(
+    topic: string,
+    payload: string,
+    options: { qos: 0 | 1 | 2 },
+    callback?: (error?: Error) => void,
+  ): void;
   end(force?: boolean, callback?: () => void): void;
   connected: boolean;
 }
@@ -110,9 +115,20 @@ export function nextDesired(twin: Twin, after: number): Promise<Record<string, u
 export function rawMqttClient(
   info: HubInfo,
   identity: ModuleIdentity,
-  options: { clean?: boolean; key?: string; certificate?: { cert: string; key: string } } = {},
+  options: {
+    clean?: boolean;
+    key?: string;
+    certificate?: { cert: string; key: string };
+    /** Sent instead of the identity's own clientId (the username and token still name the identity). */
+    clientId?: string;
+    /** Sent instead of a SAS token over the identity's resource. */
+    password?: string;
+  } = {},
 ): RawMqttClient {
-  const clientId = identity.moduleId ? `${identity.deviceId}/${identity.moduleId}` : identity.deviceId;
+  const identityClientId = identity.moduleId
+    ? `${identity.deviceId}/${identity.moduleId}`
+    : identity.deviceId;
+  const clientId = options.clientId ?? identityClientId;
   const resource = encodeURIComponent(
     `${info.hostName}/devices/${identity.deviceId}` +
       (identity.moduleId ? `/modules/${identity.moduleId}` : ""),
@@ -120,10 +136,11 @@ export function rawMqttClient(
   const expiry = Math.floor(Date.now() / 1000) + 3600;
   return mqtt.connect(`mqtts://${info.host}:${info.mqttPort}`, {
     clientId,
-    username: `${info.hostName}/${clientId}/?api-version=2021-04-12`,
+    username: `${info.hostName}/${identityClientId}/?api-version=2021-04-12`,
     password: options.certificate
       ? undefined
-      : createSasToken(decodeURIComponent(resource), options.key ?? identity.key, expiry),
+      : (options.password ??
+        createSasToken(decodeURIComponent(resource), options.key ?? identity.key, expiry)),
     ...(options.certificate ?? {}),
     ca: caOf(info.caFile),
     clean: options.clean ?? true,

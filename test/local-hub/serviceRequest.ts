@@ -5,8 +5,8 @@ import type { HubAccess } from "../support/suiteHub";
 
 /**
  * A raw service-API call, for the few requests the SDK cannot make (twin PUT, bulk batches the SDK refuses
- * client-side, etags on device delete). Signed exactly as the SDK signs with the hub's owner policy; trusts only
- * the hub's CA.
+ * client-side, etags on device delete, hostile tokens and paths). Signed exactly as the SDK signs with the hub's
+ * owner policy unless `headers` brings its own `authorization`; trusts only the hub's CA.
  */
 export interface RawResponse {
   status: number;
@@ -32,7 +32,10 @@ export function serviceRequest(
         port: 443,
         ca: readFileSync(hub.caFile, "utf8"),
         method,
-        path: `${path}${path.includes("?") ? "&" : "?"}api-version=2021-04-12`,
+        // A path that names its own api-version is sent as given.
+        path: /[?&]api-version=/.test(path)
+          ? path
+          : `${path}${path.includes("?") ? "&" : "?"}api-version=2021-04-12`,
         headers: {
           authorization: token,
           ...(payload === undefined ? {} : { "content-type": "application/json; charset=utf-8" }),

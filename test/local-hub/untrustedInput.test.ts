@@ -1,0 +1,220 @@
+import type { Registry } from "azure-iothub";
+import { createSasToken, parseConnectionString, signature } from "../../lib/iothub/sas";
+import { startHub, type TestHub } from "../support/hubProcess";
+import { hubRegistry } from "../support/suiteHub";
+import {
+  closed,
+  connected,
+  createModule,
+  end,
+  nextMessage,
+  rawMqttClient,
+  subscribe,
+  type ModuleIdentity,
+} from "./mqttSupport";
+import { serviceRequest, type RawResponse } from "./serviceRequest";
+
+// Input the hub cannot trust, answered as IoT Hub answers it: nothing a client sends writes lines into the hub's
+// log, QoS 2 publishes close the connection, `se` is a plain decimal integer, unknown api-versions are refused,
+// and '.' / '..' are no device or module ids anywhere.
+
+describe("untrusted input", () => {
+  let hub: TestHub;
+  let registry: Registry;
+  let ownerKey: string;
+  let module: ModuleIdentity;
+  const inAnHour = (): number => Math.floor(Date.now() / 1000) + 3600;
+  const errorCode = (response: RawResponse): string =>
+    /^ErrorCode:([^;]+);/.exec((response.body as { Message: string }).Message)?.[1] ?? "";
+
+  beforeAll(async () => {
+    hub = await startHub();
+    registry = hubRegistry(hub.info);
+    ownerKey = parseConnectionString(hub.info.connectionString).SharedAccessKey;
+    module = await createModule(registry, "input-d1", "m1");
+  });
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  /** The hub's output lines (stdout and stderr) so far. */
+  const outputLines = (): string[] => hub.output().split(/\r?\n/);
+
+  describe("the hub's log", () => {
+    it("escapes a clientId with a newline and a terminal escape: one refused line, no line of the client's", async () => {
+      const logged = hub.waitForOutput(/mqtt: refused ghost/);
+      const client = rawMqttClient(hub.info, module, {
+        clientId: "ghost\nmqtt: forged line\u001b[2J",
+      });
+      await expect(connected(client)).rejects.toMatchObject({ code: 5 });
+      await end(client);
+      const line = await logged;
+      expect(line).toContain("ghost\\x0amqtt: forged line\\x1b[2J");
+      expect(outputLines().some((output) => output.startsWith("mqtt: forged line"))).toBe(false);
+      expect(hub.output()).not.toContain("\u001b");
+    });
+
+    it("escapes a policy name (skn) with a newline in a refused service request", async () => {
+      const logged = hub.waitForOutput(/no policy named 'nosuch/);
+      const token = createSasToken(
+        hub.info.hostName,
+        ownerKey,
+        inAnHour(),
+        "nosuch\n[forged] 200 GET /devices",
+      );
+      const response = await serviceRequest(hub.info, "GET", "/devices", undefined, { authorization: token });
+      expect(response.status).toBe(401);
+      expect(await logged).toContain("nosuch\\x0a[forged] 200 GET /devices");
+      expect(outputLines().some((output) => output.startsWith("[forged]"))).toBe(false);
+    });
+  });
+
+  describe("MQTT QoS 2", () => {
+    const reportedTopic = (rid: number): string => `$iothub/twin/PATCH/properties/reported/?$rid=${rid}`;
+    const reported = async (): Promise<Record<string, unknown>> =>
+      (await registry.getModuleTwin(module.deviceId, module.moduleId!)).responseBody.properties.reported;
+
+    it("applies a QoS 1 reported patch (the control)", async () => {
+      const client = rawMqttClient(hub.info, module);
+      await connected(client);
+      await subscribe(client, "$iothub/twin/res/#");
+      const answer = nextMessage(client);
+      client.publish(reportedTopic(1), JSON.stringify({ atLeastOnce: 1 }), { qos: 1 });
+      expect((await answer).topic).toMatch(/^\$iothub\/twin\/res\/204\//);
+      await end(client);
+      expect(await reported()).toMatchObject({ atLeastOnce: 1 });
+    });
+
+    it("answers a QoS 2 subscription with QoS 1 deliveries", async () => {
+      const client = rawMqttClient(hub.info, module);
+      await connected(client);
+      await new Promise<void>((resolve, reject) =>
+        client.subscribe("$iothub/twin/res/#", { qos: 2 }, (error) => (error ? reject(error) : resolve())),
+      );
+      const delivery = new Promise<number>((resolve) =>
+        client.on("message", (_topic, _payload, packet) => resolve(packet.qos)),
+      );
+      client.publish("$iothub/twin/GET/?$rid=3", "", { qos: 1 });
+      expect(await delivery).toBe(1);
+      await end(client);
+    });
+
+    it("closes the connection of a QoS 2 PUBLISH and delivers nothing of it", async () => {
+      const client = rawMqttClient(hub.info, module);
+      await connected(client);
+      await subscribe(client, "$iothub/twin/res/#");
+      const answers: string[] = [];
+      client.on("message", (topic: string) => answers.push(topic));
+      const wasClosed = closed(client);
+      client.publish(reportedTopic(2), JSON.stringify({ exactlyOnce: 2 }), { qos: 2 });
+      await wasClosed;
+      await end(client);
+      expect(answers).toEqual([]);
+      expect(await reported()).not.toHaveProperty("exactlyOnce");
+    });
+  });
+
+  describe("se", () => {
+    /** An owner token over the hub whose signature covers `signedSe` while `sentSe` is what the header says. */
+    const tokenWith = (signedSe: string, sentSe: string): string => {
+      const sr = encodeURIComponent(hub.info.hostName);
+      const sig = signature(ownerKey, sr, signedSe);
+      return `SharedAccessSignature sr=${sr}&sig=${encodeURIComponent(sig)}&se=${sentSe}&skn=iothubowner`;
+    };
+    const get = (token: string): Promise<RawResponse> =>
+      serviceRequest(hub.info, "GET", "/devices", undefined, { authorization: token });
+
+    it("accepts se as the decimal integer the signature covers (the control)", async () => {
+      const se = String(inAnHour());
+      expect((await get(tokenWith(se, se))).status).toBe(200);
+    });
+
+    it.each([
+      ["with a leading zero", (se: string) => `0${se}`],
+      ["in hexadecimal", (se: string) => `0x${Number(se).toString(16)}`],
+      ["in exponent form", (se: string) => `${Number(se) / 1e9}e9`],
+      ["with a fraction", (se: string) => `${se}.0`],
+    ])("refuses se %s, though it is the same number, with 401", async (_case, rewrite) => {
+      const se = String(inAnHour());
+      const response = await get(tokenWith(se, rewrite(se)));
+      expect(response.status).toBe(401);
+      expect(errorCode(response)).toBe("IotHubUnauthorizedAccess");
+    });
+
+    it("refuses a signature made over the rewritten se too", async () => {
+      const sent = `0${inAnHour()}`;
+      expect((await get(tokenWith(sent, sent))).status).toBe(401);
+    });
+  });
+
+  describe("api-version", () => {
+    const devicesWith = (query: string): Promise<RawResponse> =>
+      serviceRequest(hub.info, "GET", `/devices?${query}`);
+
+    it.each([
+      "2021-04-12",
+      "2020-09-30",
+      "2020-05-31-preview",
+      "2019-10-01",
+      "2019-06-30",
+      "2019-03-30",
+      "2018-06-30",
+    ])("serves api-version %s, which Microsoft's SDKs send", async (version) => {
+      expect((await devicesWith(`api-version=${version}`)).status).toBe(200);
+    });
+
+    it.each(["2099-01-01", "2021-04-13", "2021-04-12-preview", "latest", "2021-4-12"])(
+      "refuses api-version %s with 400 InvalidProtocolVersion",
+      async (version) => {
+        const response = await devicesWith(`api-version=${encodeURIComponent(version)}`);
+        expect(response.status).toBe(400);
+        expect(errorCode(response)).toBe("InvalidProtocolVersion");
+      },
+    );
+
+    it("refuses api-version given twice", async () => {
+      const response = await devicesWith("api-version=2021-04-12&api-version=2099-01-01");
+      expect(response.status).toBe(400);
+      expect(errorCode(response)).toBe("InvalidProtocolVersion");
+    });
+  });
+
+  describe("'.' and '..' as ids", () => {
+    it.each([".", ".."])(
+      "refuses device id %s through the SDK, naming the field and the rule",
+      async (id) => {
+        await expect(registry.create({ deviceId: id })).rejects.toMatchObject({
+          message: expect.stringContaining("deviceId: must not be '.' or '..'"),
+        });
+      },
+    );
+
+    it.each([".", ".."])(
+      "refuses module id %s through the SDK, naming the field and the rule",
+      async (id) => {
+        await expect(registry.addModule({ deviceId: module.deviceId, moduleId: id })).rejects.toMatchObject({
+          message: expect.stringContaining("moduleId: must not be '.' or '..'"),
+        });
+      },
+    );
+
+    it("refuses them in bulk, for create and delete alike, and goes on with the other entries", async () => {
+      const created = (
+        await registry.addDevices([{ deviceId: "." }, { deviceId: "bulk-ok" }, { deviceId: ".." }])
+      ).responseBody;
+      expect(created.errors.map((error) => [error.deviceId, error.errorCode])).toEqual([
+        [".", "ArgumentInvalid"],
+        ["..", "ArgumentInvalid"],
+      ]);
+      expect(created.errors[0].errorStatus).toContain("deviceId: must not be '.' or '..'");
+      const removed = (await registry.removeDevices([{ deviceId: ".." }], true)).responseBody;
+      expect(removed.errors.map((error) => [error.deviceId, error.errorCode])).toEqual([
+        ["..", "ArgumentInvalid"],
+      ]);
+      const ids = (await registry.list()).responseBody.map((device) => device.deviceId);
+      expect(ids).toContain("bulk-ok");
+      expect(ids).not.toContain(".");
+      expect(ids).not.toContain("..");
+    });
+  });
+});
