@@ -96,7 +96,7 @@ program
       console.error("iothub-local: internal error, shutting down:", error);
       void hub.close().finally(() => process.exit(1));
     });
-    // Set by test/support/hubProcess.ts: a hub whose parent (the test process) died shuts down with it.
+    // Set by launchHub({exitWithStdin}) (the test hubs): a hub whose parent process died shuts down with it.
     if (process.env[EXIT_WITH_STDIN_ENV] === "1") {
       process.stdin.once("end", () => shutdown("stdin closed"));
       process.stdin.resume();

@@ -49,7 +49,7 @@ export const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<
   LocalHubPolicyInputs,
   LocalHubPolicyOutputs
 > = {
-  // The stub always forwards check; the inputs come from the validated stack config and are taken as they are.
+  // The inputs come from the validated stack config (components/config.ts) and are taken as they are.
   async check(_olds, news) {
     return { inputs: news };
   },

@@ -11,8 +11,8 @@ import { hubRegistry } from "../support/suiteHub";
 import * as yaml from "js-yaml";
 
 /**
- * The program with the local stack's config, as close to `pulumi up` as this machine allows: index.ts runs under
- * mocks whose dynamic resources go to the real dynamic-provider server, against a running local hub. The registry
+ * The program with the local stack's config over many runs (languageHost.test.ts starts it as `pulumi up` does; here
+ * it runs in this process, which makes config changes cheap): index.ts runs under mocks whose dynamic resources go to the real dynamic-provider server, against a running local hub. The registry
  * must then hold exactly what the config declares, through an up, a grown config, a shrunk and changed config,
  * and a destroy; and the verify command must pass on the program's outputs.
  */

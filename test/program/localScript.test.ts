@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { PROJECT_DIR } from "./support/runProgram";
 
 /**
- * `npm run local` where no Pulumi CLI can be had (this machine: none installed, no internet): it must say so and
+ * `npm run local` where no Pulumi CLI can be had (none installed, and no download possible): it must say so and
  * how to install one, exit non-zero, and start nothing.
  */
 describe("npm run local without a Pulumi CLI", () => {
