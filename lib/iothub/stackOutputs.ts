@@ -1,6 +1,6 @@
 import { checkDeviceId, checkModuleId, type RuleViolation } from "./rules";
-import { parseConnectionString } from "./sas";
-import type { TwinDocument } from "./twin";
+import { checkServiceConnectionString, parseConnectionString } from "./sas";
+import { isPlainObject, type TwinDocument } from "./twin";
 
 /**
  * The stack outputs: what the Pulumi program exports (index.ts, the modules from components/fleet.ts) and what
@@ -42,18 +42,14 @@ export type StackOutputsReading =
  * field `""` is the document itself).
  */
 export function readStackOutputs(json: unknown): StackOutputsReading {
-  if (!isObject(json)) {
+  if (!isPlainObject(json)) {
     return { violations: [{ field: "", rule: "must be a JSON object with hostName and modules" }] };
   }
   const violations: RuleViolation[] = [];
   const hostName = requireString(json, "hostName", violations);
   const serviceConnectionString = requireSecretString(json, "serviceConnectionString", violations);
   if (serviceConnectionString !== undefined) {
-    checkConnectionString(serviceConnectionString, "serviceConnectionString", violations, [
-      "HostName",
-      "SharedAccessKeyName",
-      "SharedAccessKey",
-    ]);
+    violations.push(...checkServiceConnectionString(serviceConnectionString));
   }
   let caFile: string | undefined;
   if (json.caFile !== undefined && json.caFile !== null) {
@@ -85,7 +81,7 @@ export function readStackOutputs(json: unknown): StackOutputsReading {
 }
 
 function readModule(entry: unknown, field: string, violations: RuleViolation[]): ModuleOutput | undefined {
-  if (!isObject(entry)) {
+  if (!isPlainObject(entry)) {
     violations.push({ field, rule: "must be an object {deviceId, moduleId, connectionString, desired}" });
     return undefined;
   }
@@ -114,7 +110,7 @@ function readModule(entry: unknown, field: string, violations: RuleViolation[]):
     }
   }
   const desired = entry.desired ?? {};
-  if (!isObject(desired)) {
+  if (!isPlainObject(desired)) {
     violations.push({
       field: `${field}.desired`,
       rule: "must be an object (the declared desired properties)",
@@ -176,8 +172,4 @@ function requireSecretString(
   if (typeof value === "string" && value !== "") return value;
   violations.push({ field, rule: "must be a non-empty string" });
   return undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -75,8 +75,31 @@ describe("verify CLI input errors", () => {
     );
     const run = await runVerify(["--outputs", file]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/serviceConnectionString: must carry SharedAccessKeyName/);
+    expect(run.stderr).toMatch(/serviceConnectionString: must hold SharedAccessKeyName/);
     expect(run.stderr).toMatch(/modules\[0\]\.connectionString: must carry ModuleId/);
+    expect(run.stdout + run.stderr).not.toContain(KEY);
+  });
+
+  it("exits 2 naming the rule when the service connection string's HostName carries a port", async () => {
+    const file = join(directory, "port.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        hostName: "hub",
+        serviceConnectionString: `HostName=hub:8443;SharedAccessKeyName=p;SharedAccessKey=${KEY}`,
+        modules: [
+          {
+            deviceId: "d",
+            moduleId: "m",
+            connectionString: `HostName=hub;DeviceId=d;ModuleId=m;SharedAccessKey=${KEY}`,
+            desired: {},
+          },
+        ],
+      }),
+    );
+    const run = await runVerify(["--outputs", file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/serviceConnectionString: HostName must not carry a port/);
     expect(run.stdout + run.stderr).not.toContain(KEY);
   });
 
