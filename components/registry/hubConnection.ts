@@ -4,6 +4,7 @@ import {
   checkServiceConnectionString,
   parseConnectionString,
 } from "../../lib/iothub/sas";
+import { checkCaCertificate } from "../../lib/iothub/caCertificates";
 import type { RuleViolation } from "../../lib/iothub/rules";
 import { checkProviderOptions, type RegistryProviderOptions } from "./options";
 
@@ -35,14 +36,8 @@ export function hubHostName(serviceConnectionString: string): string {
 export function checkHubConnection(inputs: Partial<HubConnectionInputs>): RuleViolation[] {
   const violations: RuleViolation[] = [];
   violations.push(...checkServiceConnectionString(inputs.serviceConnectionString));
-  if (
-    inputs.caCertificate !== undefined &&
-    !/-----BEGIN CERTIFICATE-----/.test(String(inputs.caCertificate))
-  ) {
-    violations.push({
-      field: "caCertificate",
-      rule: "must be a PEM certificate (-----BEGIN CERTIFICATE-----)",
-    });
+  if (inputs.caCertificate !== undefined) {
+    violations.push(...checkCaCertificate(inputs.caCertificate, "caCertificate"));
   }
   const gateway = inputs.gatewayHostName;
   if (

@@ -1,25 +1,38 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
+import { describeViolations, type RuleViolation } from "./rules";
+
+/** The PEM certificate blocks of a text, in order. */
+function certificateBlocks(pem: string): string[] {
+  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+}
 
 /**
- * The certificates of a PEM text (one CA or a bundle), each checked. Node's `ca` option silently skips a block it
- * cannot read, which would leave a hub untrusted with no word why; this throws an Error naming `field` instead.
+ * The rule for a CA given as PEM (one CA or a bundle): at least one certificate, and every block a readable X.509
+ * certificate. Node's `ca` option silently skips a block it cannot read, which would leave a hub untrusted with no
+ * word why, so a check (the providers' check(), verify's --ca) names the field instead.
  */
-export function readableCertificates(pem: string, field: string): string[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) {
-    throw new Error(`${field}: must be a PEM certificate (-----BEGIN CERTIFICATE-----)`);
-  }
-  blocks.forEach((block, index) => {
+export function checkCaCertificate(pem: unknown, field: string): RuleViolation[] {
+  const blocks = typeof pem === "string" ? certificateBlocks(pem) : [];
+  if (blocks.length === 0)
+    return [{ field, rule: "must be a PEM certificate (-----BEGIN CERTIFICATE-----)" }];
+  for (const [index, block] of blocks.entries()) {
     try {
       new X509Certificate(block);
     } catch (error) {
       const which = blocks.length === 1 ? "the certificate" : `certificate ${index + 1} of ${blocks.length}`;
-      throw new Error(`${field}: ${which} is not a readable X.509 certificate (${(error as Error).message})`);
+      return [{ field, rule: `${which} is not a readable X.509 certificate (${(error as Error).message})` }];
     }
-  });
-  return blocks;
+  }
+  return [];
+}
+
+/** The certificates of a PEM text, each checked (checkCaCertificate); throws an Error naming `field` otherwise. */
+export function readableCertificates(pem: string, field: string): string[] {
+  const violations = checkCaCertificate(pem, field);
+  if (violations.length > 0) throw new Error(describeViolations(violations));
+  return certificateBlocks(pem);
 }
 
 /**

@@ -70,6 +70,26 @@ describe("check", () => {
       "at most 8192 bytes",
     ],
     [
+      "ModuleIdentity",
+      {
+        deviceId: "d",
+        moduleId: "m",
+        caCertificate: "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n",
+      },
+      "caCertificate",
+      "not a readable X.509 certificate",
+    ],
+    [
+      "DeviceTwin",
+      {
+        deviceId: "d",
+        serviceConnectionString:
+          "HostName=hub.example:8443;SharedAccessKeyName=p;SharedAccessKey=" + "A".repeat(44),
+      },
+      "serviceConnectionString",
+      "must not carry a port",
+    ],
+    [
       "DeviceIdentity",
       { deviceId: "d", registry: { opsPerSecond: -1 } },
       "registry.opsPerSecond",
