@@ -12,7 +12,7 @@ const suite = useSuiteHub();
 
 interface Answer {
   status: number;
-  keepAlive: string | undefined;
+  keepAlive: string | string[] | undefined;
   localPort: number | undefined;
   reusedSocket: boolean;
 }
