@@ -9,9 +9,9 @@ export interface HttpsListener {
 }
 
 /**
- * How long an idle keep-alive connection stays open: IoT Hub closes connections idle for 240 s (its
- * "inactive for more than the allowed 240000 milliseconds"). The service SDK keeps idle sockets and reuses them;
- * with Node's 5 s default the hub would close one just as a client sends on it ("socket hang up").
+ * How long an idle keep-alive connection stays open: 240 s, as IoT Hub (docs/field-notes.md, IoT Hub's rules). The
+ * service SDK keeps idle sockets and reuses them; with Node's 5 s default the hub closed one just as a client sent
+ * on it ("socket hang up").
  */
 export const KEEP_ALIVE_TIMEOUT_MS = 240_000;
 
