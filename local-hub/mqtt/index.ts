@@ -8,6 +8,7 @@ import type { MethodInvoker, MethodRequest, MethodResult } from "../handlers/met
 import type { DeviceApiBackend, DeviceApiChaos } from "./backend";
 import { DeviceBroker } from "./deviceBroker";
 import { MemorySessionStore, SqliteSessionStore } from "./sessions";
+import { SizeLimitedConnection } from "./sizeLimitedConnection";
 import { TelemetryTap, telemetryTapPath, type TelemetryMessage } from "./telemetryTap";
 
 export type { DeviceApiBackend, DeviceApiChaos, DeviceApiChaosVerdict } from "./backend";
@@ -76,7 +77,14 @@ export async function startDeviceApi(options: DeviceApiOptions): Promise<DeviceA
     (socket) => {
       sockets.add(socket);
       socket.on("close", () => sockets.delete(socket));
-      broker.aedes.handle(socket);
+      const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+      broker.aedes.handle(
+        new SizeLimitedConnection(socket, (refusal) =>
+          options.log?.(
+            `mqtt: closed the connection of ${peer}: ${refusal.packetType} of ${refusal.bytes} bytes (${refusal.rule})`,
+          ),
+        ),
+      );
     },
   );
   // A failed handshake is the client's problem; the SDK reports it as "Not authorized".
