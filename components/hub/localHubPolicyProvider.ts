@@ -23,6 +23,14 @@ function stderrOf(error: unknown): string {
   return String((error as { stderr?: unknown }).stderr ?? "").trim();
 }
 
+/**
+ * Why a CLI call failed: its stderr, else its exit code. Never String(error): execFileSync's error quotes the whole
+ * command and what it printed, and `policy add`/`show` print a connection string with its key.
+ */
+function failureOf(error: unknown): string {
+  return stderrOf(error) || `exit code ${String((error as { status?: unknown }).status)}`;
+}
+
 /** hub.json of the hub running on the state dir, or an error saying why there is none and how to start one. */
 function requireRunningHub(stateDir: string): HubInfo {
   const found = hubOnStateDir(stateDir);
@@ -77,9 +85,7 @@ export const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<
         ? ` Remove it with \`node bin/iothub-local.js policy remove ${inputs.policyName} --state ${inputs.stateDir}\`` +
           " or choose another iothub-provisioner:policyName."
         : "";
-      throw new Error(
-        `iothub-local policy add ${inputs.policyName} failed: ${stderr || String(error)}.${exists}`,
-      );
+      throw new Error(`iothub-local policy add ${inputs.policyName} failed: ${failureOf(error)}.${exists}`);
     }
 
     const outputs: LocalHubPolicyOutputs = {
@@ -105,13 +111,8 @@ export const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<
     try {
       current = runPolicyCli(props.hubCli, props.stateDir, ["show", props.policyName]);
     } catch (error) {
-      const failure = error as { status?: unknown };
-      const stderr = stderrOf(error);
-      if (/does not exist/.test(stderr)) return gone;
-      // Not String(error): only stderr and the exit code, so nothing the command printed can reach the message.
-      throw new Error(
-        `iothub-local policy show ${props.policyName} failed: ${stderr || `exit code ${String(failure.status)}`}`,
-      );
+      if (/does not exist/.test(stderrOf(error))) return gone;
+      throw new Error(`iothub-local policy show ${props.policyName} failed: ${failureOf(error)}`);
     }
     const key = parseConnectionString(current.trim()).SharedAccessKey;
     if (!key) throw new Error(`iothub-local policy show ${props.policyName} printed no SharedAccessKey`);
@@ -134,9 +135,9 @@ export const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<
     try {
       runPolicyCli(props.hubCli, props.stateDir, ["remove", props.policyName]);
     } catch (error) {
-      const stderr = stderrOf(error);
-      if (/not found|does not exist|no such policy|no policy/i.test(stderr)) return;
-      throw new Error(`iothub-local policy remove ${props.policyName} failed: ${stderr || String(error)}`);
+      // The CLI's word for a policy that is already gone (local-hub/cli.ts): nothing left to delete.
+      if (/does not exist/.test(stderrOf(error))) return;
+      throw new Error(`iothub-local policy remove ${props.policyName} failed: ${failureOf(error)}`);
     }
   },
 };
