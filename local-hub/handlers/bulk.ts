@@ -3,7 +3,7 @@ import { isPlainObject } from "../../lib/iothub/twin";
 import { badRequest, IotHubError, throwIfViolations } from "../errors/iotHubError";
 import type { DeviceOperation, EtagCondition } from "../persistence/identityModels";
 import type { IdentityStore } from "../persistence/identityStore";
-import { parseDeviceBody } from "./requestModels";
+import { parseDeviceBody, parseIfMatch } from "./requestModels";
 import type { Route } from "./route";
 
 /** One entry's failure in a bulk answer (`errorStatus` is the error's text). */
@@ -81,8 +81,8 @@ export function parseBulkEntry(deviceId: string, entry: unknown): DeviceOperatio
   // IoT Hub's import format says `eTag`; the SDK passes its Device objects through, which say `etag`.
   const { id: _id, importMode: _mode, eTag, etag, ...device } = fields;
   const givenEtag = [eTag, etag].find((value): value is string => typeof value === "string" && value !== "");
-  const entryEtag: EtagCondition | undefined =
-    givenEtag === undefined ? undefined : givenEtag === "*" ? "any" : { etag: givenEtag };
+  // The same reading as an If-Match header (`*` = any), so a quoted eTag means what it does there.
+  const entryEtag: EtagCondition | undefined = givenEtag === undefined ? undefined : parseIfMatch(givenEtag);
   const put = (condition: EtagCondition): DeviceOperation => ({
     kind: "put",
     identity: parseDeviceBody(deviceId, { ...device, deviceId }),
