@@ -1,5 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
 import { projectProvider } from "../registry/lazyProvider";
+import { plainOutput, secretOutput, type DeclaredOutputs } from "../registry/providerKit";
+import { registryResourceClass } from "../registry/registryResource";
 
 /** The inputs of the policy resource, as its provider receives them. */
 export interface LocalHubPolicyInputs {
@@ -11,14 +12,16 @@ export interface LocalHubPolicyInputs {
   hubCli: string;
 }
 
-/** The policy resource's outputs: what every hub target yields (HubOutputs), in plain form. */
-export interface LocalHubPolicyOutputs extends LocalHubPolicyInputs {
-  hostName: string;
-  serviceConnectionString: string;
-  caFile: string;
-  caCertificate: string;
-  gatewayHostName?: string;
-}
+/** The policy resource's outputs besides its inputs: what every hub target yields (HubOutputs), declared once. */
+export const LOCAL_HUB_POLICY_OUTPUTS = {
+  hostName: plainOutput<string>(),
+  serviceConnectionString: secretOutput<string>(),
+  caFile: plainOutput<string>(),
+  caCertificate: plainOutput<string>(),
+  gatewayHostName: plainOutput<string | undefined>(),
+};
+
+export type LocalHubPolicyOutputs = LocalHubPolicyInputs & DeclaredOutputs<typeof LOCAL_HUB_POLICY_OUTPUTS>;
 
 /**
  * What Pulumi serializes for this resource: the same small stub as the registry resources (see
@@ -31,31 +34,9 @@ export const localHubPolicyResourceProvider = projectProvider("localHubPolicyPro
  * The provisioner policy in the running local hub, as a resource: created with the local hub's CLI, removed on
  * delete. Its connection string is a secret output.
  */
-export class LocalHubPolicy extends pulumi.dynamic.Resource {
-  declare readonly hostName: pulumi.Output<string>;
-  declare readonly serviceConnectionString: pulumi.Output<string>;
-  declare readonly caFile: pulumi.Output<string>;
-  declare readonly caCertificate: pulumi.Output<string>;
-  declare readonly gatewayHostName: pulumi.Output<string | undefined>;
-
-  constructor(name: string, args: LocalHubPolicyInputs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      localHubPolicyResourceProvider,
-      name,
-      {
-        ...args,
-        hostName: undefined,
-        serviceConnectionString: undefined,
-        caFile: undefined,
-        caCertificate: undefined,
-        gatewayHostName: undefined,
-      },
-      {
-        ...opts,
-        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "serviceConnectionString"],
-      },
-      "iothub",
-      "LocalHubPolicy",
-    );
-  }
-}
+export class LocalHubPolicy extends registryResourceClass<LocalHubPolicyInputs, LocalHubPolicyOutputs>({
+  type: "LocalHubPolicy",
+  provider: localHubPolicyResourceProvider,
+  outputs: LOCAL_HUB_POLICY_OUTPUTS,
+  secretInputs: [],
+}) {}

@@ -6,6 +6,7 @@ import { buildConnectionString, parseConnectionString } from "../../lib/iothub/s
 import { DEFAULT_MQTT_PORT, DEFAULT_STATE_DIR } from "../../local-hub/configuration";
 import { hasHubDatabase, hubInfoPath, hubOnStateDir, type HubInfo } from "../../local-hub/stateDir";
 import type { LocalHubPolicyInputs, LocalHubPolicyOutputs } from "./localHubPolicy";
+import { asState } from "../registry/providerKit";
 
 /**
  * `iothub-local policy <args> --state <stateDir>` in a child process: its stdout (which may hold a connection
@@ -94,9 +95,9 @@ export const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<
       serviceConnectionString: connectionString,
       caFile: info.caFile,
       caCertificate: readFileSync(info.caFile, "utf8"),
+      gatewayHostName: info.mqttPort === DEFAULT_MQTT_PORT ? undefined : `${info.hostName}:${info.mqttPort}`,
     };
-    if (info.mqttPort !== DEFAULT_MQTT_PORT) outputs.gatewayHostName = `${info.hostName}:${info.mqttPort}`;
-    return { id: `${inputs.stateDir}#${inputs.policyName}`, outs: outputs };
+    return { id: `${inputs.stateDir}#${inputs.policyName}`, outs: asState(outputs) };
   },
 
   async read(id, props) {

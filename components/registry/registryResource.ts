@@ -3,8 +3,16 @@ import type { IdentityAuthentication } from "./authentication";
 import type { HubConnectionArgs } from "./hubConnection";
 import { secretOutputNames, type OutputDeclarations } from "./providerKit";
 
-/** The registry resource types: `pulumi-nodejs:dynamic/iothub:<type>`. */
-export type RegistryResourceType = "DeviceIdentity" | "ModuleIdentity" | "ModuleTwin" | "DeviceTwin";
+/**
+ * The project's dynamic resource types, `pulumi-nodejs:dynamic/iothub:<type>`: the four registry resources, and
+ * the local hub's policy (components/hub/localHubPolicy.ts), which registers the same way.
+ */
+export type RegistryResourceType =
+  | "DeviceIdentity"
+  | "ModuleIdentity"
+  | "ModuleTwin"
+  | "DeviceTwin"
+  | "LocalHubPolicy";
 
 /** The arguments a device identity and a module identity both take. */
 export interface IdentityArgs extends HubConnectionArgs {
