@@ -9,6 +9,7 @@ import {
   describeViolations,
   checkPolicyName,
 } from "../lib/iothub/rules";
+import { checkIdentityStatus, checkStatusReason, type IdentityStatus } from "../lib/iothub/identity";
 import type { TwinDocument } from "../lib/iothub/twin";
 import { checkFleetDevices, type FleetDeviceLinks } from "./fleet";
 import { checkAuthentication } from "./registry/authentication";
@@ -49,6 +50,12 @@ function twinSection(section: "tags" | "desired") {
   return z.record(z.unknown()).superRefine((value, context): value is TwinDocument => rule(value, context));
 }
 
+/** A device's status, by IoT Hub's rule for it (any value the rule refuses is reported by that rule). */
+const identityStatusRule = ruleRefinement(checkIdentityStatus);
+const identityStatus = z
+  .unknown()
+  .superRefine((value, context): value is IdentityStatus => identityStatusRule(value, context));
+
 const authentication = z
   .discriminatedUnion("type", [
     closedObject({
@@ -79,11 +86,8 @@ const moduleSchema = closedObject(moduleShape);
 
 const deviceShape = {
   deviceId: z.string().superRefine(ruleRefinement(checkDeviceId)),
-  status: z.enum(["enabled", "disabled"]).optional(),
-  statusReason: z
-    .string()
-    .max(LIMITS.idMaxLength, `must be at most ${LIMITS.idMaxLength} characters`)
-    .optional(),
+  status: identityStatus.optional(),
+  statusReason: z.string().superRefine(ruleRefinement(checkStatusReason)).optional(),
   edgeEnabled: z.boolean().optional(),
   /** The deviceId of an edge device declared in the same list: this device becomes its child. */
   parentDeviceId: z.string().optional(),

@@ -49,7 +49,13 @@ describe("check", () => {
       "authentication.primaryThumbprint",
       "40 hex",
     ],
-    ["DeviceIdentity", { deviceId: "d", status: "paused" }, "status", '"enabled" or "disabled"'],
+    ["DeviceIdentity", { deviceId: "d", status: "paused" }, "status", "must be enabled or disabled"],
+    [
+      "DeviceIdentity",
+      { deviceId: "d", statusReason: "r".repeat(129) },
+      "statusReason",
+      "must be at most 128 characters",
+    ],
     ["ModuleIdentity", { deviceId: "d", moduleId: "$edgeAgent" }, "moduleId", "must not start with $"],
     [
       "ModuleTwin",
