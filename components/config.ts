@@ -12,7 +12,7 @@ import {
 import { checkIdentityStatus, checkStatusReason, type IdentityStatus } from "../lib/iothub/identity";
 import type { TwinDocument } from "../lib/iothub/twin";
 import { checkFleetDevices, type FleetDeviceLinks } from "./fleet";
-import { checkAuthentication } from "./registry/authentication";
+import { identityAuthenticationSchema } from "./registry/authentication";
 import { registryProviderOptionsSchema } from "./registry/options";
 import {
   closedObject,
@@ -28,8 +28,8 @@ import {
  * config key path and the rule it breaks. Nothing is created before this succeeds.
  *
  * The schema embeds the definitions it shares with other parts instead of restating them: IoT Hub's rules
- * (lib/iothub/rules.ts), the authentication check of the identity providers, the registry providers' options
- * schema and the Fleet's preconditions on its device list.
+ * (lib/iothub/rules.ts, identity.ts), the identity providers' authentication schema, the registry providers'
+ * options schema and the Fleet's preconditions on its device list.
  */
 
 export const CONFIG_NAMESPACE = "iothub-provisioner";
@@ -56,27 +56,9 @@ const identityStatus = z
   .unknown()
   .superRefine((value, context): value is IdentityStatus => identityStatusRule(value, context));
 
-const authentication = z
-  .discriminatedUnion("type", [
-    closedObject({
-      type: z.literal("sas"),
-      /** Base64 keys, usually set with `pulumi config set --secret --path`; absent: the hub generates them. */
-      primaryKey: z.string().optional(),
-      secondaryKey: z.string().optional(),
-    }),
-    closedObject({
-      type: z.literal("selfSigned"),
-      primaryThumbprint: z.string(),
-      secondaryThumbprint: z.string().optional(),
-    }),
-    closedObject({ type: z.literal("certificateAuthority") }),
-  ])
-  // The identity providers' own check (keys, thumbprints), so the config and check() apply one rule.
-  .superRefine(ruleRefinement(checkAuthentication));
-
 const moduleShape = {
   moduleId: z.string().superRefine(ruleRefinement(checkModuleId)),
-  authentication: authentication.optional(),
+  authentication: identityAuthenticationSchema.optional(),
   managedBy: z.string().optional(),
   /** The module twin's desired properties this stack owns. */
   desired: twinSection("desired").optional(),
@@ -91,7 +73,7 @@ const deviceShape = {
   edgeEnabled: z.boolean().optional(),
   /** The deviceId of an edge device declared in the same list: this device becomes its child. */
   parentDeviceId: z.string().optional(),
-  authentication: authentication.optional(),
+  authentication: identityAuthenticationSchema.optional(),
   /** Device twin tags and desired properties this stack owns. */
   tags: twinSection("tags").optional(),
   desired: twinSection("desired").optional(),
@@ -179,7 +161,7 @@ const PLAIN_TEXT_KEYS: ReadonlySet<string> = new Set(["target", "policyName"]);
 export type StackConfig = z.infer<typeof stackSchema>;
 export type AzureStackConfig = Extract<StackConfig, { target: "azure" }>;
 export type AzureHubConfig = AzureStackConfig["hub"];
-export type IdentityAuthenticationConfig = z.infer<typeof authentication>;
+export type IdentityAuthenticationConfig = z.infer<typeof identityAuthenticationSchema>;
 export type ModuleConfig = z.infer<typeof moduleSchema>;
 export type DeviceConfig = z.infer<typeof deviceSchema>;
 

@@ -49,6 +49,24 @@ describe("check", () => {
       "authentication.primaryThumbprint",
       "40 hex",
     ],
+    [
+      "DeviceIdentity",
+      { deviceId: "d", authentication: { type: "selfSigned" } },
+      "authentication.primaryThumbprint",
+      "is required for selfSigned authentication",
+    ],
+    [
+      "ModuleIdentity",
+      { deviceId: "d", moduleId: "m", authentication: { type: "sas", primaryKye: KEY_A } },
+      "authentication.primaryKye",
+      "is not a known key (did you mean primaryKey?)",
+    ],
+    [
+      "DeviceIdentity",
+      { deviceId: "d", authentication: { type: "password" } },
+      "authentication.type",
+      "must be one of sas, selfSigned, certificateAuthority",
+    ],
     ["DeviceIdentity", { deviceId: "d", status: "paused" }, "status", "must be enabled or disabled"],
     [
       "DeviceIdentity",
