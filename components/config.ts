@@ -10,7 +10,7 @@ import {
   checkPolicyName,
 } from "../lib/iothub/rules";
 import { checkIdentityStatus, checkStatusReason, type IdentityStatus } from "../lib/iothub/identity";
-import type { TwinDocument } from "../lib/iothub/twin";
+import { isPlainObject, type TwinDocument } from "../lib/iothub/twin";
 import { checkFleetDevices, type FleetDeviceLinks } from "./fleet";
 import { identityAuthenticationSchema } from "./registry/authentication";
 import { registryProviderOptionsSchema } from "./registry/options";
@@ -202,7 +202,8 @@ function crossKeyViolations(raw: Record<string, unknown>): RuleViolation[] {
   const violations: RuleViolation[] = [];
   if (
     raw.target === "azure" &&
-    asRecord(raw.hub)?.ownerPolicy === true &&
+    isPlainObject(raw.hub) &&
+    raw.hub.ownerPolicy === true &&
     (raw.policyName ?? "provisioner") === OWNER_POLICY_NAME
   ) {
     violations.push({
@@ -219,22 +220,18 @@ function crossKeyViolations(raw: Record<string, unknown>): RuleViolation[] {
 
 /** What a raw device entry says about its links, leaving out what has the wrong type (the schema reports it). */
 function deviceLinks(value: unknown): FleetDeviceLinks {
-  const device = asRecord(value) ?? {};
+  const device = isPlainObject(value) ? value : {};
   const text = (field: unknown) => (typeof field === "string" ? field : undefined);
   return {
     deviceId: text(device.deviceId),
     parentDeviceId: text(device.parentDeviceId),
     edgeEnabled: device.edgeEnabled === true,
     modules: Array.isArray(device.modules)
-      ? device.modules.map((module) => ({ moduleId: text(asRecord(module)?.moduleId) }))
+      ? device.modules.map((module) => ({
+          moduleId: text(isPlainObject(module) ? module.moduleId : undefined),
+        }))
       : [],
   };
-}
-
-function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
 }
 
 /**
