@@ -9,7 +9,10 @@ import type { IdentityOutputFields } from "./identityProvider";
 const authenticationVariants = z.discriminatedUnion("type", [
   closedObject({
     type: z.literal("sas"),
-    /** Base64 keys (secrets). None: the hub generates them (the tutorial's way). Given keys survive re-creation. */
+    /**
+     * Base64 keys, secrets (in the stack config: `pulumi config set --secret --path`). None: the hub generates
+     * them (the tutorial's way). Given keys survive re-creation.
+     */
     primaryKey: z.string().optional(),
     secondaryKey: z.string().optional(),
   }),

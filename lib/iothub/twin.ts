@@ -54,8 +54,9 @@ export interface DeviceSideTwin {
 }
 
 /**
- * IoT Hub's rules for a TwinPatchBody as received (unchecked) in a twin PATCH (merge) or PUT (replace): an object whose
- * `properties` is an object, no `properties.reported` in a patch, and tags and desired within the twin limits.
+ * IoT Hub's rules for a TwinPatchBody as received (unchecked) in a twin PATCH (merge) or PUT (replace): an
+ * object whose `properties` is an object, no `properties.reported` in a patch, and tags and desired within the
+ * twin limits.
  * A replaced twin sent back as it was read may carry `$metadata`/`$version` in desired: those are the hub's and
  * are dropped, not refused. `update` is valid only when `violations` is empty.
  */
