@@ -9,9 +9,10 @@ import {
   describeViolations,
   checkPolicyName,
 } from "../lib/iothub/rules";
-import type { TwinDocument } from "../lib/iothub/twin";
+import { checkIdentityStatus, checkStatusReason, type IdentityStatus } from "../lib/iothub/identity";
+import { isPlainObject, type TwinDocument } from "../lib/iothub/twin";
 import { checkFleetDevices, type FleetDeviceLinks } from "./fleet";
-import { checkAuthentication } from "./registry/authentication";
+import { identityAuthenticationSchema } from "./registry/authentication";
 import { registryProviderOptionsSchema } from "./registry/options";
 import {
   closedObject,
@@ -27,8 +28,8 @@ import {
  * config key path and the rule it breaks. Nothing is created before this succeeds.
  *
  * The schema embeds the definitions it shares with other parts instead of restating them: IoT Hub's rules
- * (lib/iothub/rules.ts), the authentication check of the identity providers, the registry providers' options
- * schema and the Fleet's preconditions on its device list.
+ * (lib/iothub/rules.ts, identity.ts), the identity providers' authentication schema, the registry providers'
+ * options schema and the Fleet's preconditions on its device list.
  */
 
 export const CONFIG_NAMESPACE = "iothub-provisioner";
@@ -49,27 +50,15 @@ function twinSection(section: "tags" | "desired") {
   return z.record(z.unknown()).superRefine((value, context): value is TwinDocument => rule(value, context));
 }
 
-const authentication = z
-  .discriminatedUnion("type", [
-    closedObject({
-      type: z.literal("sas"),
-      /** Base64 keys, usually set with `pulumi config set --secret --path`; absent: the hub generates them. */
-      primaryKey: z.string().optional(),
-      secondaryKey: z.string().optional(),
-    }),
-    closedObject({
-      type: z.literal("selfSigned"),
-      primaryThumbprint: z.string(),
-      secondaryThumbprint: z.string().optional(),
-    }),
-    closedObject({ type: z.literal("certificateAuthority") }),
-  ])
-  // The identity providers' own check (keys, thumbprints), so the config and check() apply one rule.
-  .superRefine(ruleRefinement(checkAuthentication));
+/** A device's status, by IoT Hub's rule for it (any value the rule refuses is reported by that rule). */
+const identityStatusRule = ruleRefinement(checkIdentityStatus);
+const identityStatus = z
+  .unknown()
+  .superRefine((value, context): value is IdentityStatus => identityStatusRule(value, context));
 
 const moduleShape = {
   moduleId: z.string().superRefine(ruleRefinement(checkModuleId)),
-  authentication: authentication.optional(),
+  authentication: identityAuthenticationSchema.optional(),
   managedBy: z.string().optional(),
   /** The module twin's desired properties this stack owns. */
   desired: twinSection("desired").optional(),
@@ -79,15 +68,12 @@ const moduleSchema = closedObject(moduleShape);
 
 const deviceShape = {
   deviceId: z.string().superRefine(ruleRefinement(checkDeviceId)),
-  status: z.enum(["enabled", "disabled"]).optional(),
-  statusReason: z
-    .string()
-    .max(LIMITS.idMaxLength, `must be at most ${LIMITS.idMaxLength} characters`)
-    .optional(),
+  status: identityStatus.optional(),
+  statusReason: z.string().superRefine(ruleRefinement(checkStatusReason)).optional(),
   edgeEnabled: z.boolean().optional(),
   /** The deviceId of an edge device declared in the same list: this device becomes its child. */
   parentDeviceId: z.string().optional(),
-  authentication: authentication.optional(),
+  authentication: identityAuthenticationSchema.optional(),
   /** Device twin tags and desired properties this stack owns. */
   tags: twinSection("tags").optional(),
   desired: twinSection("desired").optional(),
@@ -175,7 +161,7 @@ const PLAIN_TEXT_KEYS: ReadonlySet<string> = new Set(["target", "policyName"]);
 export type StackConfig = z.infer<typeof stackSchema>;
 export type AzureStackConfig = Extract<StackConfig, { target: "azure" }>;
 export type AzureHubConfig = AzureStackConfig["hub"];
-export type IdentityAuthenticationConfig = z.infer<typeof authentication>;
+export type IdentityAuthenticationConfig = z.infer<typeof identityAuthenticationSchema>;
 export type ModuleConfig = z.infer<typeof moduleSchema>;
 export type DeviceConfig = z.infer<typeof deviceSchema>;
 
@@ -216,7 +202,8 @@ function crossKeyViolations(raw: Record<string, unknown>): RuleViolation[] {
   const violations: RuleViolation[] = [];
   if (
     raw.target === "azure" &&
-    asRecord(raw.hub)?.ownerPolicy === true &&
+    isPlainObject(raw.hub) &&
+    raw.hub.ownerPolicy === true &&
     (raw.policyName ?? "provisioner") === OWNER_POLICY_NAME
   ) {
     violations.push({
@@ -233,22 +220,18 @@ function crossKeyViolations(raw: Record<string, unknown>): RuleViolation[] {
 
 /** What a raw device entry says about its links, leaving out what has the wrong type (the schema reports it). */
 function deviceLinks(value: unknown): FleetDeviceLinks {
-  const device = asRecord(value) ?? {};
+  const device = isPlainObject(value) ? value : {};
   const text = (field: unknown) => (typeof field === "string" ? field : undefined);
   return {
     deviceId: text(device.deviceId),
     parentDeviceId: text(device.parentDeviceId),
     edgeEnabled: device.edgeEnabled === true,
     modules: Array.isArray(device.modules)
-      ? device.modules.map((module) => ({ moduleId: text(asRecord(module)?.moduleId) }))
+      ? device.modules.map((module) => ({
+          moduleId: text(isPlainObject(module) ? module.moduleId : undefined),
+        }))
       : [],
   };
-}
-
-function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
 }
 
 /**

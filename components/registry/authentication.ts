@@ -1,44 +1,65 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
 import { checkSymmetricKeys, checkThumbprints, type RuleViolation } from "../../lib/iothub/rules";
+import { closedObject, dottedPath, ruleRefinement, schemaViolations } from "../schemaViolations";
 import type { IdentityBody } from "./client";
 import type { IdentityOutputFields } from "./identityProvider";
 
-/** How a device or module authenticates. */
-export type IdentityAuthentication =
-  /** Symmetric keys. No keys: the hub generates them (the tutorial's way). Given keys (secrets) survive re-creation. */
-  | { type: "sas"; primaryKey?: pulumi.Input<string>; secondaryKey?: pulumi.Input<string> }
+/** The three ways a declared identity can authenticate, each a closed object (an unknown key is a problem). */
+const authenticationVariants = z.discriminatedUnion("type", [
+  closedObject({
+    type: z.literal("sas"),
+    /**
+     * Base64 keys, secrets (in the stack config: `pulumi config set --secret --path`). None: the hub generates
+     * them (the tutorial's way). Given keys survive re-creation.
+     */
+    primaryKey: z.string().optional(),
+    secondaryKey: z.string().optional(),
+  }),
   /** X.509 self-signed: the certificates' thumbprints (SHA-1 40 hex, or SHA-256 64 hex). */
-  | {
-      type: "selfSigned";
-      primaryThumbprint: pulumi.Input<string>;
-      secondaryThumbprint?: pulumi.Input<string>;
-    }
+  closedObject({
+    type: z.literal("selfSigned"),
+    primaryThumbprint: z.string({ required_error: "is required for selfSigned authentication" }),
+    secondaryThumbprint: z.string().optional(),
+  }),
   /** X.509 signed by a CA registered with the hub. */
-  | { type: "certificateAuthority" };
+  closedObject({ type: z.literal("certificateAuthority") }),
+]);
 
-/** The resolved form the provider works with. */
-export type AuthenticationInputs = pulumi.Unwrap<IdentityAuthentication>;
+/** The declared authentication as the provider receives it (resolved values). */
+export type AuthenticationInputs = z.infer<typeof authenticationVariants>;
 
-/** Violations of an authentication block (unchecked input: any value), each naming the field and the rule. */
+/** IoT Hub's rules for the credentials a variant carries: keys (both or neither, 16-64 bytes) and thumbprints. */
+function credentialViolations(auth: AuthenticationInputs, field: string): RuleViolation[] {
+  if (auth.type === "sas") return checkSymmetricKeys(auth.primaryKey, auth.secondaryKey, field);
+  if (auth.type === "selfSigned") {
+    return checkThumbprints(auth.primaryThumbprint, auth.secondaryThumbprint, field);
+  }
+  return [];
+}
+
+/**
+ * The one definition of a declared authentication: its shape and its rules. The stack config embeds it and the
+ * identity providers' check() applies it (checkAuthentication), so both refuse the same input the same way.
+ */
+export const identityAuthenticationSchema = authenticationVariants.superRefine(
+  ruleRefinement(credentialViolations),
+);
+
+/** How a device or module authenticates, as the resources take it: each credential may be an Output (a secret). */
+export type IdentityAuthentication = AuthenticationInputs extends infer Variant
+  ? Variant extends AuthenticationInputs
+    ? { [Field in keyof Variant]: Field extends "type" ? Variant[Field] : pulumi.Input<Variant[Field]> }
+    : never
+  : never;
+
+/**
+ * Violations of an authentication block (unchecked input: any value; absent means SAS with generated keys), each
+ * naming the field (below `field`) and the rule.
+ */
 export function checkAuthentication(value: unknown, field = "authentication"): RuleViolation[] {
   if (value === undefined || value === null) return [];
-  if (typeof value !== "object" || Array.isArray(value)) return [{ field, rule: "must be an object" }];
-  const auth = value as Partial<
-    Record<"type" | "primaryKey" | "secondaryKey" | "primaryThumbprint" | "secondaryThumbprint", string>
-  >;
-  switch (auth.type) {
-    case "sas":
-      return checkSymmetricKeys(auth.primaryKey, auth.secondaryKey, field);
-    case "selfSigned":
-      if (!auth.primaryThumbprint) {
-        return [{ field: `${field}.primaryThumbprint`, rule: "is required for selfSigned authentication" }];
-      }
-      return checkThumbprints(auth.primaryThumbprint, auth.secondaryThumbprint, field);
-    case "certificateAuthority":
-      return [];
-    default:
-      return [{ field: `${field}.type`, rule: "must be sas, selfSigned or certificateAuthority" }];
-  }
+  return schemaViolations(identityAuthenticationSchema, value, (path) => dottedPath([field, ...path]));
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Registry } from "azure-iothub";
 import type { DeviceIdentity, ModuleIdentity } from "../../lib/iothub/identity";
 import { parseConnectionString } from "../../lib/iothub/sas";
 import { serviceRegistry } from "../../lib/iothub/serviceClient";
-import type { ServiceTwin, TwinProperties } from "../../lib/iothub/twin";
+import type { ServiceTwin, TwinPatchBody, TwinProperties } from "../../lib/iothub/twin";
 import { isAlreadyExists } from "./errors";
 import type { HubConnectionInputs } from "./hubConnection";
 import { resolveRetryOptions, paceFor, type OperationClass, type RegistryProviderOptions } from "./options";
@@ -86,7 +86,7 @@ export class HubClient {
   }
 
   async getTwin(deviceId: string, moduleId?: string): Promise<TwinBody> {
-    const twin = await this.call("twinRead", () =>
+    const twin = await this.call<ServiceTwin>("twinRead", () =>
       moduleId === undefined
         ? this.registry.getTwin(deviceId)
         : this.registry.getModuleTwin(deviceId, moduleId),
@@ -98,10 +98,10 @@ export class HubClient {
   async patchTwin(
     deviceId: string,
     moduleId: string | undefined,
-    patch: unknown,
+    patch: TwinPatchBody,
     etag: string,
   ): Promise<TwinBody> {
-    const twin = await this.call("twinUpdate", () =>
+    const twin = await this.call<ServiceTwin>("twinUpdate", () =>
       moduleId === undefined
         ? this.registry.updateTwin(deviceId, patch, etag)
         : this.registry.updateModuleTwin(deviceId, moduleId, patch, etag),
@@ -143,24 +143,19 @@ export class HubClient {
   }
 }
 
-function twinBody(twin: unknown): TwinBody {
-  const raw = twin as {
-    deviceId: string;
-    moduleId?: string;
-    etag: string;
-    version?: number;
-    tags?: Record<string, unknown>;
-    properties?: { desired?: Record<string, unknown> };
-  };
-  const desired: Record<string, unknown> = { ...(raw.properties?.desired ?? {}) };
-  delete desired.$metadata;
-  delete desired.$version;
+/**
+ * The service twin as the providers read it. The local hub answers with every field; the service API's own Twin
+ * model (azure-iothub's generated models) marks tags, properties and version optional, so a missing section reads
+ * as none and a missing version as desired's `$version`.
+ */
+function twinBody(twin: ServiceTwin): TwinBody {
+  const { $metadata: _metadata, $version: desiredVersion, ...desired } = twin.properties?.desired ?? {};
   return {
-    deviceId: raw.deviceId,
-    moduleId: raw.moduleId,
-    etag: raw.etag,
-    version: raw.version ?? (raw.properties?.desired?.$version as number | undefined),
-    tags: raw.tags,
+    deviceId: twin.deviceId,
+    moduleId: twin.moduleId,
+    etag: twin.etag,
+    version: twin.version ?? (desiredVersion as number | undefined),
+    tags: twin.tags,
     desired,
   };
 }

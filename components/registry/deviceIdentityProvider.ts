@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { checkIdentityStatus, checkStatusReason, type IdentityStatus } from "../../lib/iothub/identity";
 import { checkDeviceId, type RuleViolation } from "../../lib/iothub/rules";
 import { authenticationBody, authenticationMatches, checkAuthentication } from "./authentication";
 import type { IdentityBody } from "./client";
@@ -18,7 +19,7 @@ export type DeviceIdentityInputs = pulumi.Unwrap<DeviceIdentityArgs>;
 /** The outputs besides the inputs: what the hub says about the device, and its settings as the hub holds them. */
 export const DEVICE_IDENTITY_OUTPUTS = {
   ...IDENTITY_OUTPUTS,
-  status: plainOutput<"enabled" | "disabled">(),
+  status: plainOutput<IdentityStatus>(),
   statusReason: plainOutput<string | undefined>(),
   edgeEnabled: plainOutput<boolean>(),
   parentScope: plainOutput<string | undefined>(),
@@ -31,15 +32,7 @@ export type DeviceIdentityOutputs = OutputsOf<DeviceIdentityInputs, typeof DEVIC
 export function checkDeviceIdentity(inputs: Partial<DeviceIdentityInputs>): RuleViolation[] {
   const violations = [...checkHubConnection(inputs), ...checkDeviceId(inputs.deviceId)];
   violations.push(...checkAuthentication(inputs.authentication));
-  if (inputs.status !== undefined && inputs.status !== "enabled" && inputs.status !== "disabled") {
-    violations.push({ field: "status", rule: 'must be "enabled" or "disabled"' });
-  }
-  if (
-    inputs.statusReason !== undefined &&
-    (typeof inputs.statusReason !== "string" || inputs.statusReason.length > 128)
-  ) {
-    violations.push({ field: "statusReason", rule: "must be a string of at most 128 characters" });
-  }
+  violations.push(...checkIdentityStatus(inputs.status), ...checkStatusReason(inputs.statusReason));
   if (inputs.edgeEnabled !== undefined && typeof inputs.edgeEnabled !== "boolean") {
     violations.push({ field: "edgeEnabled", rule: "must be a boolean" });
   }

@@ -1,8 +1,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { RuleViolation } from "../../lib/iothub/rules";
+import type { TwinPatchBody, TwinProperties } from "../../lib/iothub/twin";
 import { HubClient, type TwinBody } from "./client";
+import type { DeviceTwinArgs } from "./deviceTwin";
 import { describeFailure, isNotFound, isPreconditionFailed } from "./errors";
-import type { HubConnectionInputs } from "./hubConnection";
+import type { ModuleTwinArgs } from "./moduleTwin";
 import {
   assertValid,
   asState,
@@ -17,18 +19,15 @@ import {
 } from "./providerKit";
 import { jsonEqual, ownedPatch, ownedView } from "./twinOwnership";
 
-type Json = Record<string, unknown>;
-
 /** A twin section a resource can own keys in (desired properties are under `properties` in a patch). */
 export type TwinSection = "tags" | "desired";
 
-/** The inputs of a twin resource: the owned keys of each section it declares. */
-export interface TwinInputs extends HubConnectionInputs {
-  deviceId: string;
-  moduleId?: string;
-  desired?: Json;
-  tags?: Json;
-}
+/**
+ * The inputs every twin resource's provider receives, as the resources declare them: a device twin's (the hub, the
+ * device, the owned keys of each section) and, for a module twin, its moduleId.
+ */
+export type TwinInputs = pulumi.Unwrap<DeviceTwinArgs> &
+  Partial<Pick<pulumi.Unwrap<ModuleTwinArgs>, "moduleId">>;
 
 /** What the hub says about the whole twin, kept in state with the owned sections. */
 export const TWIN_OUTPUTS = {
@@ -54,7 +53,7 @@ async function patchWithEtag(
   client: HubClient,
   deviceId: string,
   moduleId: string | undefined,
-  patch: unknown,
+  patch: TwinPatchBody,
   etag: string,
 ): Promise<TwinBody> {
   let currentEtag = etag || "*";
@@ -84,10 +83,10 @@ export interface TwinKind<I extends TwinInputs> {
 /** The patch moving each owned section from the keys owned before (`previous`) to the keys declared now. */
 function sectionsPatch(
   sections: readonly TwinSection[],
-  previous: Partial<Record<TwinSection, Json>> | undefined,
-  declared: Partial<Record<TwinSection, Json>>,
-): { tags?: Json; properties?: { desired: Json } } {
-  const patch: { tags?: Json; properties?: { desired: Json } } = {};
+  previous: Partial<Record<TwinSection, TwinProperties>> | undefined,
+  declared: Partial<Record<TwinSection, TwinProperties>>,
+): TwinPatchBody {
+  const patch: TwinPatchBody = {};
   for (const section of sections) {
     const owned = ownedPatch(previous?.[section], declared[section] ?? {});
     if (section === "tags") patch.tags = owned;
@@ -97,7 +96,10 @@ function sectionsPatch(
 }
 
 /** Each owned section as declared (an undeclared section owns nothing: `{}`). */
-function declaredSections(sections: readonly TwinSection[], inputs: TwinInputs): Record<string, Json> {
+function declaredSections(
+  sections: readonly TwinSection[],
+  inputs: TwinInputs,
+): Record<string, TwinProperties> {
   return Object.fromEntries(sections.map((section) => [section, inputs[section] ?? {}]));
 }
 
@@ -188,6 +190,6 @@ export function twinProvider<I extends TwinInputs>(kind: TwinKind<I>): pulumi.dy
   };
 }
 
-function sectionOf(twin: TwinBody, section: TwinSection): Json | undefined {
+function sectionOf(twin: TwinBody, section: TwinSection): TwinProperties | undefined {
   return section === "tags" ? twin.tags : twin.desired;
 }

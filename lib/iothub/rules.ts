@@ -12,6 +12,7 @@ export interface RuleViolation {
 
 export const LIMITS = {
   idMaxLength: 128,
+  statusReasonMaxLength: 128,
   modulesPerDevice: 50,
   keyBytesMin: 16,
   keyBytesMax: 64,
@@ -22,6 +23,7 @@ export const LIMITS = {
   bulkMaxIdentities: 100,
 } as const satisfies {
   idMaxLength: 128;
+  statusReasonMaxLength: 128;
   modulesPerDevice: 50;
   keyBytesMin: 16;
   keyBytesMax: 64;

@@ -31,7 +31,17 @@ export interface ServiceTwin {
   [field: string]: unknown;
 }
 
-/** What a service may write: tags and desired properties (reported ones are the device's). */
+/**
+ * The body of the service API's twin PATCH (merge: a null value deletes its key) and PUT (replace): tags, and
+ * desired properties under `properties` as in the twin itself. Reported properties are the device's: a PATCH
+ * may not carry them, a PUT's (the twin sent back as read) are ignored.
+ */
+export interface TwinPatchBody {
+  tags?: TwinProperties;
+  properties?: { desired?: TwinProperties };
+}
+
+/** What a service may write, as the hub applies it: tags and desired properties (reported ones are the device's). */
 export interface TwinUpdate {
   tags?: TwinProperties;
   desired?: TwinProperties;
@@ -44,8 +54,9 @@ export interface DeviceSideTwin {
 }
 
 /**
- * IoT Hub's rules for the body of a twin PATCH (merge) or PUT (replace) from the service: an object whose
- * `properties` is an object, no `properties.reported` in a patch, and tags and desired within the twin limits.
+ * IoT Hub's rules for a TwinPatchBody as received (unchecked) in a twin PATCH (merge) or PUT (replace): an
+ * object whose `properties` is an object, no `properties.reported` in a patch, and tags and desired within the
+ * twin limits.
  * A replaced twin sent back as it was read may carry `$metadata`/`$version` in desired: those are the hub's and
  * are dropped, not refused. `update` is valid only when `violations` is empty.
  */

@@ -1,3 +1,4 @@
+import { checkIdentityStatus, type IdentityStatus } from "../../lib/iothub/identity";
 import {
   checkAuthenticationMechanism,
   registeredAuthentication,
@@ -34,11 +35,11 @@ export function parseDeviceBody(deviceId: string, body: unknown): DeviceIdentity
   if (!isPlainObject(body)) throw badRequest("The request body must be a device object.");
   refuseOtherId("deviceId", body.deviceId, deviceId);
   const status = body.status ?? "enabled";
-  if (status !== "enabled" && status !== "disabled") throw badRequest("status: must be enabled or disabled");
+  throwIfViolations(checkIdentityStatus(status));
   const capabilities = isPlainObject(body.capabilities) ? body.capabilities : {};
   const device: DeviceIdentityModel = {
     deviceId,
-    status,
+    status: status as IdentityStatus,
     authentication: parseAuthentication(body.authentication),
     capabilities: { iotEdge: capabilities.iotEdge === true },
   };

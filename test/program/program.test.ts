@@ -380,6 +380,12 @@ describe("an invalid stack config", () => {
             authentication: { type: "sas", primaryKey: "c2hvcnQ=", secondaryKey: "c2hvcnQ=" },
           },
           { deviceId: "ok", desired: { "bad.key": 1 }, colour: "red" },
+          {
+            deviceId: "d3",
+            status: "paused",
+            statusReason: "r".repeat(129),
+            authentication: { type: "selfSigned", primaryThumbprints: "A".repeat(40) },
+          },
         ],
       },
       engine: cloud,
@@ -398,6 +404,10 @@ describe("an invalid stack config", () => {
       "iothub-provisioner:devices[2].deviceId: must be unique",
       "iothub-provisioner:devices[2].desired.bad.key: property names must not contain",
       "iothub-provisioner:devices[2].colour: is not a known key (known keys: deviceId, status,",
+      "iothub-provisioner:devices[3].status: must be enabled or disabled",
+      "iothub-provisioner:devices[3].statusReason: must be at most 128 characters",
+      "iothub-provisioner:devices[3].authentication.primaryThumbprint: is required for selfSigned authentication",
+      "iothub-provisioner:devices[3].authentication.primaryThumbprints: is not a known key (did you mean primaryThumbprint?)",
     ]) {
       expect(message).toContain(expected);
     }

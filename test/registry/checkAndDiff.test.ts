@@ -49,7 +49,31 @@ describe("check", () => {
       "authentication.primaryThumbprint",
       "40 hex",
     ],
-    ["DeviceIdentity", { deviceId: "d", status: "paused" }, "status", '"enabled" or "disabled"'],
+    [
+      "DeviceIdentity",
+      { deviceId: "d", authentication: { type: "selfSigned" } },
+      "authentication.primaryThumbprint",
+      "is required for selfSigned authentication",
+    ],
+    [
+      "ModuleIdentity",
+      { deviceId: "d", moduleId: "m", authentication: { type: "sas", primaryKye: KEY_A } },
+      "authentication.primaryKye",
+      "is not a known key (did you mean primaryKey?)",
+    ],
+    [
+      "DeviceIdentity",
+      { deviceId: "d", authentication: { type: "password" } },
+      "authentication.type",
+      "must be one of sas, selfSigned, certificateAuthority",
+    ],
+    ["DeviceIdentity", { deviceId: "d", status: "paused" }, "status", "must be enabled or disabled"],
+    [
+      "DeviceIdentity",
+      { deviceId: "d", statusReason: "r".repeat(129) },
+      "statusReason",
+      "must be at most 128 characters",
+    ],
     ["ModuleIdentity", { deviceId: "d", moduleId: "$edgeAgent" }, "moduleId", "must not start with $"],
     [
       "ModuleTwin",
