@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { IdentityStatus } from "../../lib/iothub/identity";
 import { DEVICE_IDENTITY_OUTPUTS, type DeviceIdentityOutputs } from "./deviceIdentityProvider";
 import { IDENTITY_SECRET_INPUTS } from "./identityProvider";
 import { projectProvider } from "./lazyProvider";
@@ -8,7 +9,7 @@ export interface DeviceIdentityArgs extends IdentityArgs {
   /** The device's id: case-sensitive, at most 128 ASCII letters, digits and `- : . + % _ # * ? ! ( ) , = @ ; $ '`. */
   deviceId: pulumi.Input<string>;
   /** "enabled" (default) or "disabled": a disabled device cannot connect. */
-  status?: pulumi.Input<"enabled" | "disabled">;
+  status?: pulumi.Input<IdentityStatus>;
   /** Why the status is what it is (free text, at most 128 characters). */
   statusReason?: pulumi.Input<string>;
   /** Whether the device is an IoT Edge device (default false). */

@@ -8,11 +8,7 @@ import { secretOutputNames, type OutputDeclarations } from "./providerKit";
  * the local hub's policy (components/hub/localHubPolicy.ts), which registers the same way.
  */
 export type RegistryResourceType =
-  | "DeviceIdentity"
-  | "ModuleIdentity"
-  | "ModuleTwin"
-  | "DeviceTwin"
-  | "LocalHubPolicy";
+  "DeviceIdentity" | "ModuleIdentity" | "ModuleTwin" | "DeviceTwin" | "LocalHubPolicy";
 
 /** The arguments a device identity and a module identity both take. */
 export interface IdentityArgs extends HubConnectionArgs {
