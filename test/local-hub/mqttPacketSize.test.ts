@@ -35,23 +35,27 @@ function tlsSocket(info: HubInfo): Promise<TLSSocket> {
   });
 }
 
+/** A device's CONNECT as the SDK sends it (MQTT 3.1.1, IoT Hub's username), with the given password. */
+function connectPacket(info: HubInfo, clientId: string, password: Buffer): Buffer {
+  return mqttPacket.generate({
+    cmd: "connect",
+    protocolId: "MQTT",
+    protocolVersion: 4,
+    clean: true,
+    keepalive: 60,
+    clientId,
+    username: `${info.hostName}/${clientId}/?api-version=2021-04-12`,
+    password,
+  });
+}
+
 /** A TLS socket on which the hub answered `identity`'s CONNECT with CONNACK 0 (accepted). */
 async function acceptedSocket(info: HubInfo, identity: ModuleIdentity): Promise<TLSSocket> {
   const socket = await tlsSocket(info);
   const clientId = `${identity.deviceId}/${identity.moduleId}`;
   const resource = `${info.hostName}/devices/${identity.deviceId}/modules/${identity.moduleId}`;
-  socket.write(
-    mqttPacket.generate({
-      cmd: "connect",
-      protocolId: "MQTT",
-      protocolVersion: 4,
-      clean: true,
-      keepalive: 60,
-      clientId,
-      username: `${info.hostName}/${clientId}/?api-version=2021-04-12`,
-      password: Buffer.from(createSasToken(resource, identity.key, Math.floor(Date.now() / 1000) + 600)),
-    }),
-  );
+  const token = createSasToken(resource, identity.key, Math.floor(Date.now() / 1000) + 600);
+  socket.write(connectPacket(info, clientId, Buffer.from(token)));
   const connack = await new Promise<number[]>((resolve) => {
     const received: number[] = [];
     const onData = (chunk: Buffer): void => {
@@ -148,18 +152,7 @@ describe("before CONNACK", () => {
     socket.on("data", (chunk: Buffer) => answers.push(chunk));
     const gone = new Promise((resolve) => socket.once("close", resolve));
     socket.on("error", () => undefined);
-    socket.write(
-      mqttPacket.generate({
-        cmd: "connect",
-        protocolId: "MQTT",
-        protocolVersion: 4,
-        clean: true,
-        keepalive: 60,
-        clientId: "size-connect/m",
-        username: `${suite.hub.info.hostName}/size-connect/m/?api-version=2021-04-12`,
-        password: Buffer.alloc(9 * 1024, "a"),
-      }),
-    );
+    socket.write(connectPacket(suite.hub.info, "size-connect/m", Buffer.alloc(9 * 1024, "a")));
     await gone;
     expect(answers).toEqual([]);
 
