@@ -7,7 +7,7 @@ import { startHub, type TestHub } from "../support/hubProcess";
 import { startProviderServer, type ProviderServer } from "../support/providerServer";
 import { Deployment, serializeProgramProviders } from "./support/deployment";
 import { PROJECT_DIR, runProgram, type ProgramRun } from "./support/runProgram";
-import { hubRegistry } from "../support/suiteHub";
+import { hubRegistry, policyNames } from "../support/suiteHub";
 import * as yaml from "js-yaml";
 
 /**
@@ -71,15 +71,6 @@ function withoutMetadata(section: Record<string, unknown> | undefined): Record<s
   return Object.fromEntries(Object.entries(section ?? {}).filter(([key]) => !key.startsWith("$")));
 }
 
-async function policies(hub: TestHub): Promise<string[]> {
-  const run = await hub.cli("policy", "list");
-  expect(run.code).toBe(0);
-  return run.stdout
-    .trim()
-    .split("\n")
-    .map((line) => line.split(/\s+/)[0]);
-}
-
 /** `npm run verify -- --outputs FILE --json` on the program's outputs, as `npm run local` runs it. */
 function verify(outputs: Record<string, unknown>): { status: number | null; report: string } {
   const dir = mkdtempSync(path.join(os.tmpdir(), "program-e2e-outputs-"));
@@ -131,7 +122,7 @@ describe("the program against a running local hub, through the real provider ser
 
   it("up with the local stack's config: the policy, exactly the declared identities and twins, and verify passes", async () => {
     const run = await up();
-    expect(await policies(hub)).toContain("provisioner");
+    expect(await policyNames(hub)).toContain("provisioner");
     expect(await snapshot(hub)).toEqual({
       devices: { myFirstDevice: { status: "enabled", edge: false, parents: [], tags: {}, desired: {} } },
       modules: { "myFirstDevice/myFirstModule": { telemetryInterval: 122 } },
@@ -238,7 +229,7 @@ describe("the program against a running local hub, through the real provider ser
   it("destroy empties the registry and removes the policy", async () => {
     await deployment.destroy();
     expect(await snapshot(hub)).toEqual({ devices: {}, modules: {} });
-    expect(await policies(hub)).not.toContain("provisioner");
+    expect(await policyNames(hub)).not.toContain("provisioner");
     expect(deployment.resources()).toEqual([]);
   });
 });

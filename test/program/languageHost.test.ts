@@ -7,7 +7,7 @@ import { startProviderServer, type ProviderServer } from "../support/providerSer
 import { startEngineStandIn, type EngineStandIn, type ProgramRunResult } from "./support/engineStandIn";
 import { programCommand, splitShellWords, stackConfigOf } from "./support/languageHost";
 import { PROJECT_DIR } from "./support/runProgram";
-import { hubRegistry } from "../support/suiteHub";
+import { hubRegistry, policyNames } from "../support/suiteHub";
 
 /**
  * index.ts started as `pulumi up` starts it: the command line and environment the nodejs language host builds from
@@ -206,15 +206,6 @@ describe("index.ts run the way `pulumi up` runs it, against the local hub", () =
     };
   }
 
-  async function policyNames(): Promise<string[]> {
-    const listed = await hub.cli("policy", "list");
-    expect(listed.code).toBe(0);
-    return listed.stdout
-      .trim()
-      .split("\n")
-      .map((line) => line.split(/\s+/)[0]);
-  }
-
   async function deviceIds(): Promise<string[]> {
     return (await registry.list()).responseBody.map((device) => device.deviceId);
   }
@@ -233,7 +224,7 @@ describe("index.ts run the way `pulumi up` runs it, against the local hub", () =
     expect(run.steps.create).toEqual([]);
     expect(engine.resources()).toEqual([]);
     expect(await deviceIds()).toEqual([]);
-    expect(await policyNames()).not.toContain("provisioner");
+    expect(await policyNames(hub)).not.toContain("provisioner");
   });
 
   const declared = [
@@ -250,7 +241,7 @@ describe("index.ts run the way `pulumi up` runs it, against the local hub", () =
     expect(preview.steps.create.sort()).toEqual(declared);
     expect(engine.resources()).toEqual([]);
     expect(await deviceIds()).toEqual([]);
-    expect(await policyNames()).not.toContain("provisioner");
+    expect(await policyNames(hub)).not.toContain("provisioner");
   });
 
   let first: ProgramRunResult;
@@ -260,7 +251,7 @@ describe("index.ts run the way `pulumi up` runs it, against the local hub", () =
     expect(outcome(first)).toEqual({ exitCode: 0, errors: [] });
     expect(first.steps.create.sort()).toEqual(declared);
 
-    expect(await policyNames()).toContain("provisioner");
+    expect(await policyNames(hub)).toContain("provisioner");
     expect(await deviceIds()).toEqual(["myFirstDevice"]);
     const modules = (await registry.getModulesOnDevice("myFirstDevice")).responseBody;
     expect(modules.map((module) => module.moduleId)).toEqual(["myFirstModule"]);
@@ -326,6 +317,6 @@ describe("index.ts run the way `pulumi up` runs it, against the local hub", () =
     expect(position("fleet-device-myFirstDevice")).toBeLessThan(position("hub-policy"));
     expect(engine.resources()).toEqual([]);
     expect(await deviceIds()).toEqual([]);
-    expect(await policyNames()).not.toContain("provisioner");
+    expect(await policyNames(hub)).not.toContain("provisioner");
   });
 });

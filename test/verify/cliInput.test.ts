@@ -57,6 +57,27 @@ describe("verify CLI input errors", () => {
     expect(run.stderr).toMatch(/missing\.json: cannot read it \(no such file\)/);
   });
 
+  /** Stack outputs with one module on `hostName` (the service connection string's HostName may differ), as a file. */
+  function outputsFile(name: string, hostName: string, serviceHostName = hostName): string {
+    const file = join(directory, name);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        hostName,
+        serviceConnectionString: `HostName=${serviceHostName};SharedAccessKeyName=p;SharedAccessKey=${KEY}`,
+        modules: [
+          {
+            deviceId: "d",
+            moduleId: "m",
+            connectionString: `HostName=${hostName};DeviceId=d;ModuleId=m;SharedAccessKey=${KEY}`,
+            desired: {},
+          },
+        ],
+      }),
+    );
+    return file;
+  }
+
   it("names bad fields of the outputs without printing any key", async () => {
     const file = join(directory, "bad.json");
     writeFileSync(
@@ -81,45 +102,14 @@ describe("verify CLI input errors", () => {
   });
 
   it("exits 2 naming the rule when the service connection string's HostName carries a port", async () => {
-    const file = join(directory, "port.json");
-    writeFileSync(
-      file,
-      JSON.stringify({
-        hostName: "hub",
-        serviceConnectionString: `HostName=hub:8443;SharedAccessKeyName=p;SharedAccessKey=${KEY}`,
-        modules: [
-          {
-            deviceId: "d",
-            moduleId: "m",
-            connectionString: `HostName=hub;DeviceId=d;ModuleId=m;SharedAccessKey=${KEY}`,
-            desired: {},
-          },
-        ],
-      }),
-    );
-    const run = await runVerify(["--outputs", file]);
+    const run = await runVerify(["--outputs", outputsFile("port.json", "hub", "hub:8443")]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/serviceConnectionString: HostName must not carry a port/);
     expect(run.stdout + run.stderr).not.toContain(KEY);
   });
 
   it("exits 2 naming --ca when its file holds no readable certificate, before contacting anything", async () => {
-    const outputs = join(directory, "ca-outputs.json");
-    writeFileSync(
-      outputs,
-      JSON.stringify({
-        hostName: "hub.invalid",
-        serviceConnectionString: `HostName=hub.invalid;SharedAccessKeyName=p;SharedAccessKey=${KEY}`,
-        modules: [
-          {
-            deviceId: "d",
-            moduleId: "m",
-            connectionString: `HostName=hub.invalid;DeviceId=d;ModuleId=m;SharedAccessKey=${KEY}`,
-            desired: {},
-          },
-        ],
-      }),
-    );
+    const outputs = outputsFile("ca-outputs.json", "hub.invalid");
     const garbled = join(directory, "garbled.pem");
     writeFileSync(garbled, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
     const run = await runVerify(["--outputs", outputs, "--ca", garbled]);
