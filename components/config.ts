@@ -40,7 +40,7 @@ export const PROVISIONER_RIGHTS = ["RegistryWrite", "ServiceConnect"] as const;
 /** Azure's name for the owner policy, created only when `hub.ownerPolicy` is true. */
 export const OWNER_POLICY_NAME = "iothubowner";
 
-export const TARGETS = ["azure", "local"] as const;
+const TARGETS = ["azure", "local"] as const;
 
 /** A twin section this stack owns (tags or desired properties), checked by IoT Hub's rules for it. */
 function twinSection(section: "tags" | "desired") {
@@ -177,7 +177,7 @@ export class StackConfigError extends Error {
 }
 
 /** `["devices", 0, "modules", 1, "moduleId"]` -> `iothub-provisioner:devices[0].modules[1].moduleId`. */
-export function configPath(path: SchemaPath): string {
+function configPath(path: SchemaPath): string {
   return path.length === 0 ? CONFIG_NAMESPACE : `${CONFIG_NAMESPACE}:${dottedPath(path)}`;
 }
 

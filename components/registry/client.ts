@@ -1,11 +1,10 @@
 import * as fs from "node:fs";
 import type { Registry } from "azure-iothub";
 import type { DeviceIdentity, ModuleIdentity } from "../../lib/iothub/identity";
-import { parseConnectionString } from "../../lib/iothub/sas";
 import { serviceRegistry } from "../../lib/iothub/serviceClient";
 import type { ServiceTwin, TwinPatchBody, TwinProperties } from "../../lib/iothub/twin";
 import { isAlreadyExists } from "./errors";
-import type { HubConnectionInputs } from "./hubConnection";
+import { hubHostName, type HubConnectionInputs } from "./hubConnection";
 import { resolveRetryOptions, paceFor, type OperationClass, type RegistryProviderOptions } from "./options";
 import { pacerFor } from "./pacer";
 import { withRetry, type RetryReport } from "./retry";
@@ -36,7 +35,7 @@ export class HubClient {
   private readonly options: RegistryProviderOptions | undefined;
 
   constructor(connection: HubConnection) {
-    this.hostName = parseConnectionString(connection.serviceConnectionString).HostName ?? "";
+    this.hostName = hubHostName(connection.serviceConnectionString);
     // One Registry per hub, key and CA in the process, shared by the four providers.
     this.registry = serviceRegistry(connection.serviceConnectionString, connection.caCertificate);
     this.options = connection.registry;

@@ -14,6 +14,17 @@ function certificateBlocks(pem: string): string[] {
  * word why, so a check (the providers' check(), verify's --ca) names the field instead.
  */
 export function checkCaCertificate(pem: unknown, field: string): RuleViolation[] {
+  // Every resource of a fleet carries the same CA, and check(), create and the client factory each check it:
+  // the last PEM found readable is remembered, so X.509 parsing runs once per CA, not three times per resource.
+  if (pem === lastReadablePem) return [];
+  const violations = certificateViolations(pem, field);
+  if (violations.length === 0) lastReadablePem = pem as string;
+  return violations;
+}
+
+let lastReadablePem: string | undefined;
+
+function certificateViolations(pem: unknown, field: string): RuleViolation[] {
   const blocks = typeof pem === "string" ? certificateBlocks(pem) : [];
   if (blocks.length === 0)
     return [{ field, rule: "must be a PEM certificate (-----BEGIN CERTIFICATE-----)" }];

@@ -32,9 +32,9 @@ export interface StackOutputs {
 }
 
 /** What `pulumi stack output` prints for a secret when --show-secrets was not given. */
-export const HIDDEN_SECRET = "[secret]";
+const HIDDEN_SECRET = "[secret]";
 
-export type StackOutputsReading =
+type StackOutputsReading =
   { outputs: StackOutputs; violations?: undefined } | { outputs?: undefined; violations: RuleViolation[] };
 
 /**
