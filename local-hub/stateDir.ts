@@ -313,7 +313,11 @@ export function launchHub(options: DetachedLaunch | AttachedLaunch): LaunchedHub
   const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
   const ready = new Promise<HubInfo>((resolve, reject) => {
     let settled = false;
-    const watcher = watch(stateDir, () => check());
+    // Only hub.json's arrival can settle this: hub.log, hub.db and its WAL change all through start-up, and each
+    // check reads hub.json and /proc. (No name given: look anyway.)
+    const watcher = watch(stateDir, (_event, name) => {
+      if (name === null || name === HUB_INFO_FILE) check();
+    });
     const settle = (): boolean => {
       if (settled) return false;
       settled = true;

@@ -6,7 +6,7 @@ import { LIMITS, type RuleViolation } from "./rules";
  * what it sets; the hub answers with every field (the local hub's records narrow these types accordingly).
  */
 
-export const IDENTITY_STATUSES = ["enabled", "disabled"] as const;
+const IDENTITY_STATUSES = ["enabled", "disabled"] as const;
 export type IdentityStatus = (typeof IDENTITY_STATUSES)[number];
 export type ConnectionState = "Connected" | "Disconnected";
 

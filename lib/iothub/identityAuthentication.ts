@@ -11,19 +11,19 @@ import { isPlainObject } from "./twin";
 
 export type AuthenticationType = "sas" | "selfSigned" | "certificateAuthority" | "none";
 
-export const AUTHENTICATION_TYPES: readonly AuthenticationType[] = [
+const AUTHENTICATION_TYPES: readonly AuthenticationType[] = [
   "sas",
   "selfSigned",
   "certificateAuthority",
   "none",
 ];
 
-export interface SymmetricKey {
+interface SymmetricKey {
   primaryKey?: string | null;
   secondaryKey?: string | null;
 }
 
-export interface X509Thumbprint {
+interface X509Thumbprint {
   primaryThumbprint?: string | null;
   secondaryThumbprint?: string | null;
 }

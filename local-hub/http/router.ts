@@ -32,8 +32,12 @@ export class Router {
 
   lookup(method: string, path: string): RouteLookup {
     const segments = decodePathSegments(path);
+    return segments ? this.lookupSegments(method, segments) : { found: false, allowed: [] };
+  }
+
+  /** The same, for a path already split and decoded once (the request pipeline's parseRequestTarget). */
+  lookupSegments(method: string, segments: readonly string[]): RouteLookup {
     const allowed: string[] = [];
-    if (!segments) return { found: false, allowed };
     for (const compiled of this.routes) {
       const params = matchSegments(compiled.segments, segments);
       if (!params) continue;
@@ -53,7 +57,10 @@ function specificity(segments: string[]): number {
   return segments.reduce((score, segment) => score + (segment.startsWith(":") ? 1 : 1000), 0);
 }
 
-function matchSegments(pattern: string[], path: string[]): Record<string, string> | undefined {
+function matchSegments(
+  pattern: readonly string[],
+  path: readonly string[],
+): Record<string, string> | undefined {
   if (pattern.length !== path.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {

@@ -66,7 +66,7 @@ export function createServiceApi(options: ServiceApiOptions): RequestListener {
       throw outOfScope.error;
     }
 
-    const lookup = router.lookup(method, path);
+    const lookup = router.lookupSegments(method, segments);
     if (!lookup.found) {
       throw lookup.allowed.length > 0
         ? new IotHubError(405, "MethodNotAllowed", `${method} is not allowed on ${path}.`)

@@ -1,5 +1,6 @@
 import type { TLSSocket } from "node:tls";
 import { verifySasToken } from "../authentication/sasToken";
+import { scopeAdmits } from "../authentication/tokenScope";
 import type { IdentityRef } from "../events";
 import type { DeviceApiBackend, IdentityCredentials } from "./backend";
 
@@ -83,7 +84,7 @@ function checkSasToken(
       hostName,
       // The identity's own resource exactly: a device's token does not connect its modules, nor the other way round.
       checkScope: (scope, resource) =>
-        scope.length === expected.length && scope.every((segment, index) => segment === expected[index])
+        scope.length === expected.length && scopeAdmits(scope, expected)
           ? undefined
           : `the SAS token is scoped to '${resource}', not to this identity`,
       signer: () => {

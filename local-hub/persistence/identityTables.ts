@@ -66,15 +66,14 @@ export const DEVICE_COLUMNS =
   "device_id, identity, connection_state, connection_state_updated_time, last_activity_time, twin";
 
 export function prepareStatements(db: Database): Record<string, Statement> {
-  const deviceColumns = DEVICE_COLUMNS;
   return {
-    getDevice: db.prepare(`SELECT ${deviceColumns} FROM devices WHERE device_id = ?`),
+    getDevice: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE device_id = ?`),
     deviceExists: db.prepare("SELECT 1 FROM devices WHERE device_id = ?").pluck(),
     insertDevice: db.prepare("INSERT INTO devices (device_id, identity, status, twin) VALUES (?, ?, ?, ?)"),
     updateDeviceIdentity: db.prepare("UPDATE devices SET identity = ?, status = ? WHERE device_id = ?"),
     updateDeviceTwin: db.prepare("UPDATE devices SET twin = ? WHERE device_id = ?"),
     deleteDevice: db.prepare("DELETE FROM devices WHERE device_id = ?"),
-    listDevices: db.prepare(`SELECT ${deviceColumns} FROM devices ORDER BY device_id LIMIT ?`),
+    listDevices: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY device_id LIMIT ?`),
     countDevicesByStatus: db.prepare("SELECT status, COUNT(*) AS count FROM devices GROUP BY status"),
     setDeviceConnection: db.prepare(
       "UPDATE devices SET connection_state = ?, connection_state_updated_time = ?, last_activity_time = ? WHERE device_id = ?",
@@ -82,10 +81,10 @@ export function prepareStatements(db: Database): Record<string, Statement> {
     touchDevice: db.prepare("UPDATE devices SET last_activity_time = ? WHERE device_id = ?"),
 
     getModule: db.prepare(
-      `SELECT module_id, ${deviceColumns} FROM modules WHERE device_id = ? AND module_id = ?`,
+      `SELECT module_id, ${DEVICE_COLUMNS} FROM modules WHERE device_id = ? AND module_id = ?`,
     ),
     listModules: db.prepare(
-      `SELECT module_id, ${deviceColumns} FROM modules WHERE device_id = ? ORDER BY module_id`,
+      `SELECT module_id, ${DEVICE_COLUMNS} FROM modules WHERE device_id = ? ORDER BY module_id`,
     ),
     listModuleIds: db.prepare("SELECT module_id FROM modules WHERE device_id = ?"),
     countModules: db.prepare("SELECT COUNT(*) AS count FROM modules WHERE device_id = ?"),
