@@ -6,6 +6,7 @@ import { createSasToken } from "../../lib/iothub/sas";
 import { telemetryTapPath } from "../../local-hub/mqtt/telemetryTap";
 import type { HubInfo } from "../../local-hub/stateDir";
 import { useSuiteHub } from "../support/suiteHub";
+import { memoryOf } from "../../bench/support/measure";
 import {
   closed,
   connected,
@@ -70,11 +71,9 @@ async function acceptedSocket(info: HubInfo, identity: ModuleIdentity): Promise<
   return socket;
 }
 
-/** Resident memory of a process in bytes, as the kernel counts it. */
+/** Resident memory of a process in bytes, as the kernel counts it (VmRSS, read by the benches' memoryOf). */
 function residentBytes(pid: number): number {
-  const line = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!line) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(line[1]) * 1024;
+  return memoryOf(pid).rssMb * 1024 * 1024;
 }
 
 /**

@@ -181,8 +181,13 @@ function languageHostConfig(config: Record<string, string>): Record<string, stri
   return transformed;
 }
 
+/** Where each program dir's run entry point was found: one node process per dir, not one per run. */
+const runModules = new Map<string, string>();
+
 /** require.resolve of the run entry point in the program dir, in a node process, as the language host does. */
 function locateRunModule(programDir: string): string {
+  const known = runModules.get(programDir);
+  if (known !== undefined) return known;
   const run = spawnSync(
     process.execPath,
     ["-e", `console.log(require.resolve(${JSON.stringify(RUN_MODULE)}))`],
@@ -194,7 +199,9 @@ function locateRunModule(programDir: string): string {
   if (run.status !== 0) {
     throw new Error("It looks like the Pulumi SDK has not been installed. Have you run pulumi install?");
   }
-  return run.stdout.trim();
+  const located = run.stdout.trim();
+  runModules.set(programDir, located);
+  return located;
 }
 
 /**
