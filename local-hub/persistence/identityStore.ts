@@ -270,10 +270,15 @@ export class IdentityStore {
     return renderTwin(this.twinRow(ref), ref);
   }
 
-  /** Merges tags and desired into the twin (null deletes). */
+  /** Merges tags and desired into the twin (null deletes; desired null deletes every desired property). */
   patchTwin(ref: IdentityRef, { tags, desired }: TwinUpdate, condition: EtagCondition): ServiceTwin {
     return this.writeTwin(ref, condition, (twin, at) => {
       if (tags) mergePatch(twin.tags, tags);
+      if (desired === null) {
+        // Pushed as a null for each removed property, as a replacement is, so a device's copy loses them too.
+        const patch = replacementPatch(twin.desired, {});
+        return { patch, version: patchDesired(twin, patch, at) };
+      }
       if (desired && Object.keys(desired).length > 0) {
         return { patch: desired, version: patchDesired(twin, desired, at) };
       }
