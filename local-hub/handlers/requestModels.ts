@@ -1,4 +1,4 @@
-import { checkIdentityStatus, type IdentityStatus } from "../../lib/iothub/identity";
+import { checkIdentityStatus, checkStatusReason, type IdentityStatus } from "../../lib/iothub/identity";
 import {
   checkAuthenticationMechanism,
   registeredAuthentication,
@@ -35,7 +35,16 @@ export function parseDeviceBody(deviceId: string, body: unknown): DeviceIdentity
   if (!isPlainObject(body)) throw badRequest("The request body must be a device object.");
   refuseOtherId("deviceId", body.deviceId, deviceId);
   const status = body.status ?? "enabled";
-  throwIfViolations(checkIdentityStatus(status));
+  // null is how some clients (the SDKs' Device objects) say "not set".
+  const statusReason = body.statusReason ?? undefined;
+  const deviceScope = body.deviceScope ?? undefined;
+  throwIfViolations([
+    ...checkIdentityStatus(status),
+    ...checkStatusReason(statusReason),
+    ...(deviceScope === undefined || typeof deviceScope === "string"
+      ? []
+      : [{ field: "deviceScope", rule: "must be a string" }]),
+  ]);
   const capabilities = isPlainObject(body.capabilities) ? body.capabilities : {};
   const device: DeviceIdentityModel = {
     deviceId,
@@ -43,8 +52,9 @@ export function parseDeviceBody(deviceId: string, body: unknown): DeviceIdentity
     authentication: parseAuthentication(body.authentication),
     capabilities: { iotEdge: capabilities.iotEdge === true },
   };
-  if (typeof body.statusReason === "string") device.statusReason = body.statusReason;
-  if (typeof body.deviceScope === "string" && body.deviceScope !== "") device.deviceScope = body.deviceScope;
+  if (typeof statusReason === "string") device.statusReason = statusReason;
+  // Whether a scope may be set depends on the other devices: the store's rule (IdentityStore.putDevice).
+  if (typeof deviceScope === "string" && deviceScope !== "") device.deviceScope = deviceScope;
   if (Array.isArray(body.parentScopes)) device.parentScopes = body.parentScopes.map(String);
   return device;
 }
