@@ -55,7 +55,13 @@ export function parseDeviceBody(deviceId: string, body: unknown): DeviceIdentity
   if (typeof statusReason === "string") device.statusReason = statusReason;
   // Whether a scope may be set depends on the other devices: the store's rule (IdentityStore.putDevice).
   if (typeof deviceScope === "string" && deviceScope !== "") device.deviceScope = deviceScope;
-  if (Array.isArray(body.parentScopes)) device.parentScopes = body.parentScopes.map(String);
+  const parentScopes = body.parentScopes ?? undefined;
+  if (parentScopes !== undefined) {
+    if (!Array.isArray(parentScopes) || !parentScopes.every((scope) => typeof scope === "string")) {
+      throwIfViolations([{ field: "parentScopes", rule: "must be a list of strings" }]);
+    }
+    device.parentScopes = parentScopes as string[];
+  }
   return device;
 }
 
@@ -80,11 +86,12 @@ function parseAuthentication(value: unknown): RegisteredAuthentication {
 }
 
 function refuseOtherId(field: "deviceId" | "moduleId", given: unknown, inPath: string): void {
-  if (given !== undefined && given !== inPath) {
-    throw badRequest(
-      `${field}: '${String(given)}' does not match the ${
-        field === "deviceId" ? "device" : "module"
-      } id in the path '${inPath}'.`,
-    );
-  }
+  if (given === undefined || given === inPath) return;
+  const what = field === "deviceId" ? "device" : "module";
+  // Only a string is quoted back: String() of a list recurses, and overflows the stack on a deeply nested one.
+  throw badRequest(
+    typeof given === "string"
+      ? `${field}: '${given}' does not match the ${what} id in the path '${inPath}'.`
+      : `${field}: must be a string, the ${what} id in the path '${inPath}'.`,
+  );
 }

@@ -226,6 +226,60 @@ describe("untrusted input", () => {
       expect(after.properties.reported).toEqual(before.properties.reported);
     });
 
+    it.each([
+      [
+        "a device id in the body",
+        "/devices/deep-id",
+        '{"deviceId":LIST}',
+        /deviceId: must be a string, the device id in the path 'deep-id'/,
+      ],
+      [
+        "parentScopes",
+        "/devices/deep-scopes",
+        '{"parentScopes":[LIST]}',
+        /parentScopes: must be a list of strings/,
+      ],
+      [
+        "a module id in the body",
+        "/devices/input-d1/modules/deep-m",
+        '{"moduleId":LIST}',
+        /moduleId: must be a string, the module id in the path 'deep-m'/,
+      ],
+    ])(
+      "answers a registry PUT with %s nested 40,000 deep with 400 and creates nothing",
+      async (_case, path, body, message) => {
+        const deepList = "[".repeat(40_000) + "]".repeat(40_000);
+        const response = await serviceRequest(
+          hub.info,
+          "PUT",
+          path,
+          Buffer.from(body.replace("LIST", deepList)),
+        );
+        expect(response.status).toBe(400);
+        expect(errorCode(response)).toBe("ArgumentInvalid");
+        expect((response.body as { Message: string }).Message).toMatch(message);
+        expect((await serviceRequest(hub.info, "GET", path)).status).toBe(404);
+      },
+    );
+
+    it("fails a bulk entry whose id is a list nested 40,000 deep on its own, with ArgumentInvalid", async () => {
+      const deepList = "[".repeat(40_000) + "]".repeat(40_000);
+      const response = await serviceRequest(
+        hub.info,
+        "POST",
+        "/devices",
+        Buffer.from(
+          `[{"id":${deepList},"importMode":"create"},{"id":"bulk-after-deep-id","importMode":"create"}]`,
+        ),
+      );
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({
+        isSuccessful: false,
+        errors: [{ errorCode: "ArgumentInvalid" }],
+      });
+      await expect(registry.get("bulk-after-deep-id")).resolves.toBeDefined();
+    });
+
     it("fails a bulk entry that is a list nested 40,000 deep on its own, with ArgumentInvalid", async () => {
       const response = await serviceRequest(
         hub.info,
