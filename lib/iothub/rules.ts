@@ -172,7 +172,6 @@ export function checkTwinSection(
 const NESTING_RULE = `must be nested at most ${LIMITS.twinMaxDepth} levels deep`;
 
 /** Recursive, but bounded: it returns at the first container below ten others, however deep the input goes. */
-
 function checkTwinValue(value: unknown, field: string, depth: number, violations: RuleViolation[]): void {
   if (typeof value === "string") {
     const bytes = Buffer.byteLength(value, "utf8");
