@@ -118,6 +118,16 @@ describe("device create", () => {
       },
       /primaryThumbprint: must be 40 hex digits/,
     ],
+    [
+      "a deviceScope that is no string",
+      { deviceId: "scope-number", deviceScope: 5 },
+      /deviceScope: must be a string/,
+    ],
+    [
+      "parentScopes that are no list of strings",
+      { deviceId: "scopes-text", parentScopes: "ms-azure-iot-edge://gw-1" },
+      /parentScopes: must be a list of strings/,
+    ],
   ])("refuses %s with 400 (ArgumentError) naming the field", async (_case, device, message) => {
     const failure = suite.registry.create(device);
     await expect(failure).rejects.toBeInstanceOf(ArgumentError);
