@@ -142,9 +142,13 @@ export function checkThumbprints(
 const FORBIDDEN_KEY_CHARACTERS = /[\u0000-\u001f\u007f-\u009f.$ ]/;
 
 /**
- * A twin section (tags, desired or reported), or a patch of one. Checks: a JSON object; total size; nesting depth
- * (the section's own properties are at depth 1); property names; string lengths. Null values are allowed (in a
- * patch they delete the property).
+ * A twin section (tags, desired or reported), or a patch of one. Checks: a JSON object; nesting depth (the
+ * section's own properties are at depth 1); property names; string lengths; total size. Null values are allowed
+ * (in a patch they delete the property).
+ *
+ * Input may be nested far deeper than the rule allows: JSON.parse builds such values, JSON.stringify overflows
+ * the stack on them (docs/field-notes.md, Node's JSON). So the walk never descends past the limit, and the size is
+ * measured only once the value is known to be within it.
  */
 export function checkTwinSection(
   section: "tags" | "desired" | "reported",
@@ -155,14 +159,19 @@ export function checkTwinSection(
     return [{ field, rule: "must be a JSON object" }];
   }
   const violations: RuleViolation[] = [];
+  checkTwinValue(value, field, 0, violations);
+  if (violations.some((violation) => violation.rule === NESTING_RULE)) return violations;
   const maxBytes = LIMITS.twinSectionMaxBytes[section];
   const bytes = Buffer.byteLength(JSON.stringify(value), "utf8");
-  if (bytes > maxBytes)
-    violations.push({ field, rule: `must be at most ${maxBytes} bytes (it is ${bytes})` });
-  checkTwinValue(value, field, 0, violations);
+  if (bytes > maxBytes) {
+    violations.unshift({ field, rule: `must be at most ${maxBytes} bytes (it is ${bytes})` });
+  }
   return violations;
 }
 
+const NESTING_RULE = `must be nested at most ${LIMITS.twinMaxDepth} levels deep`;
+
+/** Recursive, but bounded: it returns at the first container below ten others, however deep the input goes. */
 function checkTwinValue(value: unknown, field: string, depth: number, violations: RuleViolation[]): void {
   if (typeof value === "string") {
     const bytes = Buffer.byteLength(value, "utf8");
@@ -185,7 +194,7 @@ function checkTwinValue(value: unknown, field: string, depth: number, violations
   }
   // `depth` counts the containers above this value: an object at depth > 10 is nested too deep.
   if (depth > LIMITS.twinMaxDepth) {
-    violations.push({ field, rule: `must be nested at most ${LIMITS.twinMaxDepth} levels deep` });
+    violations.push({ field, rule: NESTING_RULE });
     return;
   }
   if (Array.isArray(value)) {

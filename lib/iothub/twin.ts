@@ -44,7 +44,8 @@ export interface TwinPatchBody {
 /** What a service may write, as the hub applies it: tags and desired properties (reported ones are the device's). */
 export interface TwinUpdate {
   tags?: TwinProperties;
-  desired?: TwinProperties;
+  /** null: every desired property is removed (a PATCH of `"desired": null`; a PUT replaces with none). */
+  desired?: TwinProperties | null;
 }
 
 /** The device side's twin (MQTT GET): no metadata, each section with its `$version`. */
@@ -57,8 +58,9 @@ export interface DeviceSideTwin {
  * IoT Hub's rules for a TwinPatchBody as received (unchecked) in a twin PATCH (merge) or PUT (replace): an
  * object whose `properties` is an object, no `properties.reported` in a patch, and tags and desired within the
  * twin limits.
- * A replaced twin sent back as it was read may carry `$metadata`/`$version` in desired: those are the hub's and
- * are dropped, not refused. `update` is valid only when `violations` is empty.
+ * `"desired": null` removes every desired property. A replaced twin sent back as it was read may carry
+ * `$metadata`/`$version` in desired: those are the hub's and are dropped, not refused. `update` is valid only when
+ * `violations` is empty.
  */
 export function parseTwinUpdate(
   body: Record<string, unknown>,
@@ -73,12 +75,17 @@ export function parseTwinUpdate(
     violations.push({ field: "properties.reported", rule: "is written by the device only" });
   }
   const tags = body.tags ?? undefined;
-  const rawDesired = (isPlainObject(properties) ? properties.desired : undefined) ?? undefined;
+  const rawDesired = isPlainObject(properties) ? properties.desired : undefined;
   const desired = isPlainObject(rawDesired) ? withoutHubFields(rawDesired) : rawDesired;
   if (tags !== undefined) violations.push(...checkTwinSection("tags", tags));
-  if (desired !== undefined) violations.push(...checkTwinSection("desired", desired, "properties.desired"));
+  if (desired !== undefined && desired !== null) {
+    violations.push(...checkTwinSection("desired", desired, "properties.desired"));
+  }
   return {
-    update: { tags: tags as TwinProperties | undefined, desired: desired as TwinProperties | undefined },
+    update: {
+      tags: tags as TwinProperties | undefined,
+      desired: desired as TwinProperties | null | undefined,
+    },
     violations,
   };
 }

@@ -68,7 +68,9 @@ function runBulk(store: IdentityStore, body: unknown): BulkResult {
 
 function idOf(entry: unknown): string {
   const id = isPlainObject(entry) ? entry.id : undefined;
-  return typeof id === "string" ? id : String(id ?? "");
+  if (typeof id === "string") return id;
+  // No list or object names a device; String() of a list recurses, and overflows on a deeply nested one.
+  return typeof id === "object" && id !== null ? "" : String(id ?? "");
 }
 
 /**

@@ -1,4 +1,4 @@
-import { checkIdentityStatus, type IdentityStatus } from "../../lib/iothub/identity";
+import { checkIdentityStatus, checkStatusReason, type IdentityStatus } from "../../lib/iothub/identity";
 import {
   checkAuthenticationMechanism,
   registeredAuthentication,
@@ -35,7 +35,16 @@ export function parseDeviceBody(deviceId: string, body: unknown): DeviceIdentity
   if (!isPlainObject(body)) throw badRequest("The request body must be a device object.");
   refuseOtherId("deviceId", body.deviceId, deviceId);
   const status = body.status ?? "enabled";
-  throwIfViolations(checkIdentityStatus(status));
+  // null is how some clients (the SDKs' Device objects) say "not set".
+  const statusReason = body.statusReason ?? undefined;
+  const deviceScope = body.deviceScope ?? undefined;
+  throwIfViolations([
+    ...checkIdentityStatus(status),
+    ...checkStatusReason(statusReason),
+    ...(deviceScope === undefined || typeof deviceScope === "string"
+      ? []
+      : [{ field: "deviceScope", rule: "must be a string" }]),
+  ]);
   const capabilities = isPlainObject(body.capabilities) ? body.capabilities : {};
   const device: DeviceIdentityModel = {
     deviceId,
@@ -43,9 +52,16 @@ export function parseDeviceBody(deviceId: string, body: unknown): DeviceIdentity
     authentication: parseAuthentication(body.authentication),
     capabilities: { iotEdge: capabilities.iotEdge === true },
   };
-  if (typeof body.statusReason === "string") device.statusReason = body.statusReason;
-  if (typeof body.deviceScope === "string" && body.deviceScope !== "") device.deviceScope = body.deviceScope;
-  if (Array.isArray(body.parentScopes)) device.parentScopes = body.parentScopes.map(String);
+  if (typeof statusReason === "string") device.statusReason = statusReason;
+  // Whether a scope may be set depends on the other devices: the store's rule (IdentityStore.putDevice).
+  if (typeof deviceScope === "string" && deviceScope !== "") device.deviceScope = deviceScope;
+  const parentScopes = body.parentScopes ?? undefined;
+  if (parentScopes !== undefined) {
+    if (!Array.isArray(parentScopes) || !parentScopes.every((scope) => typeof scope === "string")) {
+      throwIfViolations([{ field: "parentScopes", rule: "must be a list of strings" }]);
+    }
+    device.parentScopes = parentScopes as string[];
+  }
   return device;
 }
 
@@ -70,11 +86,12 @@ function parseAuthentication(value: unknown): RegisteredAuthentication {
 }
 
 function refuseOtherId(field: "deviceId" | "moduleId", given: unknown, inPath: string): void {
-  if (given !== undefined && given !== inPath) {
-    throw badRequest(
-      `${field}: '${String(given)}' does not match the ${
-        field === "deviceId" ? "device" : "module"
-      } id in the path '${inPath}'.`,
-    );
-  }
+  if (given === undefined || given === inPath) return;
+  const what = field === "deviceId" ? "device" : "module";
+  // Only a string is quoted back: String() of a list recurses, and overflows the stack on a deeply nested one.
+  throw badRequest(
+    typeof given === "string"
+      ? `${field}: '${given}' does not match the ${what} id in the path '${inPath}'.`
+      : `${field}: must be a string, the ${what} id in the path '${inPath}'.`,
+  );
 }

@@ -69,6 +69,11 @@ export function prepareStatements(db: Database): Record<string, Statement> {
   return {
     getDevice: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE device_id = ?`),
     deviceExists: db.prepare("SELECT 1 FROM devices WHERE device_id = ?").pluck(),
+    edgeDeviceWithScope: db
+      .prepare(
+        "SELECT 1 FROM devices WHERE json_extract(identity, '$.deviceScope') = ? AND json_extract(identity, '$.capabilities.iotEdge') = 1 AND device_id != ?",
+      )
+      .pluck(),
     insertDevice: db.prepare("INSERT INTO devices (device_id, identity, status, twin) VALUES (?, ?, ?, ?)"),
     updateDeviceIdentity: db.prepare("UPDATE devices SET identity = ?, status = ? WHERE device_id = ?"),
     updateDeviceTwin: db.prepare("UPDATE devices SET twin = ? WHERE device_id = ?"),

@@ -96,6 +96,14 @@ describe("twin sections", () => {
     expect(violations[0].field).toBe("desired.l1.l2.l3.l4.l5.l6.l7.l8.l9.l10.l11");
   });
 
+  it("answers input nested 40,000 deep with the one nesting violation, without overflowing the stack", () => {
+    const deep = JSON.parse('{"a":'.repeat(40_000) + "1" + "}".repeat(40_000)) as unknown;
+    expect(() => JSON.stringify(deep)).toThrow(RangeError);
+    expect(checkTwinSection("reported", deep)).toEqual([
+      { field: `reported${".a".repeat(11)}`, rule: "must be nested at most 10 levels deep" },
+    ]);
+  });
+
   it("rejects sections over their size limit", () => {
     const big = { blob: "x".repeat(4000), more: "y".repeat(4000), extra: "z".repeat(400) };
     expect(checkTwinSection("tags", big)[0].rule).toMatch(/at most 8192 bytes/);

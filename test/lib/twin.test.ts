@@ -19,6 +19,10 @@ describe("twin update bodies", () => {
       tags: undefined,
       desired: { gone: null },
     });
+    expect(parseTwinUpdate({ properties: { desired: null } }, "patch")).toEqual({
+      update: { tags: undefined, desired: null },
+      violations: [],
+    });
   });
 
   it("refuses reported properties in a patch, a non-object properties, and rule breaks, naming each field", () => {

@@ -80,6 +80,14 @@ export function openModuleClient(
   return openVerifyModuleClient(connectionStringOf(info, identity, key), readFileSync(info.caFile, "utf8"));
 }
 
+/** An open SDK device client (not a module) on the hub's MQTT port, with its own SAS key, trusting the hub's CA. */
+export async function openDeviceClient(info: HubInfo, identity: ModuleIdentity): Promise<DeviceClient> {
+  const client = DeviceClient.fromConnectionString(connectionStringOf(info, identity), Mqtt);
+  await client.setOptions({ ca: readFileSync(info.caFile, "utf8") });
+  await client.open();
+  return client;
+}
+
 /** Adds a desired listener and resolves once the hub acknowledged the subscription (patches before it are lost). */
 export async function listenForDesired(
   twin: Twin,

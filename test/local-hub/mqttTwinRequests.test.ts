@@ -39,6 +39,11 @@ describe("MQTT twin requests", () => {
     ],
     ["a list instead of an object", "[1,2]", /must be a JSON object/],
     ["text that is no JSON", "{", /must be a JSON object/],
+    [
+      "a patch nested 40,000 levels deep",
+      '{"a":'.repeat(40_000) + "1" + "}".repeat(40_000),
+      /^reported(\.a){11}: must be nested at most 10 levels deep$/,
+    ],
   ])("refuses %s with 400 and writes nothing", (_case, body, message) => {
     const { backend, patches } = backendRecordingPatches();
     const answer = answerReportedPatch(backend, identity, Buffer.from(body));

@@ -118,6 +118,16 @@ describe("device create", () => {
       },
       /primaryThumbprint: must be 40 hex digits/,
     ],
+    [
+      "a deviceScope that is no string",
+      { deviceId: "scope-number", deviceScope: 5 },
+      /deviceScope: must be a string/,
+    ],
+    [
+      "parentScopes that are no list of strings",
+      { deviceId: "scopes-text", parentScopes: "ms-azure-iot-edge://gw-1" },
+      /parentScopes: must be a list of strings/,
+    ],
   ])("refuses %s with 400 (ArgumentError) naming the field", async (_case, device, message) => {
     const failure = suite.registry.create(device);
     await expect(failure).rejects.toBeInstanceOf(ArgumentError);
@@ -197,5 +207,137 @@ describe("device get, update, delete, list", () => {
     expect((await suite.registry.getRegistryStatistics()).responseBody.disabledDeviceCount).toBe(
       before.disabledDeviceCount,
     );
+  });
+});
+
+describe("device scope (IoT Edge parents)", () => {
+  // The SDK's Device type does not declare deviceScope, though the registry takes and returns it.
+  const scopeOf = (device: object): string | undefined => (device as { deviceScope?: string }).deviceScope;
+  const createEdge = async (deviceId: string): Promise<string> =>
+    scopeOf((await suite.registry.create({ deviceId, capabilities: { iotEdge: true } })).responseBody)!;
+  const notAParent = /deviceScope: must be the deviceScope of an IoT Edge device in this hub/;
+
+  it("lets a device name an IoT Edge device's scope as its parent, and clear it again", async () => {
+    const parentScope = await createEdge("scope-gw");
+    const child = (await suite.registry.create({ deviceId: "scope-child", deviceScope: parentScope }))
+      .responseBody;
+    expect(scopeOf(child)).toBe(parentScope);
+    const cleared = (
+      await suite.registry.update({
+        deviceId: "scope-child",
+        deviceScope: "",
+        authentication: child.authentication,
+      })
+    ).responseBody;
+    expect(scopeOf(cleared)).toBeUndefined();
+  });
+
+  it("refuses on create a scope that no IoT Edge device has, with 400 naming deviceScope, and creates nothing", async () => {
+    await createEdge("scope-gone");
+    const goneScope = scopeOf((await suite.registry.get("scope-gone")).responseBody)!;
+    await suite.registry.delete("scope-gone");
+    // An edge device that stops being one and sends its own scope back is left without one.
+    const formerScope = await createEdge("scope-was-edge");
+    const former = (await suite.registry.get("scope-was-edge")).responseBody;
+    const demoted = (
+      await suite.registry.update({
+        deviceId: "scope-was-edge",
+        capabilities: { iotEdge: false },
+        deviceScope: formerScope,
+        authentication: former.authentication,
+      })
+    ).responseBody;
+    expect(scopeOf(demoted)).toBeUndefined();
+    for (const [deviceId, deviceScope] of [
+      ["scope-bogus", "ms-azure-iot-edge://nobody-637000000000000000"],
+      ["scope-of-deleted", goneScope],
+      ["scope-of-former-edge", formerScope],
+    ]) {
+      const failure = suite.registry.create({ deviceId, deviceScope });
+      await expect(failure).rejects.toBeInstanceOf(ArgumentError);
+      await expect(failure).rejects.toThrow(notAParent);
+      await expect(suite.registry.get(deviceId)).rejects.toBeInstanceOf(DeviceNotFoundError);
+    }
+  });
+
+  it("refuses on update a scope that no IoT Edge device has, and leaves the device as it was", async () => {
+    const parentScope = await createEdge("scope-gw2");
+    const child = (await suite.registry.create({ deviceId: "scope-moved", deviceScope: parentScope }))
+      .responseBody;
+    const failure = suite.registry.update({
+      deviceId: "scope-moved",
+      deviceScope: "ms-azure-iot-edge://elsewhere-1",
+      authentication: child.authentication,
+    });
+    await expect(failure).rejects.toThrow(notAParent);
+    const after = (await suite.registry.get("scope-moved")).responseBody;
+    expect(after.etag).toBe(child.etag);
+    expect(scopeOf(after)).toBe(parentScope);
+  });
+
+  it("keeps an IoT Edge device's own scope: none or its own is accepted, another is refused", async () => {
+    const ownScope = await createEdge("scope-own");
+    const otherScope = await createEdge("scope-other");
+    const device = (await suite.registry.get("scope-own")).responseBody;
+    const update = (deviceScope: string | undefined) =>
+      suite.registry.update({
+        deviceId: "scope-own",
+        capabilities: { iotEdge: true },
+        deviceScope,
+        authentication: device.authentication,
+      });
+    expect(scopeOf((await update(ownScope)).responseBody)).toBe(ownScope);
+    expect(scopeOf((await update(undefined)).responseBody)).toBe(ownScope);
+    const before = (await suite.registry.get("scope-own")).responseBody;
+    await expect(update(otherScope)).rejects.toThrow(/deviceScope: an IoT Edge device's scope is generated/);
+    expect((await suite.registry.get("scope-own")).responseBody.etag).toBe(before.etag);
+    await expect(
+      suite.registry.create({
+        deviceId: "scope-edge-set",
+        capabilities: { iotEdge: true },
+        deviceScope: otherScope,
+      }),
+    ).rejects.toThrow(/deviceScope: an IoT Edge device's scope is generated/);
+  });
+
+  it("refuses a bulk entry with a scope no IoT Edge device has, and applies the others", async () => {
+    const parentScope = await createEdge("scope-gw3");
+    const result = (
+      await suite.registry.addDevices([
+        { deviceId: "bulk-scope-ok", deviceScope: parentScope },
+        { deviceId: "bulk-scope-bad", deviceScope: "ms-azure-iot-edge://nobody-2" },
+      ])
+    ).responseBody;
+    expect(result.errors.map((error) => [error.deviceId, error.errorCode])).toEqual([
+      ["bulk-scope-bad", "ArgumentInvalid"],
+    ]);
+    expect(result.errors[0].errorStatus).toMatch(notAParent);
+    expect(scopeOf((await suite.registry.get("bulk-scope-ok")).responseBody)).toBe(parentScope);
+    await expect(suite.registry.get("bulk-scope-bad")).rejects.toBeInstanceOf(DeviceNotFoundError);
+  });
+});
+
+describe("status reason", () => {
+  it("keeps a statusReason of 128 characters and refuses 129 on create and update, naming the rule", async () => {
+    const reason = "r".repeat(128);
+    const created = (await suite.registry.create({ deviceId: "reasoned", statusReason: reason }))
+      .responseBody;
+    expect(created.statusReason).toBe(reason);
+    const tooLong = /statusReason: must be at most 128 characters/;
+    const createFailure = suite.registry.create({ deviceId: "over-reasoned", statusReason: `${reason}r` });
+    await expect(createFailure).rejects.toBeInstanceOf(ArgumentError);
+    await expect(createFailure).rejects.toThrow(tooLong);
+    await expect(suite.registry.get("over-reasoned")).rejects.toBeInstanceOf(DeviceNotFoundError);
+    await expect(
+      suite.registry.update({
+        deviceId: "reasoned",
+        statusReason: `${reason}r`,
+        authentication: created.authentication,
+      }),
+    ).rejects.toThrow(tooLong);
+    expect((await suite.registry.get("reasoned")).responseBody).toMatchObject({
+      etag: created.etag,
+      statusReason: reason,
+    });
   });
 });

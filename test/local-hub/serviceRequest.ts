@@ -6,7 +6,8 @@ import type { HubAccess } from "../support/suiteHub";
 /**
  * A raw service-API call, for the few requests the SDK cannot make (twin PUT, bulk batches the SDK refuses
  * client-side, etags on device delete, hostile tokens and paths). Signed exactly as the SDK signs with the hub's
- * owner policy unless `headers` brings its own `authorization`; trusts only the hub's CA.
+ * owner policy unless `headers` brings its own `authorization`; trusts only the hub's CA. A Buffer body is sent as
+ * it is (JSON text that JSON.stringify cannot produce, e.g. nested deeper than its stack allows).
  */
 export interface RawResponse {
   status: number;
@@ -24,7 +25,7 @@ export function serviceRequest(
   const fields = parseConnectionString(hub.connectionString);
   const expiry = Math.floor(Date.now() / 1000) + 600;
   const token = createSasToken(fields.HostName, fields.SharedAccessKey, expiry, fields.SharedAccessKeyName);
-  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const payload = body === undefined || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const call = request(
       {

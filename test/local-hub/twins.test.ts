@@ -1,8 +1,17 @@
 import type { Registry } from "azure-iothub";
 import { ArgumentError, DeviceNotFoundError, InvalidEtagError } from "azure-iothub/dist/common-core/errors";
+import type { Client as DeviceClient, ModuleClient, Twin } from "azure-iot-device";
 import { startHub } from "../support/hubProcess";
 import { serviceRequest } from "./serviceRequest";
 import { hubRegistry } from "../support/suiteHub";
+import {
+  createModule,
+  listenForDesired,
+  nextDesired,
+  openDeviceClient,
+  openModuleClient,
+  type ModuleIdentity,
+} from "./mqttSupport";
 
 // Device and module twins through the real service SDK against a real local hub.
 
@@ -180,6 +189,96 @@ describe("module twins", () => {
   it("answers a plain 404 for a missing module and DeviceNotFoundError for a missing device", async () => {
     await expect(registry.getModuleTwin("t1", "nope")).rejects.toThrow("Not found");
     await expect(registry.getModuleTwin("ghost", "nope")).rejects.toBeInstanceOf(DeviceNotFoundError);
+  });
+});
+
+describe("desired properties as devices receive them", () => {
+  const createDevice = async (deviceId: string): Promise<ModuleIdentity> => {
+    const device = (await registry.create({ deviceId })).responseBody;
+    return { deviceId, key: device.authentication!.symmetricKey!.primaryKey! };
+  };
+  /** The twin of an open client with a desired listener in place (so no push is lost). */
+  const listeningTwin = async (client: DeviceClient | ModuleClient): Promise<Twin> => {
+    const twin = await client.getTwin();
+    await listenForDesired(twin, () => undefined);
+    return twin;
+  };
+
+  it.each([
+    ["a device", "clear-d", undefined],
+    ["a module", "clear-m", "m1"],
+  ])(
+    'removes every desired property of %s on a PATCH of "desired": null, bumps $version and pushes the removal',
+    async (_case, deviceId, moduleId) => {
+      const identity =
+        moduleId === undefined
+          ? await createDevice(deviceId)
+          : await createModule(registry, deviceId, moduleId);
+      const update = (patch: object): Promise<unknown> =>
+        moduleId === undefined
+          ? registry.updateTwin(deviceId, patch, "*")
+          : registry.updateModuleTwin(deviceId, moduleId, patch, "*");
+      await update({ properties: { desired: { rate: 5, mode: { eco: true } } } });
+      const client =
+        moduleId === undefined
+          ? await openDeviceClient(hub.info, identity)
+          : await openModuleClient(hub.info, identity);
+      try {
+        const twin = await listeningTwin(client);
+        const before = await twinOf(deviceId, moduleId);
+        const version = before.properties.desired.$version;
+        const pushed = nextDesired(twin, version);
+        await update({ tags: { kept: true }, properties: { desired: null } });
+
+        expect(await pushed).toEqual({ rate: null, mode: null, $version: version + 1 });
+        // The SDK merged the push: its copy of the desired document lost the properties too.
+        expect(twin.properties.desired).not.toHaveProperty("rate");
+        expect(twin.properties.desired).not.toHaveProperty("mode");
+        const after = await twinOf(deviceId, moduleId);
+        expect(after.properties.desired).toEqual({ $version: version + 1, $metadata: expect.any(Object) });
+        expect(Object.keys(after.properties.desired.$metadata).sort()).toEqual([
+          "$lastUpdated",
+          "$lastUpdatedVersion",
+        ]);
+        expect(after.tags).toEqual({ kept: true });
+        expect(after.version).toBeGreaterThan(before.version);
+      } finally {
+        await client.close();
+      }
+    },
+  );
+
+  it("gives a device that reconnects as a new client the desired document merged while it was away, then the next push with the next $version", async () => {
+    const identity = await createDevice("away");
+    await registry.updateTwin("away", { properties: { desired: { rate: 1, mode: "eco" } } }, "*");
+    const first = await openDeviceClient(hub.info, identity);
+    const firstTwin = await listeningTwin(first);
+    expect(firstTwin.properties.desired).toMatchObject({ rate: 1, mode: "eco", $version: 2 });
+    await first.close();
+
+    await registry.updateTwin("away", { properties: { desired: { rate: 2, mode: null } } }, "*");
+    await registry.updateTwin("away", { properties: { desired: { extra: { level: 3 } } } }, "*");
+
+    const second = await openDeviceClient(hub.info, identity);
+    try {
+      const twin = await second.getTwin();
+      expect(twin.properties.desired).toEqual(
+        expect.objectContaining({ rate: 2, extra: { level: 3 }, $version: 4 }),
+      );
+      expect(twin.properties.desired).not.toHaveProperty("mode");
+      // The SDK hands listeners its live desired document, so each $version is read as it arrives.
+      const versions: unknown[] = [];
+      await listenForDesired(twin, (patch) => versions.push(patch.$version));
+      const pushed = nextDesired(twin, 4);
+      await registry.updateTwin("away", { properties: { desired: { rate: 3 } } }, "*");
+      expect(await pushed).toEqual({ rate: 3, $version: 5 });
+      // Only the merged document (4) and the new push (5): no patch made while away arrives late.
+      expect(new Set(versions)).toEqual(new Set([4, 5]));
+      expect(versions.at(-1)).toBe(5);
+      expect(twin.properties.desired).toMatchObject({ rate: 3, extra: { level: 3 }, $version: 5 });
+    } finally {
+      await second.close();
+    }
   });
 });
 

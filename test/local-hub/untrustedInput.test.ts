@@ -16,7 +16,7 @@ import { serviceRequest, type RawResponse } from "./serviceRequest";
 
 // Input the hub cannot trust, answered as IoT Hub answers it: nothing a client sends writes lines into the hub's
 // log, QoS 2 publishes close the connection, `se` is a plain decimal integer, unknown api-versions are refused,
-// and '.' / '..' are no device or module ids anywhere.
+// '.' / '..' are no device or module ids anywhere, and JSON nested far too deep is a 400, never a 500.
 
 describe("untrusted input", () => {
   let hub: TestHub;
@@ -176,6 +176,125 @@ describe("untrusted input", () => {
       const response = await devicesWith("api-version=2021-04-12&api-version=2099-01-01");
       expect(response.status).toBe(400);
       expect(errorCode(response)).toBe("InvalidProtocolVersion");
+    });
+  });
+
+  describe("deep JSON", () => {
+    /** `{"a":{"a":...1...}}` nested `levels` deep, as text (JSON.stringify cannot build it). */
+    const nestedText = (levels: number): string => '{"a":'.repeat(levels) + "1" + "}".repeat(levels);
+    const tooDeep = /: must be nested at most 10 levels deep/;
+
+    it("answers a desired patch nested 40,000 levels over HTTPS with IoT Hub's 400 and leaves the twin as it was", async () => {
+      const before = (await registry.getModuleTwin(module.deviceId, module.moduleId!)).responseBody;
+      const response = await serviceRequest(
+        hub.info,
+        "PATCH",
+        `/twins/${module.deviceId}/modules/${module.moduleId}`,
+        Buffer.from(`{"properties":{"desired":${nestedText(40_000)}}}`),
+        { "if-match": '"*"' },
+      );
+      expect(response.status).toBe(400);
+      expect(errorCode(response)).toBe("ArgumentInvalid");
+      expect((response.body as { Message: string }).Message).toMatch(
+        /;properties\.desired(\.a){11}: must be nested at most 10 levels deep/,
+      );
+      const after = (await registry.getModuleTwin(module.deviceId, module.moduleId!)).responseBody;
+      expect(after.etag).toBe(before.etag);
+      expect(after.properties.desired).toEqual(before.properties.desired);
+    });
+
+    it("answers a reported patch nested 40,000 levels over MQTT with 400 on the response topic and keeps the connection", async () => {
+      const before = (await registry.getModuleTwin(module.deviceId, module.moduleId!)).responseBody;
+      const client = rawMqttClient(hub.info, module);
+      await connected(client);
+      await subscribe(client, "$iothub/twin/res/#");
+      const refused = nextMessage(client);
+      client.publish("$iothub/twin/PATCH/properties/reported/?$rid=40", nestedText(40_000), { qos: 1 });
+      const answer = await refused;
+      expect(answer.topic).toBe("$iothub/twin/res/400/?$rid=40");
+      expect(JSON.parse(answer.payload)).toMatchObject({
+        errorCode: 400004,
+        message: expect.stringMatching(tooDeep),
+      });
+      // The same connection still gets answers.
+      const got = nextMessage(client);
+      client.publish("$iothub/twin/GET/?$rid=41", "", { qos: 1 });
+      expect((await got).topic).toBe("$iothub/twin/res/200/?$rid=41");
+      await end(client);
+      const after = (await registry.getModuleTwin(module.deviceId, module.moduleId!)).responseBody;
+      expect(after.etag).toBe(before.etag);
+      expect(after.properties.reported).toEqual(before.properties.reported);
+    });
+
+    it.each([
+      [
+        "a device id in the body",
+        "/devices/deep-id",
+        '{"deviceId":LIST}',
+        /deviceId: must be a string, the device id in the path 'deep-id'/,
+      ],
+      [
+        "parentScopes",
+        "/devices/deep-scopes",
+        '{"parentScopes":[LIST]}',
+        /parentScopes: must be a list of strings/,
+      ],
+      [
+        "a module id in the body",
+        "/devices/input-d1/modules/deep-m",
+        '{"moduleId":LIST}',
+        /moduleId: must be a string, the module id in the path 'deep-m'/,
+      ],
+    ])(
+      "answers a registry PUT with %s nested 40,000 deep with 400 and creates nothing",
+      async (_case, path, body, message) => {
+        const deepList = "[".repeat(40_000) + "]".repeat(40_000);
+        const response = await serviceRequest(
+          hub.info,
+          "PUT",
+          path,
+          Buffer.from(body.replace("LIST", deepList)),
+        );
+        expect(response.status).toBe(400);
+        expect(errorCode(response)).toBe("ArgumentInvalid");
+        expect((response.body as { Message: string }).Message).toMatch(message);
+        expect((await serviceRequest(hub.info, "GET", path)).status).toBe(404);
+      },
+    );
+
+    it("fails a bulk entry whose id is a list nested 40,000 deep on its own, with ArgumentInvalid", async () => {
+      const deepList = "[".repeat(40_000) + "]".repeat(40_000);
+      const response = await serviceRequest(
+        hub.info,
+        "POST",
+        "/devices",
+        Buffer.from(
+          `[{"id":${deepList},"importMode":"create"},{"id":"bulk-after-deep-id","importMode":"create"}]`,
+        ),
+      );
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({
+        isSuccessful: false,
+        errors: [{ errorCode: "ArgumentInvalid" }],
+      });
+      await expect(registry.get("bulk-after-deep-id")).resolves.toBeDefined();
+    });
+
+    it("fails a bulk entry that is a list nested 40,000 deep on its own, with ArgumentInvalid", async () => {
+      const response = await serviceRequest(
+        hub.info,
+        "POST",
+        "/devices",
+        Buffer.from(
+          `[${"[".repeat(40_000)}${"]".repeat(40_000)},{"id":"bulk-after-deep","importMode":"create"}]`,
+        ),
+      );
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({
+        isSuccessful: false,
+        errors: [{ deviceId: "", errorCode: "ArgumentInvalid" }],
+      });
+      await expect(registry.get("bulk-after-deep")).resolves.toBeDefined();
     });
   });
 
