@@ -17,10 +17,11 @@ interface QueryPage {
 }
 
 /**
- * Where a page ends, opaque to the client: the key of the last twin read for queries with a row per twin (the next
- * page scans on from there), or the number of rows already returned for aggregates (recomputed per page).
+ * Where a page ends, opaque to the client: for queries with a row per twin, the key of the last twin read (the
+ * next page scans on from there) and how many rows were returned so far (for TOP); for aggregates, the number of
+ * rows already returned (the groups are recomputed per page).
  */
-type Continuation = { after: ScanKey } | { offset: number };
+type Continuation = { after: ScanKey; returned: number } | { offset: number };
 
 /**
  * POST /devices/query {"query": "SELECT ... FROM devices ..."}: one page of rows per call. Rows are whole twins for
@@ -67,10 +68,15 @@ function twinPage(
   continuation: Continuation | undefined,
 ): QueryPage {
   if (continuation && !("after" in continuation)) throw foreignContinuation();
+  const returned = continuation?.returned ?? 0;
+  const left = query.top === undefined ? Infinity : query.top - returned;
   const rows: QueryRow[] = [];
   let last: ServiceTwin | undefined;
   for (const twin of matchingTwins(store, query, continuation?.after)) {
-    if (rows.length === pageSize) return { rows, continuation: { after: scanKeyOf(last!) } };
+    if (rows.length === left) break;
+    if (rows.length === pageSize) {
+      return { rows, continuation: { after: scanKeyOf(last!), returned: returned + rows.length } };
+    }
     rows.push(projectTwin(query.select, twin));
     last = twin;
   }
@@ -86,7 +92,7 @@ function aggregatePage(
 ): QueryPage {
   if (continuation && !("offset" in continuation)) throw foreignContinuation();
   const offset = continuation?.offset ?? 0;
-  const groups = groupTwins(query, matchingTwins(store, query));
+  const groups = groupTwins(query, matchingTwins(store, query)).slice(0, query.top);
   const end = offset + pageSize;
   return { rows: groups.slice(offset, end), continuation: end < groups.length ? { offset: end } : undefined };
 }
@@ -135,13 +141,17 @@ function decodeContinuation(header: string | string[] | undefined): Continuation
   } catch {
     throw foreignContinuation();
   }
-  if (isPlainObject(decoded) && Number.isSafeInteger(decoded.offset) && (decoded.offset as number) > 0) {
-    return { offset: decoded.offset as number };
-  }
+  if (isPlainObject(decoded) && isCount(decoded.offset) && decoded.offset > 0)
+    return { offset: decoded.offset };
   const after = isPlainObject(decoded) ? decoded.after : undefined;
-  if (isPlainObject(after) && typeof after.deviceId === "string") {
+  const returned = isPlainObject(decoded) ? decoded.returned : undefined;
+  if (isPlainObject(after) && typeof after.deviceId === "string" && isCount(returned)) {
     if (after.moduleId !== undefined && typeof after.moduleId !== "string") throw foreignContinuation();
-    return { after: { deviceId: after.deviceId, moduleId: after.moduleId } };
+    return { after: { deviceId: after.deviceId, moduleId: after.moduleId }, returned };
   }
   throw foreignContinuation();
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }

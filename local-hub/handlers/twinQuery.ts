@@ -11,7 +11,8 @@ import type {
 
 /**
  * The parser of IoT Hub's query language for twins:
- *   SELECT * | <item> [AS name], ... FROM devices | devices.modules [WHERE <condition>] [GROUP BY <path>, ...]
+ *   SELECT [TOP n] * | <item> [AS name], ... FROM devices | devices.modules [WHERE <condition>]
+ *     [GROUP BY <path>, ...]
  * where an item is a property path (deviceId, moduleId, tags.x, properties.reported.x, ...) or COUNT(), and a
  * condition compares paths and literals (=, !=, <>, <, >, <=, >=), tests IN / NIN [lists] and IS_DEFINED(path),
  * and combines them with AND, OR, NOT and parentheses.
@@ -46,7 +47,7 @@ export const MAX_NESTING_DEPTH = 100;
 export class QuerySyntaxError extends Error {}
 
 type Token = (
-  | { kind: "word"; text: string }
+  | { kind: "word"; text: string; segments: string[] }
   | { kind: "string"; value: string }
   | { kind: "number"; value: number }
   | { kind: "symbol"; text: string }
@@ -57,8 +58,7 @@ const COMPARISON_SYMBOLS = new Set(["=", "!=", "<>", "<", ">", "<=", ">="]);
 
 const WHITESPACE = /\s+/y;
 const NUMBER = /-?(0[xX][0-9a-fA-F]+|\d+(\.\d+)?([eE][+-]?\d+)?)/y;
-// A dotted path (tags.location.region, devices.modules) is one word.
-const WORD = /[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*/y;
+const IDENTIFIER = /[A-Za-z_$][\w$]*/y;
 const STRING_ESCAPES: Record<string, string> = { "'": "'", '"': '"', "\\": "\\" };
 
 function matchAt(pattern: RegExp, text: string, position: number): string | undefined {
@@ -91,10 +91,10 @@ function tokenize(text: string): Token[] {
       i += number.length;
       continue;
     }
-    const word = matchAt(WORD, text, i);
+    const word = readWord(text, i);
     if (word) {
-      tokens.push({ kind: "word", text: word, position: i });
-      i += word.length;
+      tokens.push({ kind: "word", text: text.slice(i, word.end), segments: word.segments, position: i });
+      i = word.end;
       continue;
     }
     const symbol = SYMBOLS.find((s) => text.startsWith(s, i));
@@ -103,6 +103,32 @@ function tokenize(text: string): Token[] {
     i += symbol.length;
   }
   return tokens;
+}
+
+/**
+ * A dotted path (tags.location.region, devices.modules) is one word. After a dot, `[[any name]]` is a segment
+ * too, as in IoT Hub's `configurations.[[configId]].status`, for names that are no identifier.
+ */
+function readWord(text: string, start: number): { segments: string[]; end: number } | undefined {
+  const first = matchAt(IDENTIFIER, text, start);
+  if (!first) return undefined;
+  const segments = [first];
+  let i = start + first.length;
+  while (text[i] === ".") {
+    i++;
+    if (text.startsWith("[[", i)) {
+      const close = text.indexOf("]]", i + 2);
+      if (close <= i + 2) throw new QuerySyntaxError(`'[[' at position ${i} needs a name and ']]'`);
+      segments.push(text.slice(i + 2, close));
+      i = close + 2;
+      continue;
+    }
+    const segment = matchAt(IDENTIFIER, text, i);
+    if (!segment) throw new QuerySyntaxError(`expected a property name after '.' at position ${i - 1}`);
+    segments.push(segment);
+    i += segment.length;
+  }
+  return { segments, end: i };
 }
 
 /** A string literal from its opening quote: its value and the position after its closing quote. */
@@ -151,9 +177,11 @@ class Parser {
 
   parseQuery(): TwinQuery {
     this.expectWord("SELECT");
+    const top = this.acceptWord("TOP") ? this.parseTop() : undefined;
     const select = this.parseSelectList();
     this.expectWord("FROM");
     const query: TwinQuery = { from: this.parseSource(), select };
+    if (top !== undefined) query.top = top;
     if (this.acceptWord("WHERE")) query.where = this.parseCondition();
     if (this.acceptWord("GROUP")) {
       this.expectWord("BY");
@@ -181,7 +209,6 @@ class Parser {
   private parseSelectList(): "*" | SelectItem[] {
     const first = this.tokens[this.position];
     const keyword = first?.kind === "word" ? first.text.toUpperCase() : undefined;
-    if (keyword === "TOP") throw new QuerySyntaxError("SELECT TOP is not supported by the local hub");
     if (keyword === "DISTINCT" || keyword === "VALUE") {
       throw new QuerySyntaxError(`SELECT ${keyword} is not part of IoT Hub's query language`);
     }
@@ -198,6 +225,15 @@ class Parser {
       seen.add(item.name);
     }
     return items;
+  }
+
+  /** `TOP <n>`: at most n rows in all. */
+  private parseTop(): number {
+    const count = this.next();
+    if (count?.kind !== "number" || !Number.isSafeInteger(count.value) || count.value < 1) {
+      throw new QuerySyntaxError(`TOP takes a whole number of rows, at least 1, found ${describe(count)}`);
+    }
+    return count.value;
   }
 
   /** A path or COUNT(), named by AS, else by the path's last property (COUNT(): `$<position>`). */
@@ -220,7 +256,7 @@ class Parser {
     }
     if (this.acceptWord("AS")) {
       const alias = this.next();
-      if (alias?.kind !== "word" || alias.text.includes(".")) {
+      if (alias?.kind !== "word" || alias.segments.length > 1) {
         throw new QuerySyntaxError(`AS must be followed by a name without dots, found ${describe(alias)}`);
       }
       item.name = alias.text;
@@ -335,7 +371,7 @@ class Parser {
     if (token?.kind !== "word") {
       throw new QuerySyntaxError(`${clause}: expected a property path, found ${describe(token)}`);
     }
-    const path = token.text.split(".");
+    const path = [...token.segments];
     // `devices.tags.x` and `devices.modules.moduleId` name the same property as `tags.x` / `moduleId`.
     if (path[0].toLowerCase() === "devices" && path.length > 1) path.shift();
     if (path[0].toLowerCase() === "modules" && path.length > 1) path.shift();

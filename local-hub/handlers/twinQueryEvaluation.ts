@@ -173,7 +173,8 @@ function groupRow(
  */
 export function runTwinQuery(query: TwinQuery, twins: Iterable<TwinDocument>): QueryRow[] {
   const matching = [...twins].filter((twin) => matches(query.where, twin));
-  return isAggregateQuery(query)
+  const rows = isAggregateQuery(query)
     ? groupTwins(query, matching)
     : matching.map((twin) => projectTwin(query.select, twin));
+  return rows.slice(0, query.top);
 }

@@ -34,6 +34,8 @@ export interface TwinQuery {
   /** `*` returns whole twins; a list returns plain objects (projections, or aggregates with COUNT()). */
   select: "*" | SelectItem[];
   where?: Condition;
+  /** TOP: at most this many rows in all (across pages). */
+  top?: number;
   /** GROUP BY's paths; with it (or with COUNT() alone) the query returns one row per group. */
   groupBy?: string[][];
 }

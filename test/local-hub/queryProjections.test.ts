@@ -120,6 +120,18 @@ describe("projections", () => {
   });
 });
 
+describe("TOP", () => {
+  it("returns at most n rows in all, across pages", async () => {
+    const { rows, pages } = await allRows("SELECT TOP 5 deviceId FROM devices", 2);
+    expect(pages).toBe(3);
+    expect(rows).toStrictEqual(DEVICES.slice(0, 5).map((deviceId) => ({ deviceId })));
+    const twins = (
+      await suite.registry.createQuery("SELECT TOP 2 * FROM devices WHERE tags.env = 'dev'").nextAsTwin()
+    ).result;
+    expect(twins.map((twin) => twin.deviceId)).toEqual(["d4", "d5"]);
+  });
+});
+
 describe("COUNT() and GROUP BY", () => {
   it("count the twins a query matches, 0 when none does", async () => {
     expect((await allRows("SELECT COUNT() AS totalNumberOfDevices FROM devices")).rows).toStrictEqual([
@@ -171,7 +183,7 @@ describe("queries the hub refuses with 400, naming what it refused", () => {
   const refusal = (sql: string): Promise<unknown> => suite.registry.createQuery(sql).next();
 
   it.each([
-    ["SELECT TOP 3 * FROM devices", /TOP is not supported/],
+    ["SELECT TOP 0 * FROM devices", /TOP takes a whole number of rows, at least 1, found 0/],
     ["SELECT * FROM devices ORDER BY deviceId", /ORDER BY is not part of IoT Hub's query language/],
     ["SELECT SUM(tags.rank) AS total FROM devices", /SUM\(\): this aggregate is not supported/],
     ["SELECT * FROM devices GROUP BY tags.env", /SELECT \* cannot be grouped/],
