@@ -51,13 +51,11 @@ export function queryRoutes(store: IdentityStore): Route[] {
   ];
 }
 
-function matchingTwins(store: IdentityStore, query: TwinQuery, after?: ScanKey): Iterable<ServiceTwin> {
-  const scan = store.scanTwins(query.from, after, sqlPrefilter(query.where, query.from));
-  return {
-    *[Symbol.iterator]() {
-      for (const twin of scan) if (matches(query.where, twin)) yield twin;
-    },
-  };
+/** The twins the query's WHERE accepts, in key order after `after`, read lazily through the SQL prefilter. */
+function* matchingTwins(store: IdentityStore, query: TwinQuery, after?: ScanKey): Generator<ServiceTwin> {
+  for (const twin of store.scanTwins(query.from, after, sqlPrefilter(query.where, query.from))) {
+    if (matches(query.where, twin)) yield twin;
+  }
 }
 
 /** A row per matching twin, read lazily from the store until the page is full and one more twin is known. */

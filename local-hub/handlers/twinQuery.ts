@@ -8,6 +8,7 @@ import type {
   TargetCondition,
   TwinQuery,
 } from "../query/twinQueryAst";
+import { samePath } from "./twinQueryEvaluation";
 
 /**
  * The parser of IoT Hub's query language for twins:
@@ -31,7 +32,7 @@ export type {
   TargetCondition,
   TwinQuery,
 } from "../query/twinQueryAst";
-// Callers that parse and then test twins import both from here, as they did before evaluation had its own module.
+// What parses a condition finds here, next to the parser, the function that tests twins with it.
 export { matches } from "./twinQueryEvaluation";
 
 /** IoT Hub: "Query expressions can have a maximum length of 8192 characters." */
@@ -214,8 +215,11 @@ class Parser {
     }
     if (this.acceptSymbol("*")) return "*";
     const items: SelectItem[] = [];
+    let unnamed = 0;
     do {
-      items.push(this.parseSelectItem(items.length + 1));
+      const item = this.parseSelectItem(unnamed + 1);
+      if (item.kind === "count" && item.name === `$${unnamed + 1}`) unnamed++;
+      items.push(item);
     } while (this.acceptSymbol(","));
     const seen = new Set<string>();
     for (const item of items) {
@@ -236,7 +240,10 @@ class Parser {
     return count.value;
   }
 
-  /** A path or COUNT(), named by AS, else by the path's last property (COUNT(): `$<position>`). */
+  /**
+   * A path or COUNT(), named by AS, else by the path's last property; an unnamed COUNT() is `$1`, `$2`, ... in
+   * order, as Cosmos DB's SQL (which IoT Hub's language follows) names unnamed expressions.
+   */
   private parseSelectItem(ordinal: number): SelectItem {
     const token = this.tokens[this.position];
     const next = this.tokens[this.position + 1];
@@ -448,9 +455,9 @@ function checkAggregation(query: TwinQuery): void {
   if (query.select === "*") {
     throw new QuerySyntaxError("SELECT * cannot be grouped: select the GROUP BY properties and COUNT()");
   }
-  const grouped = new Set((query.groupBy ?? []).map((path) => path.join(".")));
+  const grouped = query.groupBy ?? [];
   for (const item of query.select) {
-    if (item.kind === "path" && !grouped.has(item.path.join("."))) {
+    if (item.kind === "path" && !grouped.some((path) => samePath(path, item.path))) {
       throw new QuerySyntaxError(
         `SELECT ${item.path.join(".")}: with COUNT() or GROUP BY, only the GROUP BY properties can be selected`,
       );

@@ -21,6 +21,14 @@ function rootKey(document: TwinDocument, name: string): string {
   return Object.keys(document).find((key) => key.toLowerCase() === lower) ?? name;
 }
 
+/** Do two paths name the same property (the first name compared as rootKey compares it)? */
+export function samePath(a: string[], b: string[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((segment, i) => (i === 0 ? segment.toLowerCase() === b[0].toLowerCase() : segment === b[i]))
+  );
+}
+
 function resolve(document: TwinDocument, path: string[]): unknown {
   let value: unknown = document;
   for (let i = 0; i < path.length; i++) {
@@ -161,7 +169,7 @@ function groupRow(
       row[item.name] = group.count;
       continue;
     }
-    const value = group.values[groupPaths.findIndex((path) => path.join(".") === item.path.join("."))];
+    const value = group.values[groupPaths.findIndex((path) => samePath(path, item.path))];
     if (value !== undefined) row[item.name] = value;
   }
   return row;

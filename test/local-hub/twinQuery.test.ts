@@ -104,7 +104,7 @@ describe("twin query language", () => {
     expect(where("tags.Site = 'paris'")).toBe(false);
   });
 
-  it("parses projections: names from AS or the last property, COUNT() as $<position>, TOP, GROUP BY", () => {
+  it("parses projections: names from AS or the last property, an unnamed COUNT() as $1, TOP, GROUP BY", () => {
     expect(
       parseTwinQuery(
         "SELECT TOP 7 tags.site, properties.reported.firmware AS fw, COUNT() FROM devices.modules GROUP BY tags.site, properties.reported.firmware",
@@ -115,13 +115,21 @@ describe("twin query language", () => {
       select: [
         { kind: "path", path: ["tags", "site"], name: "site" },
         { kind: "path", path: ["properties", "reported", "firmware"], name: "fw" },
-        { kind: "count", name: "$3" },
+        { kind: "count", name: "$1" },
       ],
       groupBy: [
         ["tags", "site"],
         ["properties", "reported", "firmware"],
       ],
     });
+    expect(
+      parseTwinQuery("SELECT COUNT(), DeviceId, COUNT() AS n, COUNT() FROM devices GROUP BY deviceId").select,
+    ).toEqual([
+      { kind: "count", name: "$1" },
+      { kind: "path", path: ["DeviceId"], name: "DeviceId" },
+      { kind: "count", name: "n" },
+      { kind: "count", name: "$2" },
+    ]);
     expect(() => parseTwinQuery("SELECT COUNT(deviceId) FROM devices")).toThrow(/COUNT takes no argument/);
     expect(() => parseTwinQuery("SELECT tags.site AS a.b FROM devices")).toThrow(
       /AS must be followed by a name/,
