@@ -1,4 +1,4 @@
-import type { ComparisonOperator, Condition } from "../handlers/twinQuery";
+import type { ComparisonOperator, Condition, QuerySource } from "../query/twinQueryAst";
 
 /**
  * A necessary condition in SQL for the store's scan: the comparisons of the top-level AND chain that SQLite can
@@ -17,7 +17,7 @@ const STORED_SECTIONS: Record<string, string> = {
   "properties.reported": "reported",
 };
 
-export function sqlPrefilter(condition: Condition | undefined, from: "devices" | "modules"): SqlPrefilter {
+export function sqlPrefilter(condition: Condition | undefined, from: QuerySource): SqlPrefilter {
   const prefilter: SqlPrefilter = { terms: [], params: [] };
   for (const term of conjuncts(condition)) {
     if (term.kind !== "compare") continue;
@@ -53,11 +53,10 @@ export function sqlPrefilter(condition: Condition | undefined, from: "devices" |
   return prefilter;
 }
 
+/** The operands of the top-level AND (the parser keeps a chain as one list), or the condition itself. */
 function conjuncts(condition: Condition | undefined): Condition[] {
   if (!condition) return [];
-  return condition.kind === "and"
-    ? [...conjuncts(condition.left), ...conjuncts(condition.right)]
-    : [condition];
+  return condition.kind === "and" ? condition.operands : [condition];
 }
 
 function mirror(operator: ComparisonOperator): ComparisonOperator {
