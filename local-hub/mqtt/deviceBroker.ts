@@ -83,8 +83,8 @@ export class DeviceBroker implements MethodInvoker {
     // Only the hub's own answers reach clients; nothing a client publishes is forwarded to another client.
     aedes.authorizeForward = (_client, packet) => (isHubToDeviceTopic(packet.topic) ? packet : null);
     // The connection is live from its CONNACK on. aedes reads the packets a client sends after CONNACK only once
-    // this event has run, but emits `clientReady` later still: by then the client may have subscribed, asked for
-    // its twin or been sent a method call.
+    // this event has run, but emits `clientReady` later still: by then the client may have subscribed and be
+    // waiting for a push or a method call.
     aedes.on("connackSent", (connack, client) => {
       if (connack.returnCode === 0) this.onConnected(client);
     });
