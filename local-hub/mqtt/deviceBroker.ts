@@ -82,7 +82,12 @@ export class DeviceBroker implements MethodInvoker {
       this.authorizeSubscribe(client, subscription, done);
     // Only the hub's own answers reach clients; nothing a client publishes is forwarded to another client.
     aedes.authorizeForward = (_client, packet) => (isHubToDeviceTopic(packet.topic) ? packet : null);
-    aedes.on("clientReady", (client) => this.onClientReady(client));
+    // The connection is live from its CONNACK on. aedes reads the packets a client sends after CONNACK only once
+    // this event has run, but emits `clientReady` later still: by then the client may have subscribed and be
+    // waiting for a push or a method call.
+    aedes.on("connackSent", (connack, client) => {
+      if (connack.returnCode === 0) this.onConnected(client);
+    });
     aedes.on("clientDisconnect", (client) => this.onClientDisconnect(client));
     aedes.on("publish", (packet, client) => {
       if (client) this.onDevicePublish(client, packet);
@@ -153,6 +158,7 @@ export class DeviceBroker implements MethodInvoker {
     );
     if (result.ok) {
       this.identities.set(client, result.identity);
+      this.startSession(client);
       done(null, true);
       return;
     }
@@ -162,13 +168,20 @@ export class DeviceBroker implements MethodInvoker {
     done(error as AuthenticateError, null);
   }
 
-  private onClientReady(client: Client): void {
+  /**
+   * A clean session starts empty; a persistent one keeps what it subscribed to, even across hub restarts. Run from
+   * `authenticate`, before CONNACK, while aedes holds back every packet of the connection: whatever the client
+   * subscribes to is stored after this.
+   */
+  private startSession(client: Client): void {
+    if (client.clean) this.options.sessions.clear(client.id);
+  }
+
+  private onConnected(client: Client): void {
     const identity = this.identities.get(client);
     if (!identity) return;
     const key = identityKey(identity);
     this.connections.set(key, { client, identity });
-    // A clean session starts empty; a persistent one keeps what it subscribed to, even across hub restarts.
-    if (client.clean) this.options.sessions.clear(client.id);
     try {
       this.options.backend.setConnectionState(identity, "Connected", new Date());
     } catch (error) {

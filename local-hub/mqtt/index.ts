@@ -73,6 +73,9 @@ export async function startDeviceApi(options: DeviceApiOptions): Promise<DeviceA
       ca: options.ca,
       requestCert: true,
       rejectUnauthorized: false,
+      // Hub->device packets are small and each is awaited (twin answers, pushes, method calls): Nagle's algorithm
+      // would hold one back until the client ACKs the last, and clients delay ACKs (docs/field-notes.md, Latency).
+      noDelay: true,
     },
     (socket) => {
       sockets.add(socket);
