@@ -15,6 +15,7 @@ import { DirectMethods, identityKey } from "./directMethods";
 import type { SessionStore } from "./sessions";
 import { answerFailure, answerReportedPatch, answerTwinGet, type TwinAnswer } from "./twinRequests";
 import { parseTopicProperties, type TelemetryMessage } from "./telemetryTap";
+import { TokenExpiry } from "./tokenExpiry";
 import {
   allowedSubscriptions,
   classifyPublish,
@@ -60,6 +61,11 @@ export class DeviceBroker implements MethodInvoker {
   private readonly lastActivityWrite = new Map<string, number>();
   private readonly methods: DirectMethods;
   private readonly detachEvents: () => void;
+  /** SAS-authenticated connections, closed when their token expires (X.509 ones have no token to expire). */
+  private readonly tokenExpiry = new TokenExpiry<Client>((client) => {
+    this.options.log?.(`mqtt: closing ${client.id}: its SAS token has expired`);
+    client.close();
+  });
 
   private constructor(
     readonly aedes: Aedes,
@@ -133,6 +139,7 @@ export class DeviceBroker implements MethodInvoker {
   async close(): Promise<void> {
     this.detachEvents();
     this.methods.close();
+    this.tokenExpiry.close();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
   }
 
@@ -157,6 +164,12 @@ export class DeviceBroker implements MethodInvoker {
     );
     if (result.ok) {
       this.identities.set(client, result.identity);
+      // aedes destroys the connection's stream however the client ends (DISCONNECT, takeover, error, close()):
+      // its 'close' releases the timer. A stream already gone (closed while authenticating) gets none.
+      if (result.tokenExpiresAtMs !== undefined && !client.conn.destroyed) {
+        this.tokenExpiry.watch(client, result.tokenExpiresAtMs);
+        client.conn.once("close", () => this.tokenExpiry.release(client));
+      }
       done(null, true);
       return;
     }
