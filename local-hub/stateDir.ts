@@ -1,20 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  watch,
-} from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, watch } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { describeViolations, type RuleViolation } from "../lib/iothub/rules";
 import { openDatabase, type Database } from "./persistence/database";
+import { ensurePrivateDirectory } from "./privateDirectory";
 import { writeFileAtomic } from "./tls/files";
 
 /**
@@ -26,8 +17,6 @@ import { writeFileAtomic } from "./tls/files";
 /** This checkout's `iothub-local` (what `npm run hub` runs). */
 export const HUB_CLI = resolve(__dirname, "..", "bin", "iothub-local.js");
 
-/** The state dir holds every policy and device key in clear (hub.db, key files): its owner only may enter it. */
-export const STATE_DIR_MODE = 0o700;
 export const HUB_INFO_FILE = "hub.json";
 export const HUB_DATABASE_FILE = "hub.db";
 /** Where a hub started in the background (`npm run local`) writes its output. */
@@ -41,14 +30,15 @@ export const hubDatabaseFile = (stateDir: string): string => join(stateDir, HUB_
 export const hubLogPath = (stateDir: string): string => join(stateDir, HUB_LOG_FILE);
 
 /**
- * Creates the state dir with mode 0700, or tightens an existing one to 0700 when this user owns it (a dir made by
- * an older version, or by hand, under the default umask). A dir owned by someone else is left as it is.
+ * Creates the state dir with mode 0700, or checks an existing one: it must belong to this user and be closed to
+ * group/other, else PrivateDirectoryError (a dir that others could enter is refused, never tightened: see
+ * privateDirectory.ts). Every command that uses a state dir, `start` first, goes through here.
  */
 export function ensureStateDirectory(stateDir: string): void {
-  mkdirSync(stateDir, { recursive: true, mode: STATE_DIR_MODE });
-  const stat = statSync(stateDir);
-  const ours = typeof process.getuid !== "function" || stat.uid === process.getuid();
-  if (ours && (stat.mode & 0o777) !== STATE_DIR_MODE) chmodSync(stateDir, STATE_DIR_MODE);
+  ensurePrivateDirectory(stateDir, {
+    what: "state dir",
+    why: "it holds every policy and device key in clear",
+  });
 }
 
 /** True when the state dir holds a hub.db (a hub was started on it, or the CLI added a policy there). */

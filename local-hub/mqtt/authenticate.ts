@@ -12,7 +12,9 @@ import type { DeviceApiBackend, IdentityCredentials } from "./backend";
  * thumbprint is registered on an identity of type `selfSigned`.
  */
 
-export type AuthenticationResult = { ok: true; identity: IdentityRef } | { ok: false; reason: string };
+export type AuthenticationResult =
+  /** `tokenExpiresAtMs`: when the SAS token it connected with expires (the hub then closes the connection). */
+  { ok: true; identity: IdentityRef; tokenExpiresAtMs?: number } | { ok: false; reason: string };
 
 export interface ConnectAttempt {
   clientId: string;
@@ -95,7 +97,9 @@ function checkSasToken(
     },
     now.getTime(),
   );
-  return verdict.ok ? { ok: true, identity } : { ok: false, reason: verdict.reason };
+  return verdict.ok
+    ? { ok: true, identity, tokenExpiresAtMs: verdict.expiresAtMs }
+    : { ok: false, reason: verdict.reason };
 }
 
 function checkCertificate(

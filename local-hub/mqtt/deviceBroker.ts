@@ -15,6 +15,7 @@ import { DirectMethods, identityKey } from "./directMethods";
 import type { SessionStore } from "./sessions";
 import { answerFailure, answerReportedPatch, answerTwinGet, type TwinAnswer } from "./twinRequests";
 import { parseTopicProperties, type TelemetryMessage } from "./telemetryTap";
+import { TokenExpiry } from "./tokenExpiry";
 import {
   allowedSubscriptions,
   classifyPublish,
@@ -60,6 +61,11 @@ export class DeviceBroker implements MethodInvoker {
   private readonly lastActivityWrite = new Map<string, number>();
   private readonly methods: DirectMethods;
   private readonly detachEvents: () => void;
+  /** SAS-authenticated connections, closed when their token expires (X.509 ones have no token to expire). */
+  private readonly tokenExpiry = new TokenExpiry<Client>((client) => {
+    this.options.log?.(`mqtt: closing ${client.id}: its SAS token has expired`);
+    client.close();
+  });
 
   private constructor(
     readonly aedes: Aedes,
@@ -80,6 +86,10 @@ export class DeviceBroker implements MethodInvoker {
     };
     aedes.authorizeSubscribe = (client, subscription, done) =>
       this.authorizeSubscribe(client, subscription, done);
+    aedes.preConnect = (client, _packet, done) =>
+      grantAtMostQos1(client)
+        ? done(null, true)
+        : done(new Error("aedes' client has no _parser: QoS 2 subscriptions cannot be capped"), false);
     // Only the hub's own answers reach clients; nothing a client publishes is forwarded to another client.
     aedes.authorizeForward = (_client, packet) => (isHubToDeviceTopic(packet.topic) ? packet : null);
     // The connection is live from its CONNACK on. aedes reads the packets a client sends after CONNACK only once
@@ -134,6 +144,7 @@ export class DeviceBroker implements MethodInvoker {
   async close(): Promise<void> {
     this.detachEvents();
     this.methods.close();
+    this.tokenExpiry.close();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
   }
 
@@ -159,6 +170,12 @@ export class DeviceBroker implements MethodInvoker {
     if (result.ok) {
       this.identities.set(client, result.identity);
       this.startSession(client);
+      // aedes destroys the connection's stream however the client ends (DISCONNECT, takeover, error, close()):
+      // its 'close' releases the timer. A stream already gone (closed while authenticating) gets none.
+      if (result.tokenExpiresAtMs !== undefined && !client.conn.destroyed) {
+        this.tokenExpiry.watch(client, result.tokenExpiresAtMs);
+        client.conn.once("close", () => this.tokenExpiry.release(client));
+      }
       done(null, true);
       return;
     }
@@ -260,15 +277,13 @@ export class DeviceBroker implements MethodInvoker {
       done(null, null); // SUBACK 0x80 for this filter
       return;
     }
-    // IoT Hub has no QoS 2: the session records at most QoS 1, and every delivery uses the session's QoS. (aedes
-    // 1.2 takes the QoS its SUBACK grants from the SUBSCRIBE before this runs, so the SUBACK still says 2.)
-    const qos = subscription.qos > 1 ? 1 : subscription.qos;
-    this.options.sessions.add(client.id, subscription.topic, qos);
+    // The QoS is at most 1 here (grantAtMostQos1), and every delivery uses the session's QoS.
+    this.options.sessions.add(client.id, subscription.topic, subscription.qos);
     if (subscription.topic === METHOD_REQUESTS) {
       const key = identityKey(identity);
       setImmediate(() => this.methodListeners.emit(key));
     }
-    done(null, { ...subscription, qos });
+    done(null, subscription);
   }
 
   // --- device -> hub ---------------------------------------------------------------------------------------------
@@ -388,4 +403,28 @@ export class DeviceBroker implements MethodInvoker {
     const verdict = this.options.chaos?.admit(operationClass, topic) ?? { action: "proceed" };
     return verdict.action === "fault" ? verdict.mode : verdict.action;
   }
+}
+
+/** The packets aedes' MQTT parser (mqtt-packet) emits, as far as grantAtMostQos1 reads them. */
+interface ParsedPacket {
+  cmd: string;
+  subscriptions?: { qos: number }[];
+}
+
+/**
+ * IoT Hub grants a QoS 2 subscription QoS 1 in its SUBACK and delivers at QoS 1 (docs/field-notes.md, IoT Hub's
+ * answers to untrusted input). aedes 1.2 copies each requested QoS into its SUBACK before `authorizeSubscribe`
+ * runs, so the request itself is lowered as the connection's parser hands it over: this listener goes in front of
+ * aedes' own, during CONNECT (`preConnect` runs in the same turn as the CONNECT's parsing, before any later packet
+ * of the connection is parsed). aedes keeps that parser on the client as `_parser`; false when it has none (an
+ * aedes that changed), and the connection is then refused rather than granted QoS 2.
+ */
+function grantAtMostQos1(client: Client): boolean {
+  const parser = (client as unknown as { _parser?: EventEmitter })._parser;
+  if (typeof parser?.prependListener !== "function") return false;
+  parser.prependListener("packet", (packet: ParsedPacket) => {
+    if (packet.cmd !== "subscribe" || !packet.subscriptions) return;
+    for (const subscription of packet.subscriptions) if (subscription.qos > 1) subscription.qos = 1;
+  });
+  return true;
 }

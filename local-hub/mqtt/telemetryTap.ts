@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { ensurePrivateDirectory } from "../privateDirectory";
 
 /**
  * The telemetry tap: the running hub streams every device-to-cloud message, one JSON line each, to whoever is
@@ -20,13 +21,21 @@ export interface TelemetryMessage {
   body: string;
 }
 
-/** Sockets paths are limited to ~107 bytes: a long state dir gets a stable path under the temp dir instead. */
+const TAP_SOCKET = "telemetry.sock";
+
+/**
+ * Socket paths are limited to ~107 bytes: a long state dir gets a stable path under the temp dir instead, in a
+ * directory of its own that, like the state dir, only its owner may enter (the temp dir is everyone's).
+ */
 export function telemetryTapPath(stateDir: string): string {
-  const inStateDir = join(resolve(stateDir), "telemetry.sock");
+  const inStateDir = join(resolve(stateDir), TAP_SOCKET);
   if (Buffer.byteLength(inStateDir) <= 100) return inStateDir;
   const digest = createHash("sha256").update(resolve(stateDir)).digest("hex").slice(0, 16);
-  return join(tmpdir(), `iothub-local-${digest}.sock`);
+  return join(tmpdir(), `iothub-local-${digest}`, TAP_SOCKET);
 }
+
+/** Whoever may connect to the tap reads every device's telemetry: the socket is its owner's only. */
+const TAP_SOCKET_MODE = 0o600;
 
 /** A slow reader is cut off rather than letting the hub buffer without bound. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -45,7 +54,16 @@ export class TelemetryTap {
     });
   }
 
+  /**
+   * Listens on `path`, in a private directory (the state dir, or its own under the temp dir: PrivateDirectoryError
+   * otherwise). The socket is made under the umask and then set to 0600; in between, the private directory is what
+   * keeps others out.
+   */
   static async open(path: string): Promise<TelemetryTap> {
+    ensurePrivateDirectory(dirname(path), {
+      what: "the telemetry tap's directory",
+      why: "whoever can reach its socket reads every device's telemetry",
+    });
     // A socket file left by a hub that was killed would make listen fail with EADDRINUSE.
     rmSync(path, { force: true });
     const server = createServer();
@@ -53,6 +71,12 @@ export class TelemetryTap {
       server.once("error", reject);
       server.listen(path, () => resolveListen());
     });
+    try {
+      chmodSync(path, TAP_SOCKET_MODE);
+    } catch (error) {
+      await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+      throw error;
+    }
     return new TelemetryTap(server, path);
   }
 

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import {
   chmodSync,
+  chownSync,
   copyFileSync,
   existsSync,
   mkdtempSync,
@@ -138,7 +139,8 @@ describe("iothub-local start and stop", () => {
 
   it(`${unprivilegedMayBind443 ? "binds 443" : "exits 2 naming the three fixes"} when node holds no privilege (${unprivilegedUser}, ip_unprivileged_port_start=${unprivilegedPortStart})`, async () => {
     const stateDir = mkdtempSync(join(tmpdir(), "iothub-local-unprivileged-"));
-    chmodSync(stateDir, 0o777);
+    // The hub refuses a state dir that is not its user's own and private (0700): nobody gets one of its own.
+    if (runsAsRoot) chownSync(stateDir, NOBODY, NOBODY);
     const node = capabilityFreeNode();
     try {
       const host = `127.0.0.${2 + Math.floor(Math.random() * 252)}`; // where a started hub disturbs no other

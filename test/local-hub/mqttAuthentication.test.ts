@@ -60,11 +60,15 @@ function attempt(clientId: string, resource: string, key = PRIMARY, expiry = inA
 }
 
 describe("MQTT CONNECT authentication", () => {
-  it("accepts a module token signed with the primary or the secondary key", () => {
+  it("accepts a module token signed with the primary or the secondary key, and says when it expires", () => {
     for (const key of [PRIMARY, SECONDARY]) {
       expect(
         authenticateConnect(backend, HOST, attempt("d1/m1", `${HOST}/devices/d1/modules/m1`, key), now),
-      ).toEqual({ ok: true, identity: { deviceId: "d1", moduleId: "m1" } });
+      ).toEqual({
+        ok: true,
+        identity: { deviceId: "d1", moduleId: "m1" },
+        tokenExpiresAtMs: inAnHour * 1000,
+      });
     }
   });
 
@@ -97,14 +101,18 @@ describe("MQTT CONNECT authentication", () => {
     expect(authenticateConnect(backend, HOST, mismatched, now)).toMatchObject({ ok: false });
   });
 
-  it("accepts a registered self-signed thumbprint (SHA-1 or SHA-256 form) and nothing else", () => {
+  it("accepts a registered self-signed thumbprint (SHA-1 or SHA-256 form) and nothing else, with no expiry", () => {
     const withCertificate = (sha1: string, clientId = "x509") => ({
       clientId,
       username: `${HOST}/${clientId}/?api-version=2021-04-12`,
       password: undefined,
       certificateThumbprints: { sha1, sha256: "CD".repeat(32) },
     });
-    expect(authenticateConnect(backend, HOST, withCertificate(THUMBPRINT), now)).toMatchObject({ ok: true });
+    // A certificate connection has no token to expire: the hub sets it no expiry timer.
+    expect(authenticateConnect(backend, HOST, withCertificate(THUMBPRINT), now)).toEqual({
+      ok: true,
+      identity: { deviceId: "x509" },
+    });
     expect(authenticateConnect(backend, HOST, withCertificate("EF".repeat(20)), now)).toMatchObject({
       ok: false,
     });

@@ -131,6 +131,8 @@ export function rawMqttClient(
     clientId?: string;
     /** Sent instead of a SAS token over the identity's resource. */
     password?: string;
+    /** The SAS token's `se` (seconds since the epoch); default: an hour from now. */
+    tokenExpiry?: number;
   } = {},
 ): RawMqttClient {
   const identityClientId = identity.moduleId
@@ -141,7 +143,7 @@ export function rawMqttClient(
     `${info.hostName}/devices/${identity.deviceId}` +
       (identity.moduleId ? `/modules/${identity.moduleId}` : ""),
   );
-  const expiry = Math.floor(Date.now() / 1000) + 3600;
+  const expiry = options.tokenExpiry ?? Math.floor(Date.now() / 1000) + 3600;
   return mqtt.connect(`mqtts://${info.host}:${info.mqttPort}`, {
     clientId,
     username: `${info.hostName}/${identityClientId}/?api-version=2021-04-12`,

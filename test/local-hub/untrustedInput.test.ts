@@ -11,12 +11,14 @@ import {
   rawMqttClient,
   subscribe,
   type ModuleIdentity,
+  type RawMqttClient,
 } from "./mqttSupport";
 import { serviceRequest, type RawResponse } from "./serviceRequest";
 
 // Input the hub cannot trust, answered as IoT Hub answers it: nothing a client sends writes lines into the hub's
-// log, QoS 2 publishes close the connection, `se` is a plain decimal integer, unknown api-versions are refused,
-// '.' / '..' are no device or module ids anywhere, and JSON nested far too deep is a 400, never a 500.
+// log, QoS 2 publishes close the connection and QoS 2 subscriptions are granted QoS 1, `se` is a plain decimal
+// integer, unknown api-versions are refused, '.' / '..' are no device or module ids anywhere, and JSON nested far
+// too deep is a 400, never a 500.
 
 describe("untrusted input", () => {
   let hub: TestHub;
@@ -85,12 +87,41 @@ describe("untrusted input", () => {
       expect(await reported()).toMatchObject({ atLeastOnce: 1 });
     });
 
-    it("answers a QoS 2 subscription with QoS 1 deliveries", async () => {
+    /** SUBSCRIBE with QoS 2; resolves with the QoS the SUBACK granted. */
+    const subscribeQos2 = (client: RawMqttClient, topic: string): Promise<number> =>
+      new Promise((resolve, reject) =>
+        client.subscribe(topic, { qos: 2 }, (error, granted) =>
+          error ? reject(error) : resolve(granted[0].qos),
+        ),
+      );
+
+    it("grants a QoS 2 subscription QoS 1 in its SUBACK and pushes desired patches at QoS 1", async () => {
       const client = rawMqttClient(hub.info, module);
       await connected(client);
-      await new Promise<void>((resolve, reject) =>
-        client.subscribe("$iothub/twin/res/#", { qos: 2 }, (error) => (error ? reject(error) : resolve())),
+      expect(await subscribeQos2(client, "$iothub/twin/PATCH/properties/desired/#")).toBe(1);
+      const push = new Promise<{ topic: string; qos: number; body: unknown }>((resolve) =>
+        client.on("message", (topic, payload, packet) =>
+          resolve({ topic, qos: packet.qos, body: JSON.parse(payload.toString()) }),
+        ),
       );
+      await registry.updateModuleTwin(
+        module.deviceId,
+        module.moduleId!,
+        { properties: { desired: { qos: "two" } } },
+        "*",
+      );
+      expect(await push).toMatchObject({
+        topic: expect.stringMatching(/^\$iothub\/twin\/PATCH\/properties\/desired\//),
+        qos: 1,
+        body: { qos: "two" },
+      });
+      await end(client);
+    });
+
+    it("answers twin requests at QoS 1 on a QoS 2 subscription", async () => {
+      const client = rawMqttClient(hub.info, module);
+      await connected(client);
+      expect(await subscribeQos2(client, "$iothub/twin/res/#")).toBe(1);
       const delivery = new Promise<number>((resolve) =>
         client.on("message", (_topic, _payload, packet) => resolve(packet.qos)),
       );

@@ -178,8 +178,9 @@ describe("npm run local with a Pulumi CLI", () => {
   });
 
   it("when the hub cannot start: exits 1 with this start's lines of hub.log, and runs no pulumi up", () => {
-    // An earlier run's output stays in hub.log; only what this start printed belongs in the error.
-    mkdirSync(stateDir, { recursive: true });
+    // An earlier run's output stays in hub.log; only what this start printed belongs in the error. (A state dir
+    // open to group/other is refused: the earlier run made it private.)
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     writeFileSync(path.join(stateDir, "hub.log"), "an earlier run's last line\n");
     // 192.0.2.1 (TEST-NET-1) is no address of this machine: the hub exits 1 before it is ready.
     const result = runLocal("192.0.2.1");
@@ -191,7 +192,6 @@ describe("npm run local with a Pulumi CLI", () => {
     expect(result.stderr).toContain("no such local address");
     expect(result.stderr).not.toContain("an earlier run's last line");
     expect(calls().map((call) => call.args.split(" ")[0])).toEqual(["stack", "config"]);
-    // made under the umask above, made private before the hub or its log wrote anything there
     expect(statSync(stateDir).mode & 0o777).toBe(0o700);
   });
 
