@@ -12,6 +12,7 @@ import {
   type StartFlags,
 } from "./configuration";
 import { HubStartError } from "./errors/startError";
+import { readHubPackage } from "./hubPackage";
 import {
   ensureStateDirectory,
   EXIT_WITH_STDIN_ENV,
@@ -49,6 +50,7 @@ function withDatabase<T>(
 
 const program = new Command("iothub-local")
   .description("A local Azure IoT Hub: the service API over HTTPS (443) and the device API over MQTT")
+  .version(readHubPackage().version)
   .showHelpAfterError();
 
 program

@@ -169,7 +169,10 @@ async function checkRegistry(context: DiagnosisContext): Promise<Failure | undef
       return {
         kind: "device-disabled",
         step: "connect",
-        message: `device disabled: device ${context.deviceId} is disabled on the hub, so its modules cannot connect.`,
+        message:
+          `device disabled: device ${context.deviceId} is disabled on the hub, so its modules cannot connect. ` +
+          "Enable it: set the device's status to enabled (or remove status: disabled) in the stack config and " +
+          "run `pulumi up`.",
       };
     }
   } catch {

@@ -132,7 +132,9 @@ function checkDesired(module: ModuleOutput, twin: Twin): void {
   throw new StepFailure({
     kind: "desired-mismatch",
     step: "checkDesired",
-    message: `desired mismatch: ${mismatches.map(describeMismatch).join("; ")}`,
+    message:
+      `desired mismatch: ${mismatches.map(describeMismatch).join("; ")}. Another writer changed the declared ` +
+      "keys, or the outputs are stale: run `pulumi up` to set them again (`pulumi preview --refresh` shows the drift).",
     mismatches,
   });
 }
@@ -198,7 +200,7 @@ async function roundTrip(
     throw new StepFailure({
       kind: "canary-set-failed",
       step: "roundTrip",
-      message: `canary not set: the service SDK could not update ${module.deviceId}/${module.moduleId}'s desired properties (${describeError(error)}). Does the service policy have ServiceConnect?`,
+      message: `canary not set: the service SDK could not update ${module.deviceId}/${module.moduleId}'s desired properties (${describeError(error)}). ${serviceRefusalNextStep(error)}`,
     });
   }
   try {
@@ -209,9 +211,32 @@ async function roundTrip(
       step: "roundTrip",
       message:
         `patch not received within ${context.timeoutSeconds} s: the hub accepted the canary desired property ` +
-        `${CANARY_DESIRED_PROPERTY} but the module never got the patch. Desired updates do not reach this module.`,
+        `${CANARY_DESIRED_PROPERTY} but the module never got the patch: desired updates do not reach this module. ` +
+        "Run again with a larger --timeout; if it persists, the hub does not push desired patches to the module " +
+        "(on the local hub, `iothub-local fault list` shows an armed desiredPush fault).",
     });
   }
+}
+
+/**
+ * What to do about a refused service call. The hub's 401 says which check failed: a policy that lacks the right
+ * ("the policy 'x' does not grant ServiceConnect") or a token it could not verify ("invalid SAS token": its
+ * signature does not match the policy's key). Other errors get the general advice.
+ */
+function serviceRefusalNextStep(error: unknown): string {
+  const text = describeError(error);
+  const missingRight = /does not grant (\w+)/.exec(text);
+  if (missingRight) {
+    return `The service connection string's policy lacks ${missingRight[1]}: use a policy with ServiceConnect and RegistryRead or RegistryWrite (the provisioner policy has both).`;
+  }
+  if (error instanceof Error && error.name === "UnauthorizedError") {
+    return (
+      "The hub could not verify the service connection string's SAS token: its signature did not match, so the " +
+      "SharedAccessKey is not the key of the policy it names on this hub (keys regenerated, or the outputs are " +
+      "stale). Read the outputs again after `pulumi up`, or take the policy's current connection string."
+    );
+  }
+  return "Is the hub reachable, and does the service policy have ServiceConnect?";
 }
 
 async function removeCanary(module: ModuleOutput, context: CheckContext): Promise<void> {

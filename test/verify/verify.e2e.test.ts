@@ -111,7 +111,9 @@ describe("verify against a local hub", () => {
         kind: "desired-mismatch",
         mismatches: [{ key: "thresholds.high", expected: 80, found: 95 }],
       });
-      expect(failed.failure!.message).toBe('desired mismatch: "thresholds.high": expected 80, found 95');
+      expect(failed.failure!.message).toMatch(
+        /^desired mismatch: "thresholds\.high": expected 80, found 95\. .*run `pulumi up` to set them again/,
+      );
     } finally {
       await registry.updateModuleTwin(
         "line-1",
@@ -177,10 +179,35 @@ describe("verify against a local hub", () => {
       "--json",
     ]);
     expect(result.code).toBe(1);
-    expect(parseReport(result.stdout).modules[0].failure).toMatchObject({
-      kind: "device-disabled",
-      step: "connect",
-    });
+    const { failure } = parseReport(result.stdout).modules[0];
+    expect(failure).toMatchObject({ kind: "device-disabled", step: "connect" });
+    expect(failure!.message).toMatch(/device line-3 is disabled.*set the device's status to enabled/);
+  });
+
+  it("says the service key's signature did not match when the service connection string has a wrong key", async () => {
+    const wrongKey = stackOutputs(endpoint, [fleet[2]]);
+    wrongKey.serviceConnectionString = String(wrongKey.serviceConnectionString).replace(
+      /SharedAccessKey=[^;]+/,
+      `SharedAccessKey=${newKey()}`,
+    );
+    const result = await runVerify(["--outputs", writeOutputs("wrong-service-key.json", wrongKey), "--json"]);
+    expect(result.code).toBe(1);
+    const { failure } = parseReport(result.stdout).modules[0];
+    expect(failure).toMatchObject({ kind: "canary-set-failed", step: "roundTrip" });
+    expect(failure!.message).toMatch(/signature did not match/);
+    expect(failure!.message).not.toMatch(/ServiceConnect/);
+  });
+
+  it("names the missing right when the service policy lacks ServiceConnect", async () => {
+    const added = await hub.cli("policy", "add", "readonly", "--rights", "RegistryRead");
+    expect(added.code).toBe(0);
+    const readOnly = { ...stackOutputs(endpoint, [fleet[2]]), serviceConnectionString: added.stdout.trim() };
+    const result = await runVerify(["--outputs", writeOutputs("read-only.json", readOnly), "--json"]);
+    expect(result.code).toBe(1);
+    const { failure } = parseReport(result.stdout).modules[0];
+    expect(failure).toMatchObject({ kind: "canary-set-failed", step: "roundTrip" });
+    expect(failure!.message).toMatch(/policy lacks ServiceConnect/);
+    expect(failure!.message).not.toMatch(/signature/);
   });
 
   it("names an unreachable hub", async () => {
@@ -255,7 +282,7 @@ describe("verify against a local hub", () => {
       const [module] = parseReport(result.stdout).modules;
       expect(module.passedSteps).toEqual(["connect", "readTwin", "checkDesired", "report"]);
       expect(module.failure).toMatchObject({ kind: "patch-timeout", step: "roundTrip" });
-      expect(module.failure!.message).toMatch(/^patch not received within 3 s/);
+      expect(module.failure!.message).toMatch(/^patch not received within 3 s.*larger --timeout/);
     } finally {
       await hubCli("fault", "clear");
     }
