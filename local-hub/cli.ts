@@ -1,6 +1,10 @@
 import { CommanderError } from "commander";
 import { EXIT, packageVersion, StrictCommand, UsageError } from "./cli/commandLine";
 import { addHubCommands } from "./cli/hubCommands";
+import { addIdentityCommands } from "./cli/identityCommands";
+import { addMethodCommands } from "./cli/methodCommands";
+import { addQueryCommand } from "./cli/queryCommand";
+import { addTwinCommands } from "./cli/twinCommands";
 import { HubStartError } from "./errors/startError";
 
 /**
@@ -17,6 +21,10 @@ const program = new StrictCommand("iothub-local")
   .exitOverride();
 
 addHubCommands(program);
+addIdentityCommands(program);
+addTwinCommands(program);
+addQueryCommand(program);
+addMethodCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {
