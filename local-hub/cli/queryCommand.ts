@@ -13,6 +13,7 @@ import { twinDocument, TWIN_COLUMNS } from "./twinCommands";
 
 interface QueryFlags extends ServiceFlags {
   top?: string;
+  pageSize?: string;
 }
 
 /** The most results IoT Hub returns per page (x-ms-max-item-count). */
@@ -23,17 +24,19 @@ export function addQueryCommand(program: Command): void {
     program
       .command("query <sql>")
       .description("run a query (e.g. \"SELECT * FROM devices WHERE tags.site = 'x'\"), all pages")
-      .option("--top <n>", "at most N results"),
+      .option("--top <n>", "at most N results")
+      .option(
+        "--page-size <n>",
+        `results per request, 1-${MAX_PAGE_SIZE} (default: ${MAX_PAGE_SIZE}, or --top when less)`,
+      ),
   ).action(
     exitAfterOutput(async (sql: string, flags: QueryFlags) => {
       if (sql.trim() === "") throw new UsageError("query: must not be empty");
-      const top = flags.top === undefined ? undefined : Number(flags.top);
-      if (flags.top !== undefined && !/^[1-9][0-9]{0,8}$/.test(flags.top)) {
-        throw new UsageError(`--top: '${flags.top}' must be a whole number >= 1`);
-      }
-      const query = serviceTarget(flags)
-        .registry()
-        .createQuery(sql, Math.min(top ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE));
+      const top = wholeNumber("--top", flags.top, Number.MAX_SAFE_INTEGER);
+      const pageSize =
+        wholeNumber("--page-size", flags.pageSize, MAX_PAGE_SIZE) ??
+        Math.min(top ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
+      const query = serviceTarget(flags).registry().createQuery(sql, pageSize);
       const rows: Record<string, unknown>[] = [];
       do {
         const page = await callService(() => query.next(query.continuationToken));
@@ -46,4 +49,16 @@ export function addQueryCommand(program: Command): void {
       else printOutput(results, columnsOf(results), flags.output);
     }),
   );
+}
+
+/** A flag's whole number >= 1 and <= max; undefined when the flag is not given. */
+function wholeNumber(flag: string, text: string | undefined, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!(value >= 1 && value <= max)) {
+    throw new UsageError(
+      `${flag}: '${text}' must be a whole number${max < Number.MAX_SAFE_INTEGER ? `, 1-${max}` : " >= 1"}`,
+    );
+  }
+  return value;
 }
