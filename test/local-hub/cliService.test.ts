@@ -429,6 +429,7 @@ describe("method invoke", () => {
     const identity = await createModule(suite.registry, "cli-method", "m");
     client = await openModuleClient(suite.hub.info, identity);
     client.onMethod("reboot", (request, response) => {
+      if (!request || !response) return;
       void response.send(202, { accepted: request.payload, method: request.methodName });
     });
     // --connect-timeout: the hub waits until the module listens for methods (onMethod subscribes async).
