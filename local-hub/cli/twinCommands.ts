@@ -159,7 +159,10 @@ function setPath(target: TwinProperties, keys: string[], value: unknown): void {
   node[keys[keys.length - 1]] = value;
 }
 
-/** The twin as the hub answered it: the SDK's Twin holds its Registry (and so its token) in private fields. */
+/**
+ * The twin as the hub answered it, as plain data: the SDK's Twin also carries its Registry client in `_registry`
+ * (left out here, as the Twin's own toJSON leaves it out), so table and tsv cells never reach into the client.
+ */
 export function twinDocument(twin: unknown): ServiceTwin {
   return Object.fromEntries(
     Object.entries(twin as Record<string, unknown>).filter(([field]) => !field.startsWith("_")),
