@@ -44,7 +44,7 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
   const running = findRunningHub(config.stateDir);
   if (running) {
     throw new HubStartError(
-      `a hub (pid ${running.pid}) already runs on ${config.stateDir}; stop it (iothub-local stop --state ...) or use another --state`,
+      `a hub (pid ${running.pid}) already runs on ${config.stateDir}; stop it (iothub-local stop --state ${config.stateDir}) or use another --state`,
       1,
     );
   }

@@ -27,7 +27,28 @@ export const LOCAL_STACK_PASSPHRASE = "iothub-local";
 
 const TARGET_KEY = "iothub-provisioner:target";
 
+/** What `npm run local -- --help` prints: what the script does, then its flags. */
+const USAGE = `Usage: npm run local [-- FLAGS]
+
+Deploys the stack to the local IoT Hub on this machine (no Azure, no Pulumi Cloud account) and checks it:
+  1. refuses a stack whose Pulumi.<stack>.yaml does not set ${TARGET_KEY}: local;
+  2. finds the Pulumi CLI (exit 127 with how to install it when there is none);
+  3. selects or creates the stack on a file backend in .pulumi/;
+  4. starts the local hub in the background unless it runs (stop it: node bin/iothub-local.js stop --state DIR);
+  5. pulumi up --stack STACK --yes, then npm run verify -- --stack STACK.
+
+Flags:
+  --stack NAME     the stack (default: local)
+  --state DIR      the local hub's state dir, recorded as the stack's iothub-provisioner:localHub.stateDir
+                   (default: that setting, else .iothub-local)
+  --host ADDR      the address a hub started here binds (default: 127.0.0.1)
+  --no-download    never let the npm package \`pulumi\` download the Pulumi CLI
+  --no-verify      skip the module-client check after pulumi up
+  -h, --help       print this help
+`;
+
 interface Options {
+  help: boolean;
   stack: string;
   /** --state as given; unset: the stack's iothub-provisioner:localHub.stateDir, else .iothub-local. */
   stateDir?: string;
@@ -39,6 +60,7 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const options: Options = {
+    help: false,
     stack: "local",
     allowDownload: true,
     verify: true,
@@ -51,14 +73,15 @@ function parseArgs(argv: string[]): Options {
       if (next === undefined || next.startsWith("--")) throw new Error(`${arg} needs a value`);
       return next;
     };
-    if (arg === "--stack") options.stack = value();
+    if (arg === "--help" || arg === "-h") options.help = true;
+    else if (arg === "--stack") options.stack = value();
     else if (arg === "--state") options.stateDir = value();
     else if (arg === "--host") options.hubArgs.push("--host", value());
     else if (arg === "--no-download") options.allowDownload = false;
     else if (arg === "--no-verify") options.verify = false;
     else
       throw new Error(
-        `unknown argument ${arg} (use --stack NAME, --state DIR, --host ADDR, --no-download, --no-verify)`,
+        `unknown argument ${arg} (use --stack NAME, --state DIR, --host ADDR, --no-download, --no-verify, --help)`,
       );
   }
   return options;
@@ -155,6 +178,10 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<n
 
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   requireLocalTarget(options.stack);
 
   const pulumi = await findPulumiCli({ allowDownload: options.allowDownload });

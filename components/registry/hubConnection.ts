@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import {
-  buildConnectionString,
   checkServiceConnectionString,
+  identityConnectionString as identityConnectionStringOf,
   parseConnectionString,
 } from "../../lib/iothub/sas";
 import { checkCaCertificate } from "../../lib/iothub/caCertificates";
@@ -57,12 +57,11 @@ export function identityConnectionString(
   moduleId: string | undefined,
   primaryKey: string | undefined,
 ): string {
-  return buildConnectionString({
-    HostName: hubHostName(inputs.serviceConnectionString),
-    DeviceId: deviceId,
-    ModuleId: moduleId,
-    SharedAccessKey: primaryKey,
-    x509: primaryKey ? undefined : "true",
-    GatewayHostName: inputs.gatewayHostName,
+  return identityConnectionStringOf({
+    hostName: hubHostName(inputs.serviceConnectionString),
+    deviceId,
+    moduleId,
+    key: primaryKey,
+    gatewayHostName: inputs.gatewayHostName,
   });
 }

@@ -128,3 +128,27 @@ export function checkServiceConnectionString(
   }
   return [];
 }
+
+/** What an identity's connection string names: its hub, ids and key (none for an X.509 identity). */
+export interface IdentityConnection {
+  hostName: string;
+  deviceId: string;
+  moduleId?: string;
+  key?: string;
+  gatewayHostName?: string;
+}
+
+/**
+ * `HostName=..;DeviceId=..[;ModuleId=..];SharedAccessKey=..[;GatewayHostName=..]`, with `x509=true` in place of a
+ * key for an identity that authenticates with a certificate.
+ */
+export function identityConnectionString(identity: IdentityConnection): string {
+  return buildConnectionString({
+    HostName: identity.hostName,
+    DeviceId: identity.deviceId,
+    ModuleId: identity.moduleId,
+    SharedAccessKey: identity.key,
+    x509: identity.key ? undefined : "true",
+    GatewayHostName: identity.gatewayHostName,
+  });
+}

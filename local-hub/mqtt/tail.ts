@@ -29,29 +29,39 @@ export function runTail(options: TailOptions = {}): Promise<number> {
   const err = options.err ?? process.stderr;
   const socket = connect(telemetryTapPath(stateDir));
   return new Promise((done) => {
-    socket.once("connect", () => {
-      const who = options.device ? ` of ${options.device}${options.module ? `/${options.module}` : ""}` : "";
-      err.write(`tail: watching telemetry${who} at the hub in ${stateDir} (Ctrl+C to stop)\n`);
-    });
-    socket.once("error", (error: NodeJS.ErrnoException) => {
+    let finished = false;
+    const finish = (code: number, line: string): void => {
+      if (finished) return;
+      finished = true;
+      err.write(line);
+      done(code);
+    };
+    // One handler for every error of the tap, before and after the connection: readline re-emits its input's
+    // errors on the interface, which would crash the CLI with an unhandled 'error' were it not listened to.
+    const fail = (error: NodeJS.ErrnoException): void => {
       const unreachable = error.code === "ENOENT" || error.code === "ECONNREFUSED";
-      err.write(
+      finish(
+        1,
         unreachable
           ? `tail: no hub is running on state dir ${stateDir} (start one with: iothub-local start --state ${stateDir})\n`
           : `tail: cannot read the hub's telemetry: ${error.message}\n`,
       );
-      done(1);
+    };
+    socket.on("error", fail);
+    socket.once("connect", () => {
+      const who = options.device ? ` of ${options.device}${options.module ? `/${options.module}` : ""}` : "";
+      err.write(`tail: watching telemetry${who} at the hub in ${stateDir} (Ctrl+C to stop)\n`);
+      const lines = createInterface({ input: socket });
+      lines.on("error", fail);
+      lines.on("line", (line) => {
+        const message = JSON.parse(line) as TelemetryMessage;
+        if (options.device && message.deviceId !== options.device) return;
+        if (options.module && message.moduleId !== options.module) return;
+        out.write((options.json ? line : formatMessage(message)) + "\n");
+      });
     });
     socket.once("close", (hadError) => {
-      if (hadError) return;
-      err.write("tail: the hub stopped\n");
-      done(0);
-    });
-    createInterface({ input: socket }).on("line", (line) => {
-      const message = JSON.parse(line) as TelemetryMessage;
-      if (options.device && message.deviceId !== options.device) return;
-      if (options.module && message.moduleId !== options.module) return;
-      out.write((options.json ? line : formatMessage(message)) + "\n");
+      if (!hadError) finish(0, "tail: the hub stopped\n");
     });
   });
 }
