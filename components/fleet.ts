@@ -254,9 +254,11 @@ export class Fleet extends pulumi.ComponentResource {
           deviceId: device.deviceId,
           moduleId: module.moduleId,
           connectionString: pulumi.secret(moduleIdentity.connectionString),
-          previousConnectionString: hasKeys(module.authentication)
-            ? pulumi.secret(moduleIdentity.previousConnectionString as pulumi.Output<string>)
-            : undefined,
+          ...(hasKeys(module.authentication) && {
+            previousConnectionString: pulumi.secret(
+              moduleIdentity.previousConnectionString as pulumi.Output<string>,
+            ),
+          }),
           desired,
         });
       }
