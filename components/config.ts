@@ -14,6 +14,7 @@ import { isPlainObject, type TwinDocument } from "../lib/iothub/twin";
 import { checkFleetDevices, type FleetDeviceLinks } from "./fleet";
 import { identityAuthenticationSchema } from "./registry/authentication";
 import { registryProviderOptionsSchema } from "./registry/options";
+import { checkRotation, rotationSchema } from "./registry/rotation";
 import {
   closedObject,
   dottedPath,
@@ -56,15 +57,31 @@ const identityStatus = z
   .unknown()
   .superRefine((value, context): value is IdentityStatus => identityStatusRule(value, context));
 
+/**
+ * The rule between an identity's `rotation` and its `authentication` (rotation above 0 only on SAS), reported at
+ * `rotation`. The value's own rule (a whole number >= 0) is rotationSchema's, so a wrong value is reported once.
+ */
+function rotationMatchesAuthentication(
+  identity: { rotation?: number; authentication?: unknown },
+  context: z.RefinementCtx,
+): void {
+  if (identity.rotation === undefined) return;
+  for (const violation of checkRotation(identity.rotation, identity.authentication, "")) {
+    context.addIssue({ code: z.ZodIssueCode.custom, message: violation.rule, path: ["rotation"] });
+  }
+}
+
 const moduleShape = {
   moduleId: z.string().superRefine(ruleRefinement(checkModuleId)),
   authentication: identityAuthenticationSchema.optional(),
   managedBy: z.string().optional(),
+  /** Key rotations so far; absent = the device's, for a module whose keys the hub generates. */
+  rotation: rotationSchema.optional(),
   /** The module twin's desired properties this stack owns. */
   desired: twinSection("desired").optional(),
 };
 
-const moduleSchema = closedObject(moduleShape);
+const moduleSchema = closedObject(moduleShape).superRefine(rotationMatchesAuthentication);
 
 const deviceShape = {
   deviceId: z.string().superRefine(ruleRefinement(checkDeviceId)),
@@ -74,6 +91,8 @@ const deviceShape = {
   /** The deviceId of an edge device declared in the same list: this device becomes its child. */
   parentDeviceId: z.string().optional(),
   authentication: identityAuthenticationSchema.optional(),
+  /** Key rotations so far (default 0): raising it by one rotates the SAS keys (docs/usage.md). */
+  rotation: rotationSchema.optional(),
   /** Device twin tags and desired properties this stack owns. */
   tags: twinSection("tags").optional(),
   desired: twinSection("desired").optional(),
@@ -92,7 +111,7 @@ const deviceSchema = closedObject(deviceShape, {
       "is a module's key: a module belongs under its device's modules: list",
     ]),
   ),
-});
+}).superRefine(rotationMatchesAuthentication);
 
 // Azure's rule for IoT hub names: 3-50 characters, letters, digits and hyphens, not ending with a hyphen.
 const AZURE_HUB_NAME = /^[A-Za-z0-9-]{2,49}[A-Za-z0-9]$/;

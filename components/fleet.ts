@@ -3,7 +3,7 @@ import { describeViolations, type RuleViolation } from "../lib/iothub/rules";
 import type { ModuleOutput } from "../lib/iothub/stackOutputs";
 import { DeviceIdentity, DeviceTwin, ModuleIdentity, ModuleTwin } from "./registry";
 import type { IdentityAuthentication, RegistryProviderOptions } from "./registry";
-import type { DeviceConfig, IdentityAuthenticationConfig } from "./config";
+import type { DeviceConfig, IdentityAuthenticationConfig, ModuleConfig } from "./config";
 
 /** What the fleet needs: the hub to provision into (from either target) and the devices from stack config. */
 export interface FleetArgs {
@@ -149,6 +149,22 @@ function authenticationInput(
 }
 
 /**
+ * A module's rotation: its own, else its device's when the hub generates its keys (it then rotates with the
+ * device), else 0 (declared keys and X.509 rotate only where the module says so).
+ */
+function moduleRotation(module: ModuleConfig, device: DeviceConfig): number | undefined {
+  if (module.rotation !== undefined) return module.rotation;
+  const auth = module.authentication;
+  const hubGeneratedKeys = auth === undefined || (auth.type === "sas" && auth.primaryKey === undefined);
+  return hubGeneratedKeys ? device.rotation : undefined;
+}
+
+/** Whether an identity has keys (SAS), and so a connection string with a key and a previous one. */
+function hasKeys(auth: IdentityAuthenticationConfig | undefined): boolean {
+  return (auth?.type ?? "sas") === "sas";
+}
+
+/**
  * The device list turned into registry resources: a DeviceIdentity per device, a DeviceTwin where tags or desired
  * properties are declared, a ModuleIdentity and a ModuleTwin per module. Modules depend on their device and twins
  * on their identity (through the ids they take from them), so deletes run the other way round.
@@ -190,6 +206,7 @@ export class Fleet extends pulumi.ComponentResource {
           ...hub,
           deviceId: device.deviceId,
           authentication: authenticationInput(device.authentication),
+          rotation: device.rotation,
           status: device.status,
           statusReason: device.statusReason,
           edgeEnabled: device.edgeEnabled,
@@ -220,6 +237,7 @@ export class Fleet extends pulumi.ComponentResource {
             deviceId: identity.deviceId,
             moduleId: module.moduleId,
             authentication: authenticationInput(module.authentication),
+            rotation: moduleRotation(module, device),
             managedBy: module.managedBy,
           },
           parented,
@@ -236,6 +254,11 @@ export class Fleet extends pulumi.ComponentResource {
           deviceId: device.deviceId,
           moduleId: module.moduleId,
           connectionString: pulumi.secret(moduleIdentity.connectionString),
+          ...(hasKeys(module.authentication) && {
+            previousConnectionString: pulumi.secret(
+              moduleIdentity.previousConnectionString as pulumi.Output<string>,
+            ),
+          }),
           desired,
         });
       }

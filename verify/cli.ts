@@ -14,7 +14,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const outputs = await loadStackOutputs(options.source);
+  const outputs = await loadStackOutputs(options.source, options.allKeys);
   const trust = resolveTrust(options.ca, outputs.caFile);
 
   // The Azure SDKs take most of the start-up time: load them only once there is something to check.

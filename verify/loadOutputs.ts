@@ -6,12 +6,13 @@ import { parseStackOutputs, type StackOutputs } from "./outputs";
 /** Where the stack outputs come from: `--stack NAME`, `--outputs FILE`, or `--outputs -` (standard input). */
 export type OutputsSource = { stack: string } | { file: string };
 
-export async function loadStackOutputs(source: OutputsSource): Promise<StackOutputs> {
+/** The stack outputs from `source`; `allKeys` requires every module's previous connection string (--all-keys). */
+export async function loadStackOutputs(source: OutputsSource, allKeys = false): Promise<StackOutputs> {
   const text =
     "stack" in source ? await readPulumiStackOutputs(source.stack) : await readOutputsFile(source.file);
   const label =
     "stack" in source ? `stack ${source.stack}` : source.file === "-" ? "standard input" : source.file;
-  return parseStackOutputs(text, label);
+  return parseStackOutputs(text, label, allKeys);
 }
 
 async function readOutputsFile(file: string): Promise<string> {

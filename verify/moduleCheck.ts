@@ -17,6 +17,8 @@ export const CANARY_DESIRED_PROPERTY = "provisionerVerifyCanary";
 export interface ModuleResult {
   deviceId: string;
   moduleId: string;
+  /** Which of the module's connection strings was checked; only set with `--all-keys`. */
+  key?: "active" | "previous";
   ok: boolean;
   /** Steps that completed, in order. */
   passedSteps: StepName[];

@@ -12,6 +12,8 @@ export interface VerifyOptions {
   concurrency: number;
   /** `DEVICE/MODULE` to stay connected to, printing each desired patch. */
   watch?: { deviceId: string; moduleId: string };
+  /** Check each module with its previous key as well (the one active before the last rotation). */
+  allKeys: boolean;
   help: boolean;
 }
 
@@ -30,6 +32,8 @@ properties, and receives a live desired-property patch.
   --timeout SECONDS    limit for each step of each module (default ${DEFAULT_TIMEOUT_SECONDS})
   --concurrency N      modules checked at the same time (default ${DEFAULT_CONCURRENCY})
   --watch DEVICE/MODULE  stay connected as that module and print each desired patch until Ctrl+C
+  --all-keys           check each module with its previous key too (previousConnectionString: the key
+                       active before the last rotation), one after the other
   -h, --help           this text
 
 Exit codes: 0 every module passed, 1 a module failed, 2 bad usage or unreadable outputs.`;
@@ -49,6 +53,7 @@ export function parseVerifyOptions(argv: string[]): VerifyOptions {
         timeout: { type: "string" },
         concurrency: { type: "string" },
         watch: { type: "string" },
+        "all-keys": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -75,6 +80,7 @@ export function parseVerifyOptions(argv: string[]): VerifyOptions {
     timeoutSeconds: positiveNumber(values.timeout, "--timeout", DEFAULT_TIMEOUT_SECONDS, false),
     concurrency: positiveNumber(values.concurrency, "--concurrency", DEFAULT_CONCURRENCY, true),
     watch: values.watch === undefined ? undefined : parseModuleName(values.watch),
+    allKeys: values["all-keys"] === true,
     help,
   };
 }

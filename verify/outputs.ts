@@ -10,7 +10,12 @@ import { InputError } from "./inputError";
 
 export type { ModuleOutput, StackOutputs } from "../lib/iothub/stackOutputs";
 
-export function parseStackOutputs(text: string, source: string): StackOutputs {
+/**
+ * The stack outputs in `text`, or an InputError listing every violation. `allKeys` (`--all-keys`) adds the rule
+ * that every module has a previous connection string: outputs of a program before rotation, or an X.509 module,
+ * have none.
+ */
+export function parseStackOutputs(text: string, source: string, allKeys = false): StackOutputs {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -22,6 +27,15 @@ export function parseStackOutputs(text: string, source: string): StackOutputs {
   const modules = (json as { modules?: unknown } | null)?.modules;
   if (Array.isArray(modules) && modules.length === 0) {
     violations.push({ field: "modules", rule: "is empty, so there is nothing to verify" });
+  }
+  if (allKeys) {
+    reading.outputs?.modules.forEach((module, index) => {
+      if (module.previousConnectionString !== undefined) return;
+      violations.push({
+        field: `modules[${index}].previousConnectionString`,
+        rule: "is required with --all-keys (the connection string with the key active before the last rotation)",
+      });
+    });
   }
   if (reading.outputs && violations.length === 0) return reading.outputs;
   if (violations.length === 1 && violations[0].field === "") {

@@ -36,7 +36,7 @@ export function renderJson(report: VerifyReport): string {
 export function renderTable(report: VerifyReport): string {
   const header = ["MODULE", "RESULT", "ROUND TRIP", "DETAIL"];
   const rows = report.modules.map((module) => [
-    `${module.deviceId}/${module.moduleId}`,
+    `${module.deviceId}/${module.moduleId}${module.key ? ` (${module.key} key)` : ""}`,
     module.ok ? "pass" : "FAIL",
     module.roundTripMs === undefined ? "-" : `${module.roundTripMs} ms`,
     module.ok

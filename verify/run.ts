@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { serviceRegistry } from "../lib/iothub/serviceClient";
 import { checkModule, type ModuleResult } from "./moduleCheck";
-import type { StackOutputs } from "./outputs";
+import type { ModuleOutput, StackOutputs } from "./outputs";
 import { mapWithConcurrency } from "./pool";
 import { Progress } from "./progress";
 import { buildReport, type VerifyReport } from "./report";
@@ -10,9 +10,15 @@ import type { Trust } from "./trust";
 export interface RunOptions {
   timeoutSeconds: number;
   concurrency: number;
+  /** Also check each module with its previous connection string (`--all-keys`). */
+  allKeys?: boolean;
 }
 
-/** Checks every module of the stack outputs, at most `concurrency` at a time. */
+/**
+ * Checks every module of the stack outputs, at most `concurrency` at a time. With `allKeys`, each module is
+ * checked with its active key, then with its previous one: one after the other, since a second connection of the
+ * same module would take over the first's session.
+ */
 export async function verifyModules(
   outputs: StackOutputs,
   trust: Trust,
@@ -20,22 +26,28 @@ export async function verifyModules(
 ): Promise<VerifyReport> {
   const started = performance.now();
   const registry = serviceRegistry(outputs.serviceConnectionString, trust.caPem);
-  const progress = new Progress(outputs.modules.length);
+  const progress = new Progress(outputs.modules.length * (options.allKeys ? 2 : 1));
   const context = {
     registry,
     caPem: trust.caPem,
     trustDescription: trust.description,
     timeoutSeconds: options.timeoutSeconds,
   };
-  const results: ModuleResult[] = await mapWithConcurrency(
-    outputs.modules,
-    options.concurrency,
-    async (module) => {
-      const result = await checkModule(module, context);
-      progress.moduleFinished(result.ok);
-      return result;
-    },
-  );
+  const check = async (module: ModuleOutput, key?: ModuleResult["key"]): Promise<ModuleResult> => {
+    const result = { ...(await checkModule(module, context)), ...(key ? { key } : {}) };
+    progress.moduleFinished(result.ok);
+    return result;
+  };
+  const perModule = await mapWithConcurrency(outputs.modules, options.concurrency, async (module) => {
+    if (!options.allKeys || module.previousConnectionString === undefined) return [await check(module)];
+    const active = await check(module, "active");
+    const previous = await check(
+      { ...module, connectionString: module.previousConnectionString },
+      "previous",
+    );
+    return [active, previous];
+  });
+  const results: ModuleResult[] = perModule.flat();
   progress.finish();
   return buildReport(outputs.hostName, results, performance.now() - started);
 }

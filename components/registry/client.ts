@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import type { Registry } from "azure-iothub";
+import { apiVersion } from "azure-iothub/dist/version";
 import type { DeviceIdentity, ModuleIdentity } from "../../lib/iothub/identity";
 import { serviceRegistry } from "../../lib/iothub/serviceClient";
 import type { ServiceTwin, TwinPatchBody, TwinProperties } from "../../lib/iothub/twin";
@@ -56,9 +57,14 @@ export class HubClient {
     );
   }
 
-  /** PUT with If-Match "*": a full replace, so `device` must carry the keys to keep. */
-  updateDevice(device: IdentityBody): Promise<IdentityBody> {
-    return this.call("registry", () => this.registry.update(device as never));
+  /**
+   * A full replace, so `device` must carry the keys to keep: PUT with If-Match `etag` (refused with 412 when the
+   * device changed since), or "*" without one.
+   */
+  updateDevice(device: IdentityBody, etag?: string): Promise<IdentityBody> {
+    if (etag === undefined) return this.call("registry", () => this.registry.update(device as never));
+    const path = `/devices/${encodeURIComponent(device.deviceId)}?api-version=${apiVersion}`;
+    return this.call("registry", () => this.putIfMatch(path, device, etag));
   }
 
   deleteDevice(deviceId: string): Promise<void> {
@@ -76,8 +82,10 @@ export class HubClient {
     );
   }
 
-  updateModule(module: IdentityBody): Promise<IdentityBody> {
-    return this.call("registry", () => this.registry.updateModule(module as never, true));
+  /** A full replace like updateDevice: If-Match `etag` when given, else "*". */
+  updateModule(module: IdentityBody, etag?: string): Promise<IdentityBody> {
+    const conditional = etag === undefined ? module : { ...module, etag };
+    return this.call("registry", () => this.registry.updateModule(conditional as never, etag === undefined));
   }
 
   deleteModule(deviceId: string, moduleId: string): Promise<void> {
@@ -106,6 +114,23 @@ export class HubClient {
         : this.registry.updateModuleTwin(deviceId, moduleId, patch, etag),
     );
     return twinBody(twin);
+  }
+
+  /**
+   * PUT with If-Match `etag` through the SDK's own REST client (its authentication, CA, errors): the SDK's
+   * Registry.update always sends If-Match "*", so it cannot make a change conditional on the device's etag.
+   */
+  private putIfMatch(path: string, body: IdentityBody, etag: string): Promise<{ responseBody: unknown }> {
+    const rest = (this.registry as unknown as { _restApiClient: SdkRestClient })._restApiClient;
+    const headers = {
+      "Content-Type": "application/json; charset=utf-8",
+      "If-Match": etag.startsWith('"') ? etag : `"${etag}"`,
+    };
+    return new Promise((resolve, reject) =>
+      rest.executeApiCall("PUT", path, headers, body, (error, responseBody) =>
+        error ? reject(error) : resolve({ responseBody }),
+      ),
+    );
   }
 
   private async createOrRecover(
@@ -140,6 +165,17 @@ export class HubClient {
     );
     return (result as { responseBody?: T } | undefined)?.responseBody as T;
   }
+}
+
+/** The part of azure-iot-http-base's RestApiClient that putIfMatch uses (the SDK's Registry holds one). */
+interface SdkRestClient {
+  executeApiCall(
+    method: "PUT",
+    path: string,
+    headers: Record<string, string>,
+    body: unknown,
+    done: (error: Error | null | undefined, responseBody?: unknown) => void,
+  ): void;
 }
 
 /**

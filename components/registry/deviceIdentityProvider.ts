@@ -12,6 +12,7 @@ import {
   identityProvider,
 } from "./identityProvider";
 import { plainOutput, type OutputsOf } from "./providerKit";
+import { checkRotation } from "./rotation";
 
 /** The inputs as the provider receives them. */
 export type DeviceIdentityInputs = pulumi.Unwrap<DeviceIdentityArgs>;
@@ -32,6 +33,7 @@ export type DeviceIdentityOutputs = OutputsOf<DeviceIdentityInputs, typeof DEVIC
 export function checkDeviceIdentity(inputs: Partial<DeviceIdentityInputs>): RuleViolation[] {
   const violations = [...checkHubConnection(inputs), ...checkDeviceId(inputs.deviceId)];
   violations.push(...checkAuthentication(inputs.authentication));
+  violations.push(...checkRotation(inputs.rotation, inputs.authentication));
   violations.push(...checkIdentityStatus(inputs.status), ...checkStatusReason(inputs.statusReason));
   if (inputs.edgeEnabled !== undefined && typeof inputs.edgeEnabled !== "boolean") {
     violations.push({ field: "edgeEnabled", rule: "must be a boolean" });
@@ -105,6 +107,6 @@ export const deviceIdentityProvider: pulumi.dynamic.ResourceProvider = identityP
   fromState: deviceFromState,
   get: (client, inputs) => client.getDevice(inputs.deviceId),
   create: (client, device) => client.createDevice(device),
-  update: (client, device) => client.updateDevice(device),
+  update: (client, device, etag) => client.updateDevice(device, etag),
   remove: (client, inputs) => client.deleteDevice(inputs.deviceId),
 });

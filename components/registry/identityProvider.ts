@@ -2,7 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { RuleViolation } from "../../lib/iothub/rules";
 import { authenticationFromOutputs, authenticationOutputs } from "./authentication";
 import { HubClient, type IdentityBody } from "./client";
-import { describeFailure, isAlreadyExists, isNotFound } from "./errors";
+import { describeFailure, isAlreadyExists, isNotFound, isPreconditionFailed } from "./errors";
 import { hubHostName, identityConnectionString } from "./hubConnection";
 import {
   assertValid,
@@ -17,6 +17,15 @@ import {
   type RegistryTarget,
 } from "./providerKit";
 import type { IdentityArgs } from "./registryResource";
+import {
+  activeKeySlot,
+  checkRotationStep,
+  declaresKeys,
+  isRotationStep,
+  previousKeySlot,
+  rotatedKeys,
+  type RotationState,
+} from "./rotation";
 
 /** The inputs every identity (device or module) takes besides its own settings, as the provider receives them. */
 export type IdentityInputs = pulumi.Unwrap<IdentityArgs> & { deviceId: string };
@@ -31,8 +40,13 @@ export const IDENTITY_OUTPUTS = {
   secondaryKey: secretOutput<string | undefined>(),
   primaryThumbprint: plainOutput<string | undefined>(),
   secondaryThumbprint: plainOutput<string | undefined>(),
-  /** `HostName=..;DeviceId=..[;ModuleId=..];SharedAccessKey=..[;GatewayHostName=..]`, `x509=true` without a key. */
+  /**
+   * `HostName=..;DeviceId=..[;ModuleId=..];SharedAccessKey=..[;GatewayHostName=..]` with the active key (the
+   * primary at an even `rotation`, the secondary at an odd one); `x509=true` without a key.
+   */
   connectionString: secretOutput<string>(),
+  /** The same with the other key: the one active before the last rotation, valid until the next. None for X.509. */
+  previousConnectionString: secretOutput<string | undefined>(),
 };
 
 export type IdentityOutputFields = DeclaredOutputs<typeof IDENTITY_OUTPUTS>;
@@ -42,7 +56,8 @@ export const IDENTITY_SECRET_INPUTS = ["serviceConnectionString", "authenticatio
 
 /**
  * The outputs a device and a module identity share, from the hub's identity: `moduleId` undefined for a device.
- * The connection string carries the primary key (x509=true without one).
+ * The connection string carries the key `rotation` makes active (x509=true without one), the previous connection
+ * string the other key.
  */
 export function identityOutputFields(
   inputs: IdentityInputs,
@@ -50,13 +65,28 @@ export function identityOutputFields(
   moduleId: string | undefined,
 ): IdentityOutputFields {
   const auth = authenticationOutputs(identity);
+  const previousKey = auth[previousKeySlot(inputs.rotation)];
   return {
     hostName: hubHostName(inputs.serviceConnectionString),
     etag: identity.etag ?? "",
     generationId: identity.generationId ?? "",
     ...auth,
-    connectionString: identityConnectionString(inputs, inputs.deviceId, moduleId, auth.primaryKey),
+    connectionString: identityConnectionString(
+      inputs,
+      inputs.deviceId,
+      moduleId,
+      auth[activeKeySlot(inputs.rotation)],
+    ),
+    previousConnectionString:
+      previousKey === undefined
+        ? undefined
+        : identityConnectionString(inputs, inputs.deviceId, moduleId, previousKey),
   };
+}
+
+/** The stored rotation and keys a rotation step is checked against (diff: the state's keys, as the hub held them). */
+function storedRotation(olds: IdentityInputs & IdentityOutputFields): RotationState {
+  return { rotation: olds.rotation, keys: { primaryKey: olds.primaryKey, secondaryKey: olds.secondaryKey } };
 }
 
 /**
@@ -72,7 +102,7 @@ export function identityFromOutputs(olds: IdentityInputs & IdentityOutputFields)
  * them. Everything else (check, diff, create or adopt, read, update, delete) is the same and lives in
  * identityProvider().
  */
-export interface IdentityKind<I extends IdentityInputs, O extends I> {
+export interface IdentityKind<I extends IdentityInputs, O extends I & IdentityOutputFields> {
   target: RegistryTarget;
   /** Violations of the inputs, each naming the field and the rule. */
   check(inputs: Partial<I>): RuleViolation[];
@@ -87,16 +117,20 @@ export interface IdentityKind<I extends IdentityInputs, O extends I> {
   // The registry calls for this kind of identity.
   get(client: HubClient, inputs: I): Promise<IdentityBody>;
   create(client: HubClient, identity: IdentityBody): Promise<IdentityBody>;
-  update(client: HubClient, identity: IdentityBody): Promise<IdentityBody>;
+  /** A full replace: If-Match `etag` when given (refused with 412 when the identity changed since), else "*". */
+  update(client: HubClient, identity: IdentityBody, etag?: string): Promise<IdentityBody>;
   remove(client: HubClient, inputs: I): Promise<void>;
 }
 
 /** The dynamic provider of one kind of identity (loaded by the lazy stub in the provider process: lazyProvider.ts). */
-export function identityProvider<I extends IdentityInputs, O extends I>(
+export function identityProvider<I extends IdentityInputs, O extends I & IdentityOutputFields>(
   kind: IdentityKind<I, O>,
 ): pulumi.dynamic.ResourceProvider {
   const label = (inputs: { deviceId?: unknown; moduleId?: unknown }): string =>
     targetLabel(kind.target, kind.target, inputs);
+  /** The same registry entry: the ids are equal (otherwise diff replaces, and the new entry starts afresh). */
+  const sameEntry = (olds: Partial<I>, news: I): boolean =>
+    olds.deviceId !== undefined && resourceId(kind.target, olds as I) === resourceId(kind.target, news);
 
   /** An existing identity taken over (`adopt: true`): read, and brought to the declared state if it differs. */
   async function adopt(client: HubClient, inputs: I): Promise<IdentityBody> {
@@ -109,14 +143,58 @@ export function identityProvider<I extends IdentityInputs, O extends I>(
     }
   }
 
+  /**
+   * A rotation step: one PUT with If-Match the stored etag that carries the new key and the kept one together, so
+   * no moment leaves a device in the field without a valid key, and a registry changed behind the state's back is
+   * refused instead of overwritten. Hub-generated keys: the slot that becomes active gets a key generated here.
+   */
+  async function rotate(client: HubClient, olds: O, news: I): Promise<IdentityBody> {
+    const current = kind.fromState(olds);
+    const stored = current.authentication?.symmetricKey;
+    if (!declaresKeys(news.authentication) && stored?.primaryKey && stored.secondaryKey) {
+      const keys = rotatedKeys(
+        { primaryKey: stored.primaryKey, secondaryKey: stored.secondaryKey },
+        news.rotation ?? 0,
+      );
+      current.authentication = { ...current.authentication, symmetricKey: keys };
+    }
+    const body = kind.body(news, current);
+    try {
+      return await kind.update(client, body, olds.etag);
+    } catch (error) {
+      if (!isPreconditionFailed(error)) throw error;
+      // A retried PUT whose first attempt was applied (its answer lost) meets its own etag change: the hub then
+      // holds exactly the keys sent.
+      const now = await kind.get(client, news);
+      const sent = body.authentication?.symmetricKey;
+      const held = now.authentication?.symmetricKey;
+      if (sent && held && sent.primaryKey === held.primaryKey && sent.secondaryKey === held.secondaryKey)
+        return now;
+      throw new RotationConflict(
+        `${label(news)}: rotation ${news.rotation ?? 0} refused: the ${kind.target} changed in hub ` +
+          `${client.hostName} since the state was written (its etag differs), so nothing was changed. Run ` +
+          "`pulumi refresh` to read what the hub holds, then `pulumi up` again.",
+      );
+    }
+  }
+
   return {
-    async check(_olds: I, news: I) {
-      return checkAnswer(label(news), kind.check(news), news);
+    async check(olds: Partial<I>, news: I) {
+      const violations = kind.check(news);
+      // A new resource (no olds) or a replace (another entry) starts at any rotation.
+      if (sameEntry(olds, news)) {
+        const previous = { rotation: olds.rotation, keys: declaredKeys(olds.authentication) };
+        violations.push(...checkRotationStep(previous, news));
+      }
+      return checkAnswer(label(news), violations, news);
     },
 
     async diff(_id: string, olds: O, news: I) {
+      if (sameEntry(olds, news)) assertValid(label(news), checkRotationStep(storedRotation(olds), news));
       const settingsDiffer =
-        !kind.matches(news, kind.fromState(olds)) || (olds.adopt ?? false) !== (news.adopt ?? false);
+        !kind.matches(news, kind.fromState(olds)) ||
+        (olds.adopt ?? false) !== (news.adopt ?? false) ||
+        (olds.rotation ?? 0) !== (news.rotation ?? 0);
       return diffAnswer(kind.target, olds, news, settingsDiffer);
     },
 
@@ -151,11 +229,15 @@ export function identityProvider<I extends IdentityInputs, O extends I>(
     },
 
     async update(_id: string, olds: O, news: I) {
-      assertValid(label(news), kind.check(news));
+      assertValid(label(news), [...kind.check(news), ...checkRotationStep(storedRotation(olds), news)]);
+      const client = new HubClient(news);
       try {
-        const identity = await kind.update(new HubClient(news), kind.body(news, kind.fromState(olds)));
+        const identity = isRotationStep(olds, news)
+          ? await rotate(client, olds, news)
+          : await kind.update(client, kind.body(news, kind.fromState(olds)));
         return { outs: asState(kind.outputs(news, identity)) };
       } catch (error) {
+        if (error instanceof RotationConflict) throw error;
         throw describeFailure(label(news), "update", error);
       }
     },
@@ -170,3 +252,13 @@ export function identityProvider<I extends IdentityInputs, O extends I>(
     },
   };
 }
+
+/** The keys an old declaration gave itself (check() sees old inputs: hub-generated keys are not among them). */
+function declaredKeys(authentication: unknown): RotationState["keys"] {
+  if (!declaresKeys(authentication)) return undefined;
+  const { primaryKey, secondaryKey } = authentication as { primaryKey: string; secondaryKey: string };
+  return { primaryKey, secondaryKey };
+}
+
+/** A rotation the hub refused because the identity changed since the state was written (its own message says so). */
+class RotationConflict extends Error {}

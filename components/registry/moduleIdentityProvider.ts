@@ -11,6 +11,7 @@ import {
 } from "./identityProvider";
 import type { ModuleIdentityArgs } from "./moduleIdentity";
 import { plainOutput, type OutputsOf } from "./providerKit";
+import { checkRotation } from "./rotation";
 
 /** The inputs as the provider receives them. */
 export type ModuleIdentityInputs = pulumi.Unwrap<ModuleIdentityArgs>;
@@ -30,6 +31,7 @@ export function checkModuleIdentity(inputs: Partial<ModuleIdentityInputs>): Rule
     ...checkDeviceId(inputs.deviceId),
     ...checkModuleId(inputs.moduleId),
     ...checkAuthentication(inputs.authentication),
+    ...checkRotation(inputs.rotation, inputs.authentication),
   ];
   if (inputs.managedBy !== undefined && typeof inputs.managedBy !== "string") {
     violations.push({ field: "managedBy", rule: "must be a string" });
@@ -74,6 +76,6 @@ export const moduleIdentityProvider: pulumi.dynamic.ResourceProvider = identityP
   fromState: moduleFromState,
   get: (client, inputs) => client.getModule(inputs.deviceId, inputs.moduleId),
   create: (client, module) => client.createModule(module),
-  update: (client, module) => client.updateModule(module),
+  update: (client, module, etag) => client.updateModule(module, etag),
   remove: (client, inputs) => client.deleteModule(inputs.deviceId, inputs.moduleId),
 });

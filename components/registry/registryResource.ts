@@ -20,6 +20,12 @@ export interface IdentityArgs extends HubConnectionArgs {
    * dynamic resources).
    */
   adopt?: pulumi.Input<boolean>;
+  /**
+   * Key rotations so far (default 0) of a SAS identity: even = the primary key is active, odd = the secondary.
+   * Raising it by one replaces the other key (hub-generated keys: a new key; declared keys: the one the declaration
+   * changed) and makes it active; the key active until then stays valid until the next rotation.
+   */
+  rotation?: pulumi.Input<number>;
 }
 
 /** How one kind of registry resource registers. */

@@ -15,8 +15,13 @@ import { isPlainObject, type TwinDocument } from "./twin";
 export interface ModuleOutput<Computed = string> {
   deviceId: string;
   moduleId: string;
-  /** Secret. */
+  /** Secret: the connection string with the module's active key. */
   connectionString: Computed;
+  /**
+   * Secret: the same with the key active before the last rotation (still valid until the next one). SAS modules
+   * only; outputs written before rotation existed lack it.
+   */
+  previousConnectionString?: Computed;
   /** The desired properties this stack declares for the module twin (`{}` when it declares none). */
   desired: TwinDocument;
 }
@@ -109,6 +114,24 @@ function readModule(entry: unknown, field: string, violations: RuleViolation[]):
       });
     }
   }
+  let previousConnectionString: string | undefined;
+  if (entry.previousConnectionString !== undefined && entry.previousConnectionString !== null) {
+    previousConnectionString = requireSecretString(entry, "previousConnectionString", violations, field);
+    if (previousConnectionString !== undefined) {
+      const previous = checkConnectionString(
+        previousConnectionString,
+        `${field}.previousConnectionString`,
+        violations,
+        ["HostName", "DeviceId", "ModuleId", "SharedAccessKey"],
+      );
+      if (previous && (previous.DeviceId !== entry.deviceId || previous.ModuleId !== entry.moduleId)) {
+        violations.push({
+          field: `${field}.previousConnectionString`,
+          rule: "must name the same DeviceId and ModuleId as the entry",
+        });
+      }
+    }
+  }
   const desired = entry.desired ?? {};
   if (!isPlainObject(desired)) {
     violations.push({
@@ -121,6 +144,7 @@ function readModule(entry: unknown, field: string, violations: RuleViolation[]):
     deviceId: entry.deviceId as string,
     moduleId: entry.moduleId as string,
     connectionString,
+    ...(previousConnectionString === undefined ? {} : { previousConnectionString }),
     desired: desired as TwinDocument,
   };
 }

@@ -1,7 +1,13 @@
 import * as path from "node:path";
 import { paceFor } from "../../components/registry/options";
 import { parseStackOutputs } from "../../verify/outputs";
-import { FAKE_CA_PEM, FAKE_LOCAL_HOST, FAKE_POLICY_KEY, fakeCloud } from "./support/fakeCloud";
+import {
+  FAKE_CA_PEM,
+  FAKE_LOCAL_HOST,
+  FAKE_POLICY_KEY,
+  FAKE_PREVIOUS_KEY,
+  fakeCloud,
+} from "./support/fakeCloud";
 import { PROJECT_DIR, isSecretInput, plainInputs, runProgram, type Registration } from "./support/runProgram";
 
 /**
@@ -108,11 +114,16 @@ describe("the program on the azure target", () => {
         deviceId: "myFirstDevice",
         moduleId: "myFirstModule",
         connectionString: `HostName=hub;DeviceId=myFirstDevice;ModuleId=myFirstModule;SharedAccessKey=${FAKE_POLICY_KEY}`,
+        previousConnectionString: `HostName=hub;DeviceId=myFirstDevice;ModuleId=myFirstModule;SharedAccessKey=${FAKE_PREVIOUS_KEY}`,
         desired: { telemetryInterval: 122 },
       },
     ]);
     expect(run.secretOutputs).toEqual(
-      expect.arrayContaining(["serviceConnectionString", "modules[0].connectionString"]),
+      expect.arrayContaining([
+        "serviceConnectionString",
+        "modules[0].connectionString",
+        "modules[0].previousConnectionString",
+      ]),
     );
   });
 
@@ -200,8 +211,8 @@ describe("the stack outputs contract", () => {
 describe("secrets in the state", () => {
   const SECRET_OUTPUTS: Record<string, string[]> = {
     LocalHubPolicy: ["serviceConnectionString"],
-    DeviceIdentity: ["primaryKey", "secondaryKey", "connectionString"],
-    ModuleIdentity: ["primaryKey", "secondaryKey", "connectionString"],
+    DeviceIdentity: ["primaryKey", "secondaryKey", "connectionString", "previousConnectionString"],
+    ModuleIdentity: ["primaryKey", "secondaryKey", "connectionString", "previousConnectionString"],
   };
 
   it("every key and connection string a resource outputs is one the engine keeps secret", async () => {
@@ -330,6 +341,92 @@ describe("the fleet", () => {
       expect(appearsInClear(registration.inputs, key1)).toBe(false);
       expect(appearsInClear(registration.inputs, key2)).toBe(false);
     }
+  });
+});
+
+describe("key rotation in the stack config", () => {
+  const key1 = Buffer.alloc(32, 1).toString("base64");
+  const key2 = Buffer.alloc(32, 2).toString("base64");
+  const rotationConfig = {
+    ...localConfig,
+    devices: [
+      {
+        deviceId: "rotating",
+        rotation: 3,
+        modules: [
+          { moduleId: "inherits" },
+          { moduleId: "own", rotation: 1 },
+          { moduleId: "declared", authentication: { type: "sas", primaryKey: key1, secondaryKey: key2 } },
+          { moduleId: "x509", authentication: { type: "selfSigned", primaryThumbprint: "A".repeat(40) } },
+        ],
+      },
+    ],
+  };
+
+  it("gives the device its rotation and its modules the device's unless set or their keys are declared", async () => {
+    const run = await runProgram({ stack: "local", config: rotationConfig, engine: fakeCloud() });
+    const rotationOf = (name: string) =>
+      (plainInputs(run.registrations.find((r) => r.name === name)!.inputs) as { rotation?: number }).rotation;
+    expect(rotationOf("fleet-device-rotating")).toBe(3);
+    expect(rotationOf("fleet-module-rotating/inherits")).toBe(3);
+    expect(rotationOf("fleet-module-rotating/own")).toBe(1);
+    expect(rotationOf("fleet-module-rotating/declared")).toBeUndefined();
+    expect(rotationOf("fleet-module-rotating/x509")).toBeUndefined();
+  });
+
+  it("exports both connection strings of each SAS module as secrets, and no previous one for X.509", async () => {
+    const run = await runProgram({ stack: "local", config: rotationConfig, engine: fakeCloud() });
+    const modules = run.outputs.modules as Array<Record<string, unknown>>;
+    expect(modules.map((module) => [module.moduleId, "previousConnectionString" in module])).toEqual([
+      ["inherits", true],
+      ["own", true],
+      ["declared", true],
+      ["x509", false],
+    ]);
+    expect(modules[0].previousConnectionString).toBe(
+      `HostName=hub;DeviceId=rotating;ModuleId=inherits;SharedAccessKey=${FAKE_PREVIOUS_KEY}`,
+    );
+    expect(run.secretOutputs).toEqual(
+      expect.arrayContaining(
+        [0, 1, 2].flatMap((index) => [
+          `modules[${index}].connectionString`,
+          `modules[${index}].previousConnectionString`,
+        ]),
+      ),
+    );
+    expect(run.secretOutputs).not.toContain("modules[3].previousConnectionString");
+  });
+
+  it("refuses a rotation that is no whole number >= 0, or above 0 on an X.509 identity, naming the key", async () => {
+    const cloud = fakeCloud();
+    const error = await runProgram({
+      stack: "local",
+      config: {
+        ...localConfig,
+        devices: [
+          { deviceId: "a", rotation: -1, modules: [{ moduleId: "m", rotation: 1.5 }] },
+          { deviceId: "b", rotation: "2" },
+          {
+            deviceId: "c",
+            rotation: 1,
+            authentication: { type: "selfSigned", primaryThumbprint: "A".repeat(40) },
+          },
+        ],
+      },
+      engine: cloud,
+    }).then(
+      () => undefined,
+      (thrown: unknown) => thrown as Error,
+    );
+    for (const expected of [
+      "iothub-provisioner:devices[0].rotation: must be a whole number (0 or more)",
+      "iothub-provisioner:devices[0].modules[0].rotation: must be a whole number (0 or more)",
+      "iothub-provisioner:devices[1].rotation: must be a whole number (0 or more)",
+      "iothub-provisioner:devices[2].rotation: applies to SAS identities only",
+    ]) {
+      expect(error?.message).toContain(expected);
+    }
+    expect(cloud.resourceCount()).toBe(0);
   });
 });
 

@@ -250,3 +250,95 @@ describe("diff", () => {
     expect(moved.replaces).toEqual(["moduleId"]);
   });
 });
+
+describe("rotation", () => {
+  const device = { ...hubConnection, deviceId: "dev-r" };
+  const stored = (rotation: number) => ({
+    ...device,
+    rotation,
+    hostName: "hub.example",
+    authenticationType: "sas",
+    primaryKey: KEY_A,
+    secondaryKey: KEY_B,
+    etag: "e1",
+    generationId: "g1",
+    connectionString: "HostName=hub.example;DeviceId=dev-r;SharedAccessKey=" + KEY_A,
+  });
+
+  it.each([
+    [2, 1, "must not be lowered (the state is at rotation 2, the declaration at 1)"],
+    [2, 0, "must not be lowered"],
+    [1, 3, "must rise by one at a time (the state is at rotation 1, the declaration at 3)"],
+    [0, 2, "must rise by one at a time"],
+  ])("from %i to %i is refused in check and in diff: %s", async (from, to, rule) => {
+    const { failures } = await server.check(
+      providers.DeviceIdentity,
+      { ...device, rotation: from },
+      { ...device, rotation: to },
+    );
+    expect(failures).toEqual([
+      { property: "rotation", reason: expect.stringContaining(`rotation: ${rule}`) },
+    ]);
+    expect(failures[0].reason).toMatch(/^device "dev-r": rotation: /);
+    await expect(
+      server.diff(providers.DeviceIdentity, "dev-r", stored(from), { ...device, rotation: to }),
+    ).rejects.toThrow(`device "dev-r": rotation: ${rule}`);
+  });
+
+  it("accepts the same rotation (no change) and one more (an update, never a replace)", async () => {
+    expect(
+      (await server.check(providers.DeviceIdentity, { ...device, rotation: 1 }, { ...device, rotation: 2 }))
+        .failures,
+    ).toEqual([]);
+    expect(
+      await server.diff(providers.DeviceIdentity, "dev-r", stored(1), { ...device, rotation: 1 }),
+    ).toEqual({
+      changes: "none",
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    expect(
+      await server.diff(providers.DeviceIdentity, "dev-r", stored(1), { ...device, rotation: 2 }),
+    ).toEqual({
+      changes: "some",
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+  });
+
+  it("lets a new resource start at any rotation", async () => {
+    const { failures } = await server.check(
+      providers.ModuleIdentity,
+      {},
+      { ...device, moduleId: "m", rotation: 5 },
+    );
+    expect(failures).toEqual([]);
+  });
+
+  it.each([
+    [-1, "rotation: must be a whole number (0 or more)"],
+    [1.5, "rotation: must be a whole number (0 or more)"],
+    ["2", "rotation: must be a whole number (0 or more)"],
+  ])("refuses rotation %j: %s", async (rotation, rule) => {
+    const { failures } = await server.check(
+      providers.ModuleIdentity,
+      {},
+      { ...device, moduleId: "m", rotation },
+    );
+    expect(failures).toEqual([{ property: "rotation", reason: `module "dev-r/m": ${rule}` }]);
+  });
+
+  it("refuses a rotation above 0 on an X.509 identity", async () => {
+    const { failures } = await server.check(
+      providers.DeviceIdentity,
+      {},
+      { ...device, rotation: 1, authentication: { type: "selfSigned", primaryThumbprint: "A".repeat(40) } },
+    );
+    expect(failures).toEqual([
+      {
+        property: "rotation",
+        reason: expect.stringMatching(/^device "dev-r": rotation: applies to SAS identities only/),
+      },
+    ]);
+  });
+});

@@ -33,11 +33,25 @@ const capture =
 it.each([
   [
     "DeviceIdentity",
-    ["serviceConnectionString", "authentication", "primaryKey", "secondaryKey", "connectionString"],
+    [
+      "serviceConnectionString",
+      "authentication",
+      "primaryKey",
+      "secondaryKey",
+      "connectionString",
+      "previousConnectionString",
+    ],
   ],
   [
     "ModuleIdentity",
-    ["serviceConnectionString", "authentication", "primaryKey", "secondaryKey", "connectionString"],
+    [
+      "serviceConnectionString",
+      "authentication",
+      "primaryKey",
+      "secondaryKey",
+      "connectionString",
+      "previousConnectionString",
+    ],
   ],
   ["ModuleTwin", ["serviceConnectionString"]],
   ["DeviceTwin", ["serviceConnectionString"]],

@@ -16,6 +16,7 @@ describe("parseVerifyOptions", () => {
         "3",
         "--watch",
         "d1/m1",
+        "--all-keys",
       ]),
     ).toEqual({
       source: { stack: "dev" },
@@ -24,6 +25,7 @@ describe("parseVerifyOptions", () => {
       timeoutSeconds: 2.5,
       concurrency: 3,
       watch: { deviceId: "d1", moduleId: "m1" },
+      allKeys: true,
       help: false,
     });
   });
@@ -34,6 +36,7 @@ describe("parseVerifyOptions", () => {
       json: false,
       timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
       concurrency: DEFAULT_CONCURRENCY,
+      allKeys: false,
     });
   });
 

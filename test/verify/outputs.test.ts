@@ -2,6 +2,7 @@ import { InputError } from "../../verify/inputError";
 import { mqttEndpoint, parseStackOutputs } from "../../verify/outputs";
 
 const KEY = Buffer.alloc(32, 7).toString("base64");
+const PREVIOUS_KEY = Buffer.alloc(32, 8).toString("base64");
 const moduleConnectionString = (deviceId: string, moduleId: string, extra = "") =>
   `HostName=hub.local;DeviceId=${deviceId};ModuleId=${moduleId};SharedAccessKey=${KEY}${extra}`;
 
@@ -54,6 +55,64 @@ describe("parseStackOutputs", () => {
     );
     expect(parsed.caFile).toBeUndefined();
     expect(parsed.modules[0].desired).toEqual({});
+  });
+
+  it("reads a module's previous connection string when present, and requires it of every module with --all-keys", () => {
+    const previous = moduleConnectionString("dev-1", "sensor").replace(KEY, PREVIOUS_KEY);
+    const withPrevious = outputs({
+      modules: [
+        {
+          deviceId: "dev-1",
+          moduleId: "sensor",
+          connectionString: moduleConnectionString("dev-1", "sensor"),
+          previousConnectionString: previous,
+        },
+        {
+          deviceId: "dev-2",
+          moduleId: "sensor",
+          connectionString: moduleConnectionString("dev-2", "sensor"),
+        },
+      ],
+    });
+    const parsed = parseStackOutputs(JSON.stringify(withPrevious), "outputs.json");
+    expect(parsed.modules[0].previousConnectionString).toBe(previous);
+    expect(parsed.modules[1]).not.toHaveProperty("previousConnectionString");
+    let message = "";
+    try {
+      parseStackOutputs(JSON.stringify(withPrevious), "outputs.json", true);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe(
+      "outputs.json: invalid stack outputs:\n  - modules[1].previousConnectionString: is required with " +
+        "--all-keys (the connection string with the key active before the last rotation)",
+    );
+  });
+
+  it("refuses a previous connection string of another module or without a key, never echoing it", () => {
+    const message = problems(
+      outputs({
+        modules: [
+          {
+            deviceId: "dev-1",
+            moduleId: "sensor",
+            connectionString: moduleConnectionString("dev-1", "sensor"),
+            previousConnectionString: moduleConnectionString("dev-1", "other").replace(KEY, PREVIOUS_KEY),
+          },
+          {
+            deviceId: "dev-2",
+            moduleId: "sensor",
+            connectionString: moduleConnectionString("dev-2", "sensor"),
+            previousConnectionString: "HostName=hub.local;DeviceId=dev-2;ModuleId=sensor",
+          },
+        ],
+      }),
+    );
+    expect(message).toMatch(
+      /modules\[0\]\.previousConnectionString: must name the same DeviceId and ModuleId as the entry/,
+    );
+    expect(message).toMatch(/modules\[1\]\.previousConnectionString: must carry SharedAccessKey/);
+    expect(message).not.toContain(PREVIOUS_KEY);
   });
 
   it("rejects text that is not JSON, naming the source", () => {

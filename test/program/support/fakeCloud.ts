@@ -6,6 +6,8 @@ import type * as PulumiModule from "@pulumi/pulumi";
 import type { MockEngine } from "./runProgram";
 
 export const FAKE_POLICY_KEY = Buffer.alloc(32, 7).toString("base64");
+/** The key of the identities' previous connection strings (the key active before the last rotation). */
+export const FAKE_PREVIOUS_KEY = Buffer.alloc(32, 9).toString("base64");
 export const FAKE_LOCAL_HOST = "127.0.0.42";
 export const FAKE_CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n";
 
@@ -67,6 +69,7 @@ export function fakeCloud(): FakeCloud {
             state: {
               ...inputs,
               connectionString: `HostName=hub;DeviceId=${String(inputs.deviceId)};ModuleId=${String(inputs.moduleId)};SharedAccessKey=${FAKE_POLICY_KEY}`,
+              previousConnectionString: `HostName=hub;DeviceId=${String(inputs.deviceId)};ModuleId=${String(inputs.moduleId)};SharedAccessKey=${FAKE_PREVIOUS_KEY}`,
             },
           };
         default:

@@ -181,10 +181,13 @@ export async function runProgram(options: {
   for (const [key, value] of Object.entries(exported)) {
     if (pulumi.Output.isInstance(value) && (await pulumi.isSecret(value))) secretOutputs.push(key);
   }
-  const modules = program.modules as Array<{ connectionString: PulumiModule.Output<string> }> | undefined;
+  const modules = program.modules as Array<Record<string, unknown>> | undefined;
   for (const [index, module] of (modules ?? []).entries()) {
-    if (await pulumi.isSecret(module.connectionString))
-      secretOutputs.push(`modules[${index}].connectionString`);
+    for (const [key, value] of Object.entries(module)) {
+      if (pulumi.Output.isInstance(value) && (await pulumi.isSecret(value))) {
+        secretOutputs.push(`modules[${index}].${key}`);
+      }
+    }
   }
   return { registrations, outputs, secretOutputs };
 }
