@@ -63,6 +63,7 @@ program
     "host name clients use (default: localhost, or --host when it is not 127.0.0.1)",
   )
   .option("--quota <spec>", "quotas: a preset (S1) or CLASS=N/s|N/min,...")
+  .option("--adm-interval <ms>", "how often ADM configurations are evaluated, in milliseconds (default 5000)")
   .option(
     "--fault <spec>",
     "inject a fault: KIND:MODE[:COUNT[:MATCH]] (repeatable)",

@@ -54,8 +54,9 @@ function tokenize(text: string): Token[] {
       tokens.push({ kind: "number", value: Number(match![0]) });
       i += match![0].length;
     } else if (/[A-Za-z_$]/.test(char)) {
-      // A dotted path (tags.location.region, devices.modules) is one word; brackets allow odd property names.
-      const match = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*/.exec(text.slice(i));
+      // A dotted path (tags.location.region, devices.modules) is one word; a segment in double brackets
+      // (configurations.[[my-config]].status) may hold any character but `]`.
+      const match = /^[A-Za-z_$][\w$]*(\.([A-Za-z_$][\w$]*|\[\[[^\]]+\]\]))*/.exec(text.slice(i));
       tokens.push({ kind: "word", text: match![0] });
       i += match![0].length;
     } else {
@@ -175,7 +176,9 @@ class Parser {
       const upper = token.text.toUpperCase();
       if (upper === "TRUE" || upper === "FALSE") return { kind: "literal", value: upper === "TRUE" };
       if (upper === "NULL") return { kind: "literal", value: null };
-      const path = token.text.split(".");
+      const path = (token.text.match(/\[\[[^\]]+\]\]|[^.]+/g) ?? []).map((segment) =>
+        segment.startsWith("[[") ? segment.slice(2, -2) : segment,
+      );
       // `devices.tags.x` and `devices.modules.moduleId` name the same property as `tags.x` / `moduleId`.
       if (path[0].toLowerCase() === "devices") path.shift();
       if (path[0]?.toLowerCase() === "modules" && path.length > 1) path.shift();
