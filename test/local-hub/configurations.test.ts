@@ -16,7 +16,9 @@ const errorCode = (response: RawResponse): string =>
   /^ErrorCode:([^;]+);/.exec((response.body as { Message: string }).Message)?.[1] ?? "";
 
 /** The SDK's error keeps IoT Hub's body: the error code is there (its message is the text after the code). */
-const withCode = (code: string): unknown => ({ responseBody: expect.stringContaining(`ErrorCode:${code};`) });
+const withCode = (code: string): Record<string, unknown> => ({
+  responseBody: expect.stringContaining(`ErrorCode:${code};`),
+});
 
 const deviceConfiguration = (id: string, extra: Partial<Configuration> = {}): Configuration => ({
   id,
