@@ -18,6 +18,8 @@ export interface HubConfiguration {
   quota?: QuotaRule[];
   /** Faults added at start. */
   faults: FaultSpec[];
+  /** The period of the ADM engine's full evaluation (IoT Hub: 5 minutes), in milliseconds. */
+  admIntervalMs: number;
 }
 
 export const DEFAULT_STATE_DIR = ".iothub-local";
@@ -25,6 +27,7 @@ export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_HOSTNAME = "localhost";
 export const DEFAULT_HTTPS_PORT = 443;
 export const DEFAULT_MQTT_PORT = 8883;
+export const DEFAULT_ADM_INTERVAL_MS = 5000;
 
 /** The flags as commander hands them over (strings). */
 export interface StartFlags {
@@ -35,6 +38,7 @@ export interface StartFlags {
   hostname?: string;
   quota?: string;
   fault?: string[];
+  admInterval?: string;
 }
 
 export function configurationFromFlags(flags: StartFlags): HubConfiguration {
@@ -55,7 +59,18 @@ export function configurationFromFlags(flags: StartFlags): HubConfiguration {
     mqttPort: parsePort("--mqtt-port", flags.mqttPort, DEFAULT_MQTT_PORT),
     quota: flags.quota ? parseQuotaSpec(flags.quota) : undefined,
     faults: (flags.fault ?? []).map(parseFaultSpec),
+    admIntervalMs: parseAdmInterval(flags.admInterval),
   };
+}
+
+/** 10 ms to 1 hour: a shorter period would keep the hub busy evaluating, a longer one is no use to anyone. */
+function parseAdmInterval(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_ADM_INTERVAL_MS;
+  const ms = Number(value);
+  if (!/^\d+$/.test(value) || ms < 10 || ms > 3_600_000) {
+    throw new Error(`--adm-interval: '${value}' must be a whole number of milliseconds, 10-3600000`);
+  }
+  return ms;
 }
 
 /** 0 picks a free port (hub.json tells which). */

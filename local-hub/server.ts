@@ -10,6 +10,8 @@ import { listenHttps } from "./http/httpsListener";
 import { createServiceApi } from "./http/serviceApi";
 import { createServiceRoutes } from "./handlers";
 import { IdentityStore } from "./persistence/identityStore";
+import { ConfigurationStore } from "./persistence/configurationStore";
+import { AdmEngine } from "./adm/engine";
 import { createMethodRoutes } from "./handlers/methods";
 import { startDeviceApi, type DeviceApi } from "./mqtt";
 import {
@@ -71,6 +73,7 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
     const events = new HubEvents();
     // One store for both APIs: each instance creates the schema and prepares its statements.
     const store = new IdentityStore(db, events);
+    const configurations = new ConfigurationStore(db, events);
 
     // The device API first: direct-method routes invoke through it.
     const deviceApi: DeviceApi = await startDeviceApi({
@@ -92,7 +95,7 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
     closers.push(() => deviceApi.close());
 
     const routes: Route[] = [
-      ...createServiceRoutes({ store, hostName: config.hostName }),
+      ...createServiceRoutes({ store, configurations, hostName: config.hostName }),
       ...createMethodRoutes(deviceApi),
     ];
     const https: HttpsListener = await listenHttps(
@@ -102,6 +105,11 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
       throw listenError(error, "HTTPS", config.host, config.httpsPort);
     });
     closers.push(() => https.close());
+
+    // ADM runs on what both APIs change; it stops before they close.
+    const adm = new AdmEngine({ store, configurations, events, intervalMs: config.admIntervalMs, log });
+    adm.start();
+    closers.push(() => adm.stop());
 
     const info: HubInfo = {
       hostName: config.hostName,

@@ -10,6 +10,7 @@ export const OPERATION_CLASSES = [
   "query",
   "methods",
   "statistics",
+  "configurations",
   "desiredPush",
   "deviceTwin",
 ] as const;

@@ -19,6 +19,7 @@ export const QUOTA_PRESETS: Record<string, readonly QuotaRule[]> = {
     { operationClass: "twinUpdate", count: 50, per: "s" },
     { operationClass: "query", count: 20, per: "min" },
     { operationClass: "methods", count: 20, per: "s" },
+    { operationClass: "configurations", count: 20, per: "min" },
   ],
 };
 

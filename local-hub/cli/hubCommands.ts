@@ -71,6 +71,10 @@ function addStartCommands(program: Command): void {
     )
     .option("--quota <spec>", "quotas: a preset (S1) or CLASS=N/s|N/min,...")
     .option(
+      "--adm-interval <ms>",
+      "how often ADM configurations are evaluated, in milliseconds (default 5000)",
+    )
+    .option(
       "--fault <spec>",
       "inject a fault: KIND:MODE[:COUNT[:MATCH]] (repeatable)",
       (value: string, all: string[] = []) => [...all, value],

@@ -47,6 +47,15 @@ export const moduleAlreadyExists = (deviceId: string, moduleId: string): IotHubE
     "ModuleAlreadyExistsOnDevice",
     `A module with ID '${moduleId}' is already registered on device '${deviceId}'.`,
   );
+export const configurationNotFound = (id: string): IotHubError =>
+  new IotHubError(404, "ConfigurationNotFound", `Configuration ${id} not found.`);
+export const configurationAlreadyExists = (id: string): IotHubError =>
+  new IotHubError(409, "ConfigurationAlreadyExists", `A configuration with ID '${id}' already exists.`);
+/** A configuration's content or target condition IoT Hub cannot take. */
+export const invalidConfiguration = (
+  code: "InvalidConfigurationContent" | "InvalidConfigurationTargetCondition",
+  message: string,
+): IotHubError => new IotHubError(400, code, message);
 export const preconditionFailed = (message: string): IotHubError =>
   new IotHubError(412, "PreconditionFailed", message);
 /** A hub limit reached, e.g. the 51st module of a device (the SDK: TooManyDevicesError). */

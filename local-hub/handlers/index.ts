@@ -1,5 +1,7 @@
+import type { ConfigurationStore } from "../persistence/configurationStore";
 import type { IdentityStore } from "../persistence/identityStore";
 import { bulkRoutes } from "./bulk";
+import { configurationRoutes } from "./configurations";
 import { deviceRoutes } from "./devices";
 import { moduleRoutes } from "./modules";
 import { queryRoutes } from "./query";
@@ -10,11 +12,13 @@ import { twinRoutes } from "./twins";
 export interface ServiceDeps {
   /** The hub's one identity store (it announces changes on the hub's event bus); the device API shares it. */
   store: IdentityStore;
+  /** The ADM configurations and edge deployments (the ADM engine applies them). */
+  configurations: ConfigurationStore;
   hostName: string;
 }
 
-/** The service API's registry, twin, bulk, query and statistics operations on one identity store. */
-export function createServiceRoutes({ store }: ServiceDeps): Route[] {
+/** The service API's registry, twin, bulk, query, statistics and configuration operations on the hub's stores. */
+export function createServiceRoutes({ store, configurations }: ServiceDeps): Route[] {
   return [
     ...deviceRoutes(store),
     ...moduleRoutes(store),
@@ -22,5 +26,6 @@ export function createServiceRoutes({ store }: ServiceDeps): Route[] {
     ...bulkRoutes(store),
     ...queryRoutes(store),
     ...statisticsRoutes(store),
+    ...configurationRoutes(configurations, store),
   ];
 }

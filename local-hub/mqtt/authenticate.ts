@@ -62,10 +62,12 @@ export function authenticateConnect(
   const device = backend.getDevice(identity.deviceId);
   if (!device) return { ok: false, reason: `device '${identity.deviceId}' is not registered` };
   if (device.status !== "enabled") return { ok: false, reason: `device '${identity.deviceId}' is disabled` };
-  const credentials: IdentityCredentials | undefined = identity.moduleId
-    ? backend.getModule(identity.deviceId, identity.moduleId)
-    : device;
-  if (!credentials) return { ok: false, reason: `module '${attempt.clientId}' is not registered` };
+  const module = identity.moduleId ? backend.getModule(identity.deviceId, identity.moduleId) : undefined;
+  if (identity.moduleId && !module)
+    return { ok: false, reason: `module '${attempt.clientId}' is not registered` };
+  // A module of type `none` (an IoT Edge device's $edgeAgent and $edgeHub) authenticates with its device's
+  // credentials: that is how the IoT Edge runtime connects them.
+  const credentials: IdentityCredentials = module && module.authentication.type !== "none" ? module : device;
 
   const password = attempt.password?.toString("utf8");
   if (password) return checkSasToken(credentials, hostName, identity, password, now);

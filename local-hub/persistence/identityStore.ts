@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { Database, Statement } from "better-sqlite3";
 import type { ConnectionState } from "../../lib/iothub/identity";
-import { credentialsChanged } from "../../lib/iothub/identityAuthentication";
+import { EDGE_AGENT, EDGE_HUB } from "../../lib/iothub/configuration";
+import { credentialsChanged, registeredAuthentication } from "../../lib/iothub/identityAuthentication";
 import { LIMITS, checkTwinSection } from "../../lib/iothub/rules";
 import type { DeviceSideTwin, ServiceTwin, TwinProperties, TwinUpdate } from "../../lib/iothub/twin";
 import {
@@ -47,8 +48,23 @@ import {
   patchReported as applyReportedPatch,
   renderDeviceSide,
   replacementPatch,
+  type ConfigurationsSection,
   type TwinState,
 } from "./twinState";
+
+/** What the ADM engine reads of a twin before it decides what to write (see `updateConfigurationState`). */
+export interface ConfigurationView {
+  desired: Readonly<TwinProperties>;
+  configurations: Readonly<ConfigurationsSection>;
+  appliedConfigurations: string | undefined;
+}
+
+/** What the ADM engine writes into a twin: a desired patch, the whole `configurations` section, the applied set. */
+export interface ConfigurationWrite {
+  desiredPatch?: TwinProperties;
+  configurations: ConfigurationsSection;
+  appliedConfigurations?: string;
+}
 
 export type { IdentityRef } from "../events";
 
@@ -57,6 +73,9 @@ function checkEtag(condition: EtagCondition, current: string, what: string): voi
     throw preconditionFailed(`The etag ${condition.etag} does not match the current etag of ${what}.`);
   }
 }
+
+/** The IoT Edge runtime's module identities, which every IoT Edge device has. */
+const EDGE_SYSTEM_MODULES = [EDGE_AGENT, EDGE_HUB] as const;
 
 const newGenerationId = (): string => `63${randomBytes(8).readBigUInt64BE().toString().slice(0, 16)}`;
 
@@ -103,6 +122,7 @@ export class IdentityStore {
   putDevice(identity: DeviceIdentityModel, condition: EtagCondition): DeviceRecord {
     const { deviceId, ...input } = identity;
     const revoked: Array<[IdentityRef, "credentialsChanged" | "disabled"]> = [];
+    const created: IdentityRef[] = [];
     const record = this.db.transaction(() => {
       const existing = this.getDevice(deviceId);
       const now = new Date().toISOString();
@@ -117,6 +137,7 @@ export class IdentityStore {
         };
         stored.deviceScope = this.scopeOf(deviceId, stored, undefined);
         this.statements.insertDevice.run(deviceId, JSON.stringify(stored), stored.status, serializeTwin(now));
+        created.push({ deviceId }, ...this.addEdgeSystemModules(deviceId, stored));
         return this.getDevice(deviceId) as DeviceRecord;
       }
       if (!existing) throw deviceNotFound(deviceId);
@@ -130,6 +151,7 @@ export class IdentityStore {
       };
       stored.deviceScope = this.scopeOf(deviceId, stored, existing);
       this.statements.updateDeviceIdentity.run(JSON.stringify(stored), stored.status, deviceId);
+      created.push(...this.addEdgeSystemModules(deviceId, stored));
       if (existing.status === "enabled" && stored.status === "disabled") {
         revoked.push([{ deviceId }, "disabled"]);
         for (const moduleId of this.moduleIds(deviceId)) revoked.push([{ deviceId, moduleId }, "disabled"]);
@@ -139,6 +161,7 @@ export class IdentityStore {
       return this.getDevice(deviceId) as DeviceRecord;
     })();
     for (const [ref, reason] of revoked) this.announce("identityRevoked", ref, reason);
+    for (const ref of created) this.announce("twinChanged", ref);
     return record;
   }
 
@@ -176,6 +199,34 @@ export class IdentityStore {
       ]);
     }
     return given;
+  }
+
+  /**
+   * IoT Hub gives every IoT Edge device the runtime's module identities `$edgeAgent` and `$edgeHub` (managed by
+   * `iotEdge`, authentication `none`: the runtime authenticates as the device), also a device that becomes one.
+   * Returns the modules it added.
+   */
+  private addEdgeSystemModules(deviceId: string, device: StoredDevice): IdentityRef[] {
+    if (!device.capabilities.iotEdge) return [];
+    const added: IdentityRef[] = [];
+    for (const moduleId of EDGE_SYSTEM_MODULES) {
+      if (this.statements.getModule.get(deviceId, moduleId)) continue;
+      const stored: StoredModule = {
+        generationId: newGenerationId(),
+        etag: newEtag(),
+        cloudToDeviceMessageCount: 0,
+        authentication: registeredAuthentication({ type: "none" }),
+        managedBy: "iotEdge",
+      };
+      this.statements.insertModule.run(
+        deviceId,
+        moduleId,
+        JSON.stringify(stored),
+        serializeTwin(new Date().toISOString()),
+      );
+      added.push({ deviceId, moduleId });
+    }
+    return added;
   }
 
   /** Removes the device, its twin, its modules and their twins (404 when missing, 412 when the etag is stale). */
@@ -238,6 +289,7 @@ export class IdentityStore {
   putModule(identity: ModuleIdentityModel, condition: EtagCondition): ModuleRecord {
     const { deviceId, moduleId, ...input } = identity;
     let revoked = false;
+    let created = false;
     const record = this.db.transaction(() => {
       if (!this.statements.deviceExists.get(deviceId)) throw deviceNotFound(deviceId);
       const existing = this.getModule(deviceId, moduleId);
@@ -261,6 +313,7 @@ export class IdentityStore {
           JSON.stringify(stored),
           serializeTwin(new Date().toISOString()),
         );
+        created = true;
         return this.getModule(deviceId, moduleId) as ModuleRecord;
       }
       if (!existing) throw moduleNotFound(deviceId, moduleId);
@@ -276,6 +329,7 @@ export class IdentityStore {
       return this.getModule(deviceId, moduleId) as ModuleRecord;
     })();
     if (revoked) this.announce("identityRevoked", { deviceId, moduleId }, "credentialsChanged");
+    if (created) this.announce("twinChanged", { deviceId, moduleId });
     return record;
   }
 
@@ -308,7 +362,7 @@ export class IdentityStore {
 
   /** Merges tags and desired into the twin (null deletes; desired null deletes every desired property). */
   patchTwin(ref: IdentityRef, { tags, desired }: TwinUpdate, condition: EtagCondition): ServiceTwin {
-    return this.writeTwin(ref, condition, (twin, at) => {
+    return this.writeTwin(ref, condition, tags !== undefined, (twin, at) => {
       if (tags) mergePatch(twin.tags, tags);
       if (desired === null) {
         // Pushed as a null for each removed property, as a replacement is, so a device's copy loses them too.
@@ -325,7 +379,7 @@ export class IdentityStore {
 
   /** Replaces tags and desired as a whole. */
   replaceTwin(ref: IdentityRef, { tags, desired }: TwinUpdate, condition: EtagCondition): ServiceTwin {
-    return this.writeTwin(ref, condition, (twin, at) => {
+    return this.writeTwin(ref, condition, true, (twin, at) => {
       twin.tags = tags ?? {};
       const patch = replacementPatch(twin.desired, desired ?? {});
       twin.desired = {};
@@ -336,11 +390,12 @@ export class IdentityStore {
 
   /**
    * Reads, changes and writes one twin in a transaction, checking the etag condition and the twin rules on the
-   * result (a merge can outgrow the limits); announces a desired change after commit.
+   * result (a merge can outgrow the limits); announces a desired change (and a tags change) after commit.
    */
   private writeTwin(
     ref: IdentityRef,
     condition: EtagCondition,
+    tagsWritten: boolean,
     change: (twin: TwinState, at: Date) => { patch: TwinProperties; version: number } | undefined,
   ): ServiceTwin {
     const { json, desiredChange } = this.db.transaction(() => {
@@ -357,7 +412,50 @@ export class IdentityStore {
       return { json: renderTwin(row, ref), desiredChange };
     })();
     if (desiredChange) this.announce("desiredChanged", ref, desiredChange.patch, desiredChange.version);
+    if (tagsWritten) this.announce("twinChanged", ref);
     return json;
+  }
+
+  /**
+   * The ADM engine's write: `change` sees the twin's desired properties, `configurations` section and which
+   * configurations' content it carries, and returns what to write (undefined: nothing). The desired patch merges
+   * as a service's patch does (null deletes) and must leave desired within IoT Hub's twin rules, else nothing is
+   * written (400); a desired change is pushed to the connected client. Tags and reported are never touched, so no
+   * `twinChanged` goes out: the engine's own writes do not re-trigger it. Returns whether anything was written.
+   */
+  updateConfigurationState(
+    ref: IdentityRef,
+    change: (twin: ConfigurationView) => ConfigurationWrite | undefined,
+  ): boolean {
+    const outcome = this.db.transaction(() => {
+      const row = this.twinRow(ref);
+      const twin = JSON.parse(row.twin) as TwinState;
+      const write = change({
+        desired: twin.desired,
+        configurations: twin.configurations ?? {},
+        appliedConfigurations: twin.appliedConfigurations,
+      });
+      if (!write) return undefined;
+      let desiredChange: { patch: TwinProperties; version: number } | undefined;
+      if (write.desiredPatch && Object.keys(write.desiredPatch).length > 0) {
+        desiredChange = {
+          patch: write.desiredPatch,
+          version: patchDesired(twin, write.desiredPatch, new Date()),
+        };
+        throwIfViolations(checkTwinSection("desired", twin.desired, "properties.desired"));
+      } else {
+        bumpVersion(twin);
+      }
+      if (Object.keys(write.configurations).length > 0) twin.configurations = write.configurations;
+      else delete twin.configurations;
+      if (write.appliedConfigurations !== undefined) twin.appliedConfigurations = write.appliedConfigurations;
+      this.saveTwin(ref, JSON.stringify(twin));
+      return { desiredChange };
+    })();
+    if (outcome?.desiredChange) {
+      this.announce("desiredChanged", ref, outcome.desiredChange.patch, outcome.desiredChange.version);
+    }
+    return outcome !== undefined;
   }
 
   getDeviceSideTwin(ref: IdentityRef): DeviceSideTwin | undefined {
@@ -370,7 +468,7 @@ export class IdentityStore {
    * Hub's twin rules (names, depth, sizes), else nothing is written (400).
    */
   patchReported(ref: IdentityRef, patch: TwinProperties): number {
-    return this.db.transaction(() => {
+    const version = this.db.transaction(() => {
       const row = this.twinRow(ref);
       const twin = JSON.parse(row.twin) as TwinState;
       const version = applyReportedPatch(twin, patch, new Date());
@@ -378,6 +476,8 @@ export class IdentityStore {
       this.saveTwin(ref, JSON.stringify(twin));
       return version;
     })();
+    this.announce("twinChanged", ref);
+    return version;
   }
 
   setConnectionState(ref: IdentityRef, state: ConnectionState, at: Date): void {

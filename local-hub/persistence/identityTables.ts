@@ -143,6 +143,9 @@ export function renderTwin(row: DeviceRow | ModuleRow, ref: IdentityRef): Servic
     version: twin.version,
     tags: twin.tags,
     properties: renderProperties(twin),
+    ...(twin.configurations && Object.keys(twin.configurations).length > 0
+      ? { configurations: twin.configurations }
+      : {}),
   };
   if (ref.moduleId !== undefined) {
     const module = JSON.parse(row.identity) as StoredModule;

@@ -20,7 +20,17 @@ export interface TwinState {
   reported: Record<string, unknown>;
   reportedVersion: number;
   reportedMetadata: MetadataNode;
+  /** The ADM configurations that target this twin (the twin's `configurations` section); absent when none. */
+  configurations?: ConfigurationsSection;
+  /**
+   * Which configurations' content (ids and etags) the ADM engine last wrote into this twin: it writes again only
+   * when that set changes, so content applied by other means stays until the deployment changes, as on IoT Hub.
+   */
+  appliedConfigurations?: string;
 }
+
+/** A twin's `configurations` section: configuration id -> its status on this twin. */
+export type ConfigurationsSection = Record<string, { status: "Targeted" | "Applied" }>;
 
 export const newEtag = (): string => randomBytes(8).toString("base64");
 
