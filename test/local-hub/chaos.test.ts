@@ -61,6 +61,7 @@ describe("quotas and faults", () => {
     const shown = await hub.cli("quota", "show");
     expect(shown.stdout.trim().split("\n")).toEqual([
       "bulk=100/min",
+      "configurations=20/min",
       "methods=20/s",
       "query=20/min",
       "registry=100/min",

@@ -24,7 +24,7 @@ describe("TokenExpiry", () => {
     expect(activeTimers()).toBe(before + 50);
     for (const connection of connections) expiry.release(connection);
     expect(expiry.size).toBe(0);
-    expect(activeTimers()).toBe(before);
+    expect(activeTimers()).toBeLessThanOrEqual(before); // other timers of the worker may end meanwhile
 
     // A connection still watched expires; the released ones, whose tokens expired earlier, are not reported.
     expiry.watch(kept, Date.now() + 40);
@@ -45,7 +45,7 @@ describe("TokenExpiry", () => {
       expiry.watch(connection, Date.now() + 10);
     });
     expect(reported).toEqual([connection]);
-    expect(activeTimers()).toBe(before);
+    expect(activeTimers()).toBeLessThanOrEqual(before); // other timers of the worker may end meanwhile
   });
 
   it("watching a connection again replaces its timer (one per connection)", () => {
@@ -57,7 +57,7 @@ describe("TokenExpiry", () => {
     expect(expiry.size).toBe(1);
     expect(activeTimers()).toBe(before + 1);
     expiry.close();
-    expect(activeTimers()).toBe(before);
+    expect(activeTimers()).toBeLessThanOrEqual(before); // other timers of the worker may end meanwhile
   });
 
   it("does not close a connection whose token is valid for longer than a timer can wait (~24.8 days)", async () => {

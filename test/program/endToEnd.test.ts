@@ -184,6 +184,9 @@ describe("the program against a running local hub, through the real provider ser
         "myFirstDevice/myFirstModule": { telemetryInterval: 122 },
         "myFirstDevice/mySecondModule": { mode: "eco" },
         "line:2/m": {},
+        // IoT Hub gives every IoT Edge device the runtime's two module identities; the program declares neither.
+        "gateway/$edgeAgent": {},
+        "gateway/$edgeHub": {},
       },
     });
   });

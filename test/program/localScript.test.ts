@@ -67,7 +67,7 @@ describe("npm run local without a Pulumi CLI", () => {
     const result = runLocal(["--colour"], {});
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(
-      "unknown argument --colour (use --stack NAME, --state DIR, --host ADDR, --no-download, --no-verify)",
+      "unknown argument --colour (use --stack NAME, --state DIR, --host ADDR, --no-download, --no-verify, --help)",
     );
   });
 });
