@@ -7,7 +7,7 @@ import {
 import { isPlainObject, type ServiceTwin, type TwinProperties } from "../../lib/iothub/twin";
 import { IotHubError } from "../errors/iotHubError";
 import type { HubEvents, IdentityRef } from "../events";
-import { matches } from "../handlers/twinQuery";
+import { matches } from "../handlers/twinQueryEvaluation";
 import type { ConfigurationStore, StoredConfiguration } from "../persistence/configurationStore";
 import type { ConfigurationView, IdentityStore } from "../persistence/identityStore";
 import { sqlPrefilter } from "../persistence/twinPrefilter";

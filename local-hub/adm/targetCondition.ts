@@ -1,12 +1,12 @@
 import type { ConfigurationKind } from "../../lib/iothub/configuration";
 import {
   QuerySyntaxError,
-  matches,
   parseTwinQuery,
   type Condition,
   type Operand,
   type TwinQuery,
 } from "../handlers/twinQuery";
+import { matches } from "../handlers/twinQueryEvaluation";
 
 /**
  * A configuration's target condition and custom metric queries, in the hub's query language (handlers/twinQuery.ts

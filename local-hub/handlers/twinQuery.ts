@@ -32,8 +32,6 @@ export type {
   TargetCondition,
   TwinQuery,
 } from "../query/twinQueryAst";
-// What parses a condition finds here, next to the parser, the function that tests twins with it.
-export { matches } from "./twinQueryEvaluation";
 
 /** IoT Hub: "Query expressions can have a maximum length of 8192 characters." */
 export const MAX_QUERY_LENGTH = 8192;

@@ -1,11 +1,10 @@
 import {
   MAX_NESTING_DEPTH,
   MAX_QUERY_LENGTH,
-  matches,
   parseTargetCondition,
   parseTwinQuery,
 } from "../../local-hub/handlers/twinQuery";
-import { runTwinQuery } from "../../local-hub/handlers/twinQueryEvaluation";
+import { matches, runTwinQuery } from "../../local-hub/handlers/twinQueryEvaluation";
 import { sqlPrefilter } from "../../local-hub/persistence/twinPrefilter";
 
 const twin = {
