@@ -3,7 +3,7 @@ import { EDGE_AGENT, type ConfigurationKind } from "../../lib/iothub/configurati
 /**
  * The queries behind a configuration's system metrics, as IoT Hub lists them in `systemMetrics.queries`. The engine
  * counts these itself while it applies (one pass, no query per metric); the texts tell a user what each count
- * means and can be run as they are with `POST /devices/query` once the query engine has projections.
+ * means and can be run as they are with `POST /devices/query`.
  */
 export function systemMetricQueries(
   id: string,
