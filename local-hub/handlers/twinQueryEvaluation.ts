@@ -176,8 +176,9 @@ function groupRow(
 }
 
 /**
- * Every row of a query over these twins, unpaged: what IoT Hub would return across all pages. For callers that
- * hold the twins already (the ADM engine's metric queries); the query route pages over the store instead.
+ * Every row of a query over these twins, unpaged: what IoT Hub would return across all pages, for a caller that
+ * holds the twins already. The query route pages over the store instead, and the ADM engine counts the twins a
+ * metric query's FROM and WHERE select (scanTwins + matches), not its rows.
  */
 export function runTwinQuery(query: TwinQuery, twins: Iterable<TwinDocument>): QueryRow[] {
   const matching = [...twins].filter((twin) => matches(query.where, twin));
