@@ -4,6 +4,8 @@
  * HTTP response is the primary signal and the error's name the fallback.
  */
 
+import { hubErrorBodyMessage } from "../../lib/iothub/serviceClient";
+
 interface SdkErrorShape {
   name?: string;
   message?: string;
@@ -61,18 +63,7 @@ function nameOf(error: unknown): string {
 
 /** The hub's own explanation: `ErrorCode:<Code>;<text>` in the body's Message, else the SDK's message. */
 export function hubMessage(error: unknown): string {
-  const shape = error as SdkErrorShape | undefined;
-  const body = shape?.responseBody;
-  if (typeof body === "string" && body.length > 0) {
-    try {
-      const parsed = JSON.parse(body) as { Message?: unknown; message?: unknown };
-      const message = parsed.Message ?? parsed.message;
-      if (typeof message === "string" && message.length > 0) return message;
-    } catch {
-      // not JSON: fall back to the SDK's message
-    }
-  }
-  return shape?.message || String(error);
+  return hubErrorBodyMessage(error) ?? ((error as SdkErrorShape | undefined)?.message || String(error));
 }
 
 /** A timeout the retry layer raises itself, so it classifies like the SDK's network errors. */

@@ -126,3 +126,20 @@ function restApiClientOf(clients: ServiceClients): RestApiClient {
 function trustOnlyThrough(restApiClient: RestApiClient, agent: Agent): void {
   restApiClient.setOptions({ http: { agent } });
 }
+
+/**
+ * IoT Hub's own explanation of a failed service-SDK call: the `Message` of the error body the SDK keeps as
+ * `responseBody` (`ErrorCode:<Code>;<text>`), or undefined when the hub sent no such body (a network error, a
+ * timeout, a body that is not IoT Hub's JSON).
+ */
+export function hubErrorBodyMessage(error: unknown): string | undefined {
+  const body = (error as { responseBody?: unknown } | undefined)?.responseBody;
+  if (typeof body !== "string" || body.length === 0) return undefined;
+  try {
+    const parsed = JSON.parse(body) as { Message?: unknown; message?: unknown };
+    const message = parsed.Message ?? parsed.message;
+    return typeof message === "string" && message.length > 0 ? message : undefined;
+  } catch {
+    return undefined;
+  }
+}

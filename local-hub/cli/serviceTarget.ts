@@ -7,7 +7,7 @@ import {
   parseConnectionString,
   serviceConnectionString,
 } from "../../lib/iothub/sas";
-import { serviceClient, serviceRegistry } from "../../lib/iothub/serviceClient";
+import { hubErrorBodyMessage, serviceClient, serviceRegistry } from "../../lib/iothub/serviceClient";
 import { OWNER_POLICY, PolicyStore } from "../authentication/policyStore";
 import { DEFAULT_STATE_DIR } from "../configuration";
 import { findRunningHub, hasHubDatabase, openStateDatabase } from "../stateDir";
@@ -125,21 +125,10 @@ export class ServiceError extends Error {
   }
 
   static from(error: unknown): ServiceError {
-    const failure = error as { name?: string; message?: string; responseBody?: unknown; code?: string };
-    const coded = /^ErrorCode:([^;]+);([\s\S]*)$/.exec(bodyMessage(failure.responseBody));
+    const failure = error as { name?: string; message?: string; code?: string };
+    const coded = /^ErrorCode:([^;]+);([\s\S]*)$/.exec(hubErrorBodyMessage(error) ?? "");
     if (coded) return new ServiceError(coded[1], coded[2].trim());
     return new ServiceError(failure.code ?? failure.name ?? "Error", failure.message ?? String(error));
-  }
-}
-
-/** The `Message` of an IoT Hub error body (JSON text), or "" when the body is not one. */
-function bodyMessage(body: unknown): string {
-  if (typeof body !== "string") return "";
-  try {
-    const parsed = JSON.parse(body) as { Message?: unknown };
-    return typeof parsed.Message === "string" ? parsed.Message : "";
-  } catch {
-    return "";
   }
 }
 
