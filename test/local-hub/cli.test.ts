@@ -11,7 +11,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HUB_CLI, hubStartArgs, PROJECT_ROOT, runCli, startHub } from "../support/hubProcess";
+import { collectOutput, HUB_CLI, hubStartArgs, PROJECT_ROOT, runCli, startHub } from "../support/hubProcess";
 
 /**
  * The privileged-port error as a user without privilege meets it, on any machine the suite runs on. A contributor
@@ -202,19 +202,14 @@ describe("iothub-local and a hub.json no running hub wrote", () => {
   function runInOwnProcessGroup(
     args: string[],
   ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [HUB_CLI, ...args], {
+    return collectOutput(
+      spawn(process.execPath, [HUB_CLI, ...args], {
         cwd: PROJECT_ROOT,
         env: { ...process.env, IOTHUB_LOCAL_EXIT_WITH_STDIN: "1" },
         detached: true,
         stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      child.once("close", (code) => resolve({ code, stdout, stderr }));
-    });
+      }),
+    );
   }
 
   it("stop never signals a live process whose command line only mentions iothub-local (e.g. tail -f of hub.log)", async () => {

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROJECT_ROOT, runCli, type CliResult } from "../support/hubProcess";
+import { collectOutput, PROJECT_ROOT, runCli, type CliResult } from "../support/hubProcess";
 import { policyNames, useSuiteHub } from "../support/suiteHub";
 
 /**
@@ -259,22 +259,12 @@ describe("hub commands say what they did", () => {
   });
 
   it("npm run local -- --help prints what it does and its flags, and runs nothing", async () => {
-    const result = await new Promise<CliResult>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        ["--import", "tsx", join(PROJECT_ROOT, "scripts", "local.ts"), "--help"],
-        {
-          cwd: PROJECT_ROOT,
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      child.once("error", reject);
-      child.once("close", (code) => resolve({ code, stdout, stderr }));
-    });
+    const result = await collectOutput(
+      spawn(process.execPath, ["--import", "tsx", join(PROJECT_ROOT, "scripts", "local.ts"), "--help"], {
+        cwd: PROJECT_ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
     expect(result).toMatchObject({ code: 0, stderr: "" });
     expect(result.stdout).toMatch(/^Usage: npm run local/);
     expect(result.stdout).toMatch(/pulumi up --stack STACK --yes/);

@@ -85,25 +85,31 @@ export async function startHub(options: StartHubOptions = {}): Promise<TestHub> 
   throw new Error("the local hub found no free loopback address in 20 tries");
 }
 
-/** Runs the hub CLI once (policy, quota, fault, stop, ...) and collects its output. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** Everything a child process prints, with its exit code, once it has ended (its stdout and stderr piped). */
+export function collectOutput(child: ChildProcess): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [HUB_CLI, ...args], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    track(child);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.once("error", reject);
-    child.once("close", (code) => {
-      untrack(child);
-      resolvePromise({ code, stdout, stderr });
-    });
+    child.once("close", (code) => resolvePromise({ code, stdout, stderr }));
   });
+}
+
+/** Runs the hub CLI once (policy, quota, fault, stop, ...) and collects its output. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [HUB_CLI, ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  track(child);
+  try {
+    return await collectOutput(child);
+  } finally {
+    untrack(child);
+  }
 }
 
 function seedSuiteCa(stateDir: string): void {

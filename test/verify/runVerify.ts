@@ -1,15 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
+import { collectOutput, type CliResult } from "../support/hubProcess";
 
 /** The verify CLI as a pipeline runs it: a child process, exit code and output captured. */
 export const ROOT = join(__dirname, "..", "..");
 export const VERIFY_ARGS = ["--import", "tsx", join(ROOT, "verify", "cli.ts")];
 
-export interface VerifyRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type VerifyRun = CliResult;
 
 export function startVerify(
   args: string[],
@@ -30,15 +27,7 @@ export function runVerify(
   env: NodeJS.ProcessEnv = process.env,
   stdin?: string,
 ): Promise<VerifyRun> {
-  const child = startVerify(args, env, stdin);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk) => (stdout += chunk));
-  child.stderr!.on("data", (chunk) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return collectOutput(startVerify(args, env, stdin));
 }
 
 /** Resolves with everything printed so far once `pattern` appears on the child's stdout. */

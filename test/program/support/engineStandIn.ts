@@ -13,6 +13,7 @@
 import { spawn } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
 import type { ProviderServer } from "../../support/providerServer";
+import { collectOutput } from "../../support/hubProcess";
 import { Deployment, type StepLog } from "./deployment";
 import { programCommand, type RunRequest } from "./languageHost";
 import { SECRET_SIG, SECRET_SIG_KEY, isSecretInput, plainInputs } from "./runProgram";
@@ -210,25 +211,20 @@ function secretPaths(value: unknown, at = ""): string[] {
 }
 
 /** Runs the program's command to its exit, collecting what it prints. */
-function runToExit(command: {
+async function runToExit(command: {
   command: string;
   args: string[];
   env: NodeJS.ProcessEnv;
   cwd: string;
 }): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command.command, command.args, {
+  const { code, stdout, stderr } = await collectOutput(
+    spawn(command.command, command.args, {
       cwd: command.cwd,
       env: command.env,
       stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (exitCode) => resolve({ exitCode, stdout, stderr }));
-  });
+    }),
+  );
+  return { exitCode: code, stdout, stderr };
 }
 
 /** A gRPC unary handler from an async function; a rejection becomes the call's error with its message. */
