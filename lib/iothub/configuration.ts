@@ -220,6 +220,13 @@ export function isLayeredDeployment(content: ConfigurationContent): boolean {
   return content.modulesContent !== undefined && !(isPlainObject(agent) && DESIRED_ROOT in agent);
 }
 
+/** A text field a configuration may leave out (absent or null). */
+function checkOptionalText(value: unknown, field: string): RuleViolation[] {
+  return value === undefined || value === null || typeof value === "string"
+    ? []
+    : [{ field, rule: "must be a string" }];
+}
+
 /**
  * A PUT body with IoT Hub's rules: `id` (when present) as in the path, `content`, `targetCondition` a string,
  * `priority` (default 0), `labels`, `metrics.queries`, `schemaVersion` a string. `input` is valid only when
@@ -235,21 +242,9 @@ export function parseConfigurationBody(
   if (record.id !== undefined && record.id !== id) {
     violations.push({ field: "id", rule: `must match the id in the path '${id}'` });
   }
-  if (
-    record.schemaVersion !== undefined &&
-    record.schemaVersion !== null &&
-    typeof record.schemaVersion !== "string"
-  ) {
-    violations.push({ field: "schemaVersion", rule: "must be a string" });
-  }
+  violations.push(...checkOptionalText(record.schemaVersion, "schemaVersion"));
   violations.push(...checkConfigurationContent(record.content));
-  if (
-    record.targetCondition !== undefined &&
-    record.targetCondition !== null &&
-    typeof record.targetCondition !== "string"
-  ) {
-    violations.push({ field: "targetCondition", rule: "must be a string" });
-  }
+  violations.push(...checkOptionalText(record.targetCondition, "targetCondition"));
   violations.push(...checkPriority(record.priority));
   violations.push(...checkLabels(record.labels));
   const metrics = record.metrics;
