@@ -110,13 +110,17 @@ export class FaultStore {
     return this.cache.get();
   }
 
-  clear(): void {
-    this.db.transaction(() => {
+  /** Removes every fault; returns the ones that were still armed. */
+  clear(): Fault[] {
+    const removed = this.db.transaction(() => {
+      const faults = this.list();
       this.db.prepare("DELETE FROM faults").run();
       this.db.prepare("UPDATE fault_clears SET generation = generation + 1 WHERE id = 1").run();
+      return faults;
     })();
     this.cache.invalidate();
     this.clears.invalidate();
+    return removed;
   }
 
   /** How many times the faults were cleared so far. */

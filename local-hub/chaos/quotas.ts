@@ -92,9 +92,15 @@ export class QuotaStore {
     this.rules.invalidate();
   }
 
-  clear(): void {
-    this.db.prepare("DELETE FROM quotas").run();
+  /** Removes every quota; returns the ones removed. */
+  clear(): QuotaRule[] {
+    const removed = this.db.transaction(() => {
+      const rules = this.list();
+      this.db.prepare("DELETE FROM quotas").run();
+      return rules;
+    })();
     this.rules.invalidate();
+    return removed;
   }
 
   list(): QuotaRule[] {

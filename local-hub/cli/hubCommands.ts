@@ -200,14 +200,7 @@ function addQuotaCommands(program: Command): void {
     .description("remove every quota")
     .addOption(stateOption())
     .action((flags: { state: string }) => {
-      const cleared = withDatabase(flags.state, (db) =>
-        db.transaction(() => {
-          const store = new QuotaStore(db);
-          const rules = store.list();
-          store.clear();
-          return rules;
-        })(),
-      );
+      const cleared = withDatabase(flags.state, (db) => new QuotaStore(db).clear());
       console.log(
         cleared.length
           ? `cleared ${plural(cleared.length, "quota")}: ${cleared.map(formatQuotaRule).join(",")}`
@@ -253,14 +246,7 @@ function addFaultCommands(program: Command): void {
     .description("remove every fault")
     .addOption(stateOption())
     .action((flags: { state: string }) => {
-      const cleared = withDatabase(flags.state, (db) =>
-        db.transaction(() => {
-          const store = new FaultStore(db);
-          const faults = store.list();
-          store.clear();
-          return faults;
-        })(),
-      );
+      const cleared = withDatabase(flags.state, (db) => new FaultStore(db).clear());
       console.log(
         cleared.length
           ? [`cleared ${plural(cleared.length, "fault")}:`, ...cleared.map(describeFault)].join("\n")
