@@ -124,6 +124,10 @@ export function namesOutsideConstraints(ca: CertificateAuthority, names: readonl
 }
 
 export function randomSerial(): string {
-  // A positive serial: the leading hex digit stays below 8 so DER does not read it as negative.
-  return "0" + forge.util.bytesToHex(forge.random.getBytesSync(15));
+  // 16 random bytes in DER's minimal form: the first byte's top bit clear (a positive INTEGER) and its next bit set
+  // (never 0x00, which DER allows only before a byte >= 0x80; OpenSSL refused some certificates with one as
+  // "illegal padding"). Prefixing a "0" digit instead, as this once did, made that padding byte for half the serials.
+  const bytes = forge.random.getBytesSync(16);
+  const first = (bytes.charCodeAt(0) & 0x7f) | 0x40;
+  return forge.util.bytesToHex(String.fromCharCode(first) + bytes.slice(1));
 }
