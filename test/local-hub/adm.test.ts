@@ -399,8 +399,12 @@ describe("IoT Edge deployments", () => {
       interval: 60,
     });
     const current = await configurationOf("base-munich");
+    const agentVersion = (await suite.registry.getModuleTwin("edge-adm", "$edgeAgent")).responseBody
+      .properties.desired.$version as number;
     await suite.registry.updateConfiguration({ ...current, labels: { release: "2" } });
     await pushed(sensorClient.patches, sensorClient.twin, has("interval", 5));
+    // The engine writes $edgeAgent after the custom modules: the next test reads its desired version.
+    await pushed(agentPatches, agentTwin, (patch) => (patch.$version as number) > agentVersion);
   });
 
   it("targets IoT Edge devices only", async () => {
