@@ -2,8 +2,8 @@ import { Command, Option } from "commander";
 import { resolve } from "node:path";
 import { serviceConnectionString } from "../../lib/iothub/sas";
 import { checkNewPolicy, OWNER_POLICY, parseRights, PolicyStore } from "../authentication/policyStore";
-import { describeFault, FaultStore, validateFault } from "../chaos/faults";
-import { formatQuotaRule, parseQuotaSpec, QuotaStore } from "../chaos/quotas";
+import { describeFault, FaultStore, validateFault, type Fault } from "../chaos/faults";
+import { formatQuotaRule, parseQuotaSpec, QuotaStore, type QuotaRule } from "../chaos/quotas";
 import {
   configurationFromFlags,
   DEFAULT_HOSTNAME,
@@ -21,6 +21,7 @@ import {
 } from "../stateDir";
 import { ensureCertificateAuthority } from "../tls";
 import { parseInput, refuseViolations, UsageError } from "./commandLine";
+import { outputOption, printOutput, type Column, type OutputFormat } from "./output";
 
 const stateOption = (): Option => new Option("--state <dir>", "state directory").default(DEFAULT_STATE_DIR);
 
@@ -157,9 +158,14 @@ function addPolicyCommands(program: Command): void {
     .command("list")
     .description("list policies and their rights (never their keys)")
     .addOption(stateOption())
-    .action((flags: { state: string }) => {
+    .addOption(outputOption())
+    .action((flags: { state: string; output?: OutputFormat }) => {
       const policies = withDatabase(flags.state, (db) => new PolicyStore(db).list());
-      for (const p of policies) console.log(`${p.name}\t${p.rights.join(",")}`);
+      printOutput(
+        policies.map(({ name, rights }) => ({ name, rights })),
+        POLICY_COLUMNS,
+        flags.output,
+      );
     });
   policy
     .command("remove <name>")
@@ -183,6 +189,23 @@ function addPolicyCommands(program: Command): void {
       console.log(serviceConnectionString(hostName, found.name, found.primaryKey));
     });
 }
+
+/** The listings' columns for `-o table|tsv` (json prints the rows whole; a policy's keys are never in them). */
+const POLICY_COLUMNS: Column<{ name: string; rights: readonly string[] }>[] = [
+  { header: "name", value: (policy) => policy.name },
+  { header: "rights", value: (policy) => policy.rights.join(",") },
+];
+const QUOTA_COLUMNS: Column<QuotaRule>[] = [
+  { header: "operationClass", value: (rule) => rule.operationClass },
+  { header: "rate", value: (rule) => `${rule.count}/${rule.per}` },
+];
+const FAULT_COLUMNS: Column<Fault>[] = [
+  { header: "id", value: (fault) => fault.id },
+  { header: "kind", value: (fault) => fault.kind },
+  { header: "mode", value: (fault) => fault.mode },
+  { header: "remaining", value: (fault) => fault.remaining ?? "until cleared" },
+  { header: "match", value: (fault) => fault.match },
+];
 
 function addQuotaCommands(program: Command): void {
   const quota = program.command("quota").description("quotas per operation class (429 when exceeded)");
@@ -211,9 +234,10 @@ function addQuotaCommands(program: Command): void {
     .command("show")
     .description("print the quotas")
     .addOption(stateOption())
-    .action((flags: { state: string }) => {
+    .addOption(outputOption())
+    .action((flags: { state: string; output?: OutputFormat }) => {
       const rules = withDatabase(flags.state, (db) => new QuotaStore(db).list());
-      console.log(rules.length ? rules.map(formatQuotaRule).join("\n") : "no quotas");
+      printOutput(rules, QUOTA_COLUMNS, flags.output);
     });
 }
 
@@ -237,9 +261,10 @@ function addFaultCommands(program: Command): void {
     .command("list")
     .description("print the faults still armed")
     .addOption(stateOption())
-    .action((flags: { state: string }) => {
+    .addOption(outputOption())
+    .action((flags: { state: string; output?: OutputFormat }) => {
       const faults = withDatabase(flags.state, (db) => new FaultStore(db).list());
-      console.log(faults.length ? faults.map(describeFault).join("\n") : "no faults");
+      printOutput(faults, FAULT_COLUMNS, flags.output);
     });
   fault
     .command("clear")

@@ -58,15 +58,15 @@ describe("quotas and faults", () => {
   }
 
   it("applies --quota and --fault given at start (S1 preset; one 503 for statistics)", async () => {
-    const shown = await hub.cli("quota", "show");
+    const shown = await hub.cli("quota", "show", "-o", "tsv");
     expect(shown.stdout.trim().split("\n")).toEqual([
-      "bulk=100/min",
-      "configurations=20/min",
-      "methods=20/s",
-      "query=20/min",
-      "registry=100/min",
-      "twinRead=100/s",
-      "twinUpdate=50/s",
+      "bulk\t100/min",
+      "configurations\t20/min",
+      "methods\t20/s",
+      "query\t20/min",
+      "registry\t100/min",
+      "twinRead\t100/s",
+      "twinUpdate\t50/s",
     ]);
     await expect(registry.getRegistryStatistics()).rejects.toMatchObject({ name: "ServiceUnavailableError" });
     const stats = await registry.getRegistryStatistics();
@@ -92,11 +92,13 @@ describe("quotas and faults", () => {
     const added = await hub.cli("fault", "add", "registry", "--mode", "503", "--count", "2");
     expect(added.stdout).toMatch(/registry 503 \(2 left\)/);
     await expect(registry.get("target")).rejects.toMatchObject({ name: "ServiceUnavailableError" });
-    expect((await hub.cli("fault", "list")).stdout).toMatch(/registry 503 \(1 left\)/);
+    expect(JSON.parse((await hub.cli("fault", "list")).stdout)).toEqual([
+      { id: expect.any(Number), kind: "registry", mode: "503", remaining: 1 },
+    ]);
     await registry.getTwin("target"); // another class is untouched
     await expect(registry.get("target")).rejects.toMatchObject({ name: "ServiceUnavailableError" });
     await registry.get("target");
-    expect((await hub.cli("fault", "list")).stdout.trim()).toBe("no faults");
+    expect(JSON.parse((await hub.cli("fault", "list")).stdout)).toEqual([]);
   });
 
   it("aims a fault with --match at the operations whose path contains the text", async () => {
@@ -156,7 +158,7 @@ describe("quotas and faults", () => {
       expect(result.code).not.toBe(0);
       expect(result.stderr).toMatch(message);
     }
-    expect((await hub.cli("quota", "show")).stdout.trim()).toBe("no quotas");
-    expect((await hub.cli("fault", "list")).stdout.trim()).toBe("no faults");
+    expect(JSON.parse((await hub.cli("quota", "show")).stdout)).toEqual([]);
+    expect(JSON.parse((await hub.cli("fault", "list")).stdout)).toEqual([]);
   });
 });

@@ -57,6 +57,8 @@ describe("durability across kill -9", () => {
     const ids = (await after.list()).responseBody.map((d) => d.deviceId).sort();
     expect(ids).toEqual(["bulk-a", "durable"]);
     await expect(hubRegistry(info, policy).get("durable")).resolves.toBeDefined();
-    expect((await hub.cli("quota", "show")).stdout.trim()).toBe("query=7/min");
+    expect(JSON.parse((await hub.cli("quota", "show")).stdout)).toEqual([
+      { operationClass: "query", count: 7, per: "min" },
+    ]);
   });
 });

@@ -12,7 +12,7 @@ describe("shared access policies", () => {
   }
 
   it("starts with Azure's five default policies and their rights", async () => {
-    const result = await suite.hub.cli("policy", "list");
+    const result = await suite.hub.cli("policy", "list", "-o", "tsv");
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split("\n");
     expect(lines).toEqual([
@@ -23,6 +23,18 @@ describe("shared access policies", () => {
       "registryReadWrite\tRegistryRead,RegistryWrite",
     ]);
     expect(result.stdout).not.toMatch(/=/); // list never prints keys
+  });
+
+  it("lists policies as JSON off a terminal, as a table or tsv with -o, never with keys; refuses another format", async () => {
+    const json = await suite.hub.cli("policy", "list");
+    expect(JSON.parse(json.stdout)).toContainEqual({ name: "service", rights: ["ServiceConnect"] });
+    expect(json.stdout).not.toMatch(/[Kk]ey/);
+    const table = (await suite.hub.cli("policy", "list", "-o", "table")).stdout.split("\n");
+    expect(table[0]).toMatch(/^name +rights$/);
+    expect(table).toContainEqual(expect.stringMatching(/^service +ServiceConnect$/));
+    const refused = await suite.hub.cli("policy", "list", "-o", "yaml");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/yaml.*json, table, tsv|json, table, tsv.*yaml/);
   });
 
   it("prints a connection string for this hub, with a 32-byte key, that works at once on the running hub", async () => {
@@ -71,6 +83,6 @@ describe("shared access policies", () => {
     expect(badName.stderr).toMatch(/policy name/);
     const missing = await suite.hub.cli("policy", "remove", "nosuchpolicy");
     expect(missing.code).not.toBe(0);
-    expect((await suite.hub.cli("policy", "list")).stdout).not.toMatch(/^bad\t/m);
+    expect((await suite.hub.cli("policy", "list", "-o", "tsv")).stdout).not.toMatch(/^bad\t/m);
   });
 });

@@ -282,7 +282,7 @@ describe("npx iothub-local start, in the project the package was installed into"
     const registry = hubRegistry(hub.info, added.stdout.trim());
     const { responseBody } = await registry.get("packaged-device");
     expect(responseBody.deviceId).toBe("packaged-device");
-    const listed = await npx("policy", "list", "--state", stateDir);
+    const listed = await npx("policy", "list", "-o", "tsv", "--state", stateDir);
     expect(listed.stdout).toContain("packaged\tRegistryRead");
   });
 

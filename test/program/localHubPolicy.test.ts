@@ -37,10 +37,14 @@ describe("the local hub policy resource, through the real provider server", () =
   });
 
   function policyList(): string {
-    return spawnSync(process.execPath, ["bin/iothub-local.js", "policy", "list", "--state", stateDir], {
-      cwd: PROJECT_DIR,
-      encoding: "utf8",
-    }).stdout;
+    return spawnSync(
+      process.execPath,
+      ["bin/iothub-local.js", "policy", "list", "-o", "tsv", "--state", stateDir],
+      {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+      },
+    ).stdout;
   }
 
   /** hub.json as a hub writes it, naming `pid`. */

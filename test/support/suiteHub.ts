@@ -3,14 +3,11 @@ import type { Client, Registry } from "azure-iothub";
 import { serviceClient, serviceRegistry } from "../../lib/iothub/serviceClient";
 import { startHub, type StartHubOptions, type TestHub } from "./hubProcess";
 
-/** The names of a test hub's shared access policies, as `iothub-local policy list` prints them (first column). */
+/** The names of a test hub's shared access policies, as `iothub-local policy list -o json` prints them. */
 export async function policyNames(hub: TestHub): Promise<string[]> {
-  const listed = await hub.cli("policy", "list");
+  const listed = await hub.cli("policy", "list", "-o", "json");
   if (listed.code !== 0) throw new Error(`iothub-local policy list exited ${listed.code}: ${listed.stderr}`);
-  return listed.stdout
-    .trim()
-    .split("\n")
-    .map((line) => line.split(/\s+/)[0]);
+  return (JSON.parse(listed.stdout) as Array<{ name: string }>).map((policy) => policy.name);
 }
 
 /** One hub for a suite (or a describe block) and a service-SDK registry on it, filled in by beforeAll. */
