@@ -286,6 +286,58 @@ describe("npx iothub-local start, in the project the package was installed into"
     expect(listed.stdout).toContain("packaged\tRegistryRead");
   });
 
+  it("runs the service commands from the package: device, module, twin, query, connection-string, sas-token, method", async () => {
+    const cli = async (...args: string[]): Promise<unknown> => {
+      const result = await npx(...args, "--state", stateDir, "-o", "json");
+      if (result.code !== 0)
+        throw new Error(`iothub-local ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
+      return JSON.parse(result.stdout);
+    };
+    expect(await cli("device", "create", "pkg-edge", "--edge")).toMatchObject({
+      deviceId: "pkg-edge",
+      capabilities: { iotEdge: true },
+    });
+    expect(await cli("module", "create", "pkg-edge", "sensor")).toMatchObject({ moduleId: "sensor" });
+    await cli(
+      "twin",
+      "update",
+      "pkg-edge",
+      "--module",
+      "sensor",
+      "--set",
+      "desired.interval=30",
+      "--set",
+      "tags.site=lab",
+    );
+    expect(await cli("twin", "show", "pkg-edge", "--module", "sensor")).toMatchObject({
+      tags: { site: "lab" },
+      properties: { desired: { interval: 30 } },
+    });
+    const rows = (await cli("query", "SELECT * FROM devices.modules WHERE tags.site = 'lab'")) as Array<{
+      moduleId: string;
+    }>;
+    expect(rows.map((row) => row.moduleId)).toEqual(["sensor"]);
+    const { connectionString } = (await cli(
+      "connection-string",
+      "show",
+      "pkg-edge",
+      "--module",
+      "sensor",
+    )) as {
+      connectionString: string;
+    };
+    expect(connectionString).toMatch(
+      /^HostName=[^;]+;DeviceId=pkg-edge;ModuleId=sensor;SharedAccessKey=[^;]+$/,
+    );
+    const { sasToken } = (await cli("sas-token", "pkg-edge")) as { sasToken: string };
+    expect(sasToken).toMatch(/^SharedAccessSignature sr=[^&]+%2Fdevices%2Fpkg-edge&sig=/);
+    // No module is connected: IoT Hub's error, exit 1, from the installed CLI as from the checkout's.
+    const offline = await npx("method", "invoke", "pkg-edge", "--name", "ping", "--state", stateDir);
+    expect(offline.code).toBe(1);
+    expect(offline.stderr).toMatch(/^iothub-local: DeviceNotOnline: /);
+    expect(await cli("device", "delete", "pkg-edge")).toEqual({ deviceId: "pkg-edge", deleted: true });
+  });
+
   it("npx iothub-local stop stops it: the hub exits 0 and removes hub.json", async () => {
     const stopped = await npx("stop", "--state", stateDir);
     expect(stopped).toMatchObject({ code: 0, stdout: "stopped\n" });
