@@ -63,6 +63,8 @@ export class AdmEngine {
   private readonly listeners: Array<() => void> = [];
   /** Twins whose desired properties refused an applied set (by twin key): not tried again until the set changes. */
   private readonly refused = new Map<string, string>();
+  /** The last pass found no configuration and went over every twin: until one is added, passes have nothing to do. */
+  private clearedWithoutConfigurations = false;
 
   constructor(private readonly options: AdmEngineOptions) {}
 
@@ -108,7 +110,12 @@ export class AdmEngine {
 
   private pass(): void {
     const { store, configurations } = this.options;
-    const evaluated = configurations.list().map((configuration) => this.evaluated(configuration));
+    const listed = configurations.list();
+    // With no configuration, a pass has nothing to apply or count, and the pass that saw the last one go cleared
+    // the twins' configurations sections (the service API cannot write them): skip the scan of every twin, which
+    // each twin change would otherwise cost a hub that uses no ADM.
+    if (listed.length === 0 && this.clearedWithoutConfigurations) return;
+    const evaluated = listed.map((configuration) => this.evaluated(configuration));
     const tallies = new Map<string, Tally>(
       evaluated.map((e) => [
         e.configuration.id,
@@ -138,6 +145,7 @@ export class AdmEngine {
       }
     }
     for (const e of evaluated) this.recordMetrics(e, tallies.get(e.configuration.id)!);
+    this.clearedWithoutConfigurations = listed.length === 0;
   }
 
   private evaluated(configuration: StoredConfiguration): Evaluated {
