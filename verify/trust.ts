@@ -5,8 +5,8 @@ import { InputError } from "./inputError";
 
 /**
  * Which CA the hub is trusted with: `--ca`, else the outputs' `caFile`, plus NODE_EXTRA_CA_CERTS. Both SDKs get it
- * in this process: the module client through its `ca` option, the service SDK through the service-client factory
- * (lib/iothub/serviceClient.ts). TLS checks are never turned off.
+ * in this process: the module client through one TLS secure context (verify/moduleClient.ts), the service SDK
+ * through the service-client factory (lib/iothub/serviceClient.ts). TLS checks are never turned off.
  */
 
 export interface Trust {
