@@ -1,5 +1,5 @@
 /**
- * IoT Hub's rules for identities and twins (Microsoft's documented limits). The local hub enforces them and the
+ * IoT Hub's rules for identities, twins and direct-method payloads (Microsoft's documented limits). The local hub enforces them and the
  * Pulumi providers check inputs with them before any call, so a bad input fails the same way on both sides.
  * Every check returns all violations it finds (empty = valid), each naming the field and the rule.
  */
@@ -21,6 +21,8 @@ export const LIMITS = {
   twinKeyMaxBytes: 1024,
   twinStringMaxBytes: 4096,
   bulkMaxIdentities: 100,
+  methodPayloadMaxBytes: 131072,
+  methodPayloadMaxDepth: 64,
 } as const satisfies {
   idMaxLength: 128;
   statusReasonMaxLength: 128;
@@ -32,6 +34,8 @@ export const LIMITS = {
   twinKeyMaxBytes: 1024;
   twinStringMaxBytes: 4096;
   bulkMaxIdentities: 100;
+  methodPayloadMaxBytes: 131072;
+  methodPayloadMaxDepth: 64;
 };
 
 /** ASCII alphanumerics and `- : . + % _ # * ? ! ( ) , = @ ; $ '` (IoT Hub's identity id alphabet). */
@@ -223,4 +227,28 @@ function twinKeyRule(key: string): string | undefined {
 /** `deviceId: must be at most 128 characters; modules[0].moduleId: ...` */
 export function describeViolations(violations: RuleViolation[]): string {
   return violations.map((violation) => `${violation.field}: ${violation.rule}`).join("; ");
+}
+
+/**
+ * A direct method's payload (request or response): "a JSON document up to 128 KB" (IoT Hub's direct-method guide).
+ * IoT Hub documents no nesting limit; 64 levels (Json.NET's default reader depth) bounds what JSON.stringify must
+ * walk, so a payload nested 100,000 levels deep is refused by name instead of overflowing the stack.
+ */
+export function checkMethodPayload(value: unknown, field = "payload"): RuleViolation[] {
+  if (nestedDeeperThan(value, LIMITS.methodPayloadMaxDepth)) {
+    return [{ field, rule: `must be nested at most ${LIMITS.methodPayloadMaxDepth} levels deep` }];
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(value ?? null), "utf8");
+  if (bytes > LIMITS.methodPayloadMaxBytes) {
+    return [{ field, rule: `must be at most ${LIMITS.methodPayloadMaxBytes} bytes (it is ${bytes})` }];
+  }
+  return [];
+}
+
+/** Whether a JSON value has containers more than `maxDepth` deep; it never descends past that depth. */
+export function nestedDeeperThan(value: unknown, maxDepth: number, depth = 0): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (depth >= maxDepth) return true;
+  const children = Array.isArray(value) ? value : Object.values(value as Record<string, unknown>);
+  return children.some((child) => nestedDeeperThan(child, maxDepth, depth + 1));
 }

@@ -1,3 +1,4 @@
+import { checkMethodPayload, describeViolations } from "../../lib/iothub/rules";
 import { badRequest, IotHubError } from "../errors/iotHubError";
 import type { IdentityRef } from "../events";
 import type { HubRequest, HubResponse, Route } from "./route";
@@ -56,6 +57,8 @@ export function parseMethodRequest(body: unknown): MethodRequest {
   if (/[/#+?]/.test(fields.methodName)) {
     throw badRequest("methodName: must not contain '/', '#', '+' or '?'.");
   }
+  const violations = checkMethodPayload(fields.payload);
+  if (violations.length > 0) throw badRequest(describeViolations(violations));
   return {
     methodName: fields.methodName,
     payload: fields.payload ?? null,

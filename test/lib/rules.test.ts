@@ -1,4 +1,5 @@
 import {
+  checkMethodPayload,
   LIMITS,
   checkDeviceId,
   checkModuleId,
@@ -129,5 +130,33 @@ describe("twin sections", () => {
         { field: "desired.a", rule: "x" },
       ]),
     ).toBe("deviceId: must be at most 128 characters; desired.a: x");
+  });
+});
+
+describe("checkMethodPayload", () => {
+  const nested = (levels: number): unknown => JSON.parse("[".repeat(levels) + "]".repeat(levels));
+
+  it("takes any JSON value up to 64 levels and 128 KB, null and absent included", () => {
+    for (const payload of [
+      undefined,
+      null,
+      3,
+      "text",
+      { a: [1, { b: 2 }] },
+      nested(64),
+      "x".repeat(131_000),
+    ]) {
+      expect(checkMethodPayload(payload)).toEqual([]);
+    }
+  });
+
+  it("names the field and the rule for a payload nested too deep (without walking all of it) or too large", () => {
+    expect(checkMethodPayload(nested(65))).toEqual([
+      { field: "payload", rule: "must be nested at most 64 levels deep" },
+    ]);
+    expect(checkMethodPayload(nested(200_000))).toHaveLength(1);
+    expect(checkMethodPayload({ big: "x".repeat(131_072) })).toEqual([
+      { field: "payload", rule: "must be at most 131072 bytes (it is 131082)" },
+    ]);
   });
 });

@@ -9,6 +9,7 @@ import type { Client as ServiceClient } from "azure-iothub";
 import { HUB_CLI, PROJECT_ROOT, runCli } from "../support/hubProcess";
 import { hubServiceClient, useSuiteHub } from "../support/suiteHub";
 import { connectionStringOf, createModule, openModuleClient, type ModuleIdentity } from "./mqttSupport";
+import { serviceRequest } from "./serviceRequest";
 
 // Direct methods (service SDK -> hub -> device SDK and back) and telemetry watched with `iothub-local tail`.
 
@@ -119,6 +120,63 @@ describe("direct methods", () => {
 
     expect(failure.response?.statusCode).toBe(504);
     expect(failure.responseBody).toContain("ErrorCode:GatewayTimeout;");
+  });
+});
+
+describe("direct methods with payloads IoT Hub refuses", () => {
+  // IoT Hub: "The payload for method requests and responses is a JSON document up to 128 KB."
+  const deep = (levels: number): string => "[".repeat(levels) + "]".repeat(levels);
+  const invoke = (body: string) =>
+    serviceRequest(suite.hub.info, "POST", "/twins/method-hostile/modules/m/methods", Buffer.from(body));
+
+  let calls = 0;
+  let client: ModuleClient;
+  afterAll(async () => {
+    await client?.close();
+  });
+  beforeAll(async () => {
+    const identity = await createModule(suite.registry, "method-hostile", "m");
+    client = await openModuleClient(suite.hub.info, identity);
+    client.onMethod("echo", (request, response) => {
+      if (!request || !response) return;
+      calls++;
+      void response.send(200, request.payload);
+    });
+  });
+
+  it.each([
+    [
+      "nested 100,000 levels deep",
+      `{"methodName":"echo","payload":${deep(100_000)},"connectTimeoutInSeconds":10}`,
+      /payload: must be nested at most \d+ levels deep/,
+    ],
+    [
+      "over 128 KB",
+      JSON.stringify({ methodName: "echo", payload: "x".repeat(128 * 1024), connectTimeoutInSeconds: 10 }),
+      /payload: must be at most 131072 bytes/,
+    ],
+  ])(
+    "refuses a request payload %s with 400 naming the field, and the module is not called",
+    async (_name, body, message) => {
+      const response = await invoke(body);
+      expect(response.status).toBe(400);
+      expect(JSON.stringify(response.body)).toMatch(message);
+      expect(calls).toBe(0);
+    },
+  );
+
+  it("still carries a payload at the limits to the module and back", async () => {
+    const payload = { nested: JSON.parse(deep(50)) as unknown, text: "y".repeat(100 * 1024) };
+    const response = await invoke(
+      JSON.stringify({
+        methodName: "echo",
+        payload,
+        connectTimeoutInSeconds: 10,
+        responseTimeoutInSeconds: 10,
+      }),
+    );
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ status: 200, payload });
   });
 });
 
