@@ -1,7 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
-import { hasRegistryCredentials } from "../../lib/iothub/edgeManifest";
+import type * as pulumi from "@pulumi/pulumi";
 import { projectProvider } from "../registry/lazyProvider";
 import { registryResourceClass } from "../registry/registryResource";
+import { manifestInput } from "./manifestSecrecy";
 import { ADM_SECRET_INPUTS, type AdmArgs } from "./admProvider";
 import {
   EDGE_DEPLOYMENT_OUTPUTS,
@@ -40,23 +40,7 @@ const EdgeDeploymentResource = registryResourceClass<pulumi.Inputs, EdgeDeployme
  */
 export class EdgeDeployment extends EdgeDeploymentResource {
   constructor(name: string, args: EdgeDeploymentArgs, opts?: pulumi.CustomResourceOptions) {
-    const plain = args.modulesContent;
-    const secretContent =
-      pulumi.Output.isInstance(plain) || plain instanceof Promise || hasRegistryCredentials(plain);
-    super(
-      name,
-      {
-        ...args,
-        name: args.name ?? name,
-        modulesContent: secretContent ? pulumi.secret(args.modulesContent) : args.modulesContent,
-      },
-      {
-        ...opts,
-        additionalSecretOutputs: [
-          ...(opts?.additionalSecretOutputs ?? []),
-          ...(secretContent ? ["modulesContent"] : []),
-        ],
-      },
-    );
+    const manifest = manifestInput(args.modulesContent, opts);
+    super(name, { ...args, name: args.name ?? name, modulesContent: manifest.modulesContent }, manifest.opts);
   }
 }

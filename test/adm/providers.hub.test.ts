@@ -323,3 +323,82 @@ describe("EdgeDeployment", () => {
     });
   });
 });
+
+describe("EdgeDeviceModules", () => {
+  const modulesOf = (image: string): Props => ({
+    ...suite.hubArgs,
+    deviceId: "edge-direct",
+    modulesContent: baseManifest({ cam: dockerModule(image) }, { cam: { "properties.desired.fps": 25 } }),
+  });
+
+  beforeAll(async () => {
+    await suite.registry.create({ deviceId: "edge-direct", capabilities: { iotEdge: true } } as never);
+    await suite.registry.addModule({
+      deviceId: "edge-direct",
+      moduleId: "cam",
+      managedBy: "iotEdge",
+    } as never);
+    await suite.registry.create({ deviceId: "not-edge" });
+  });
+
+  it("writes the manifest into the device's module twins; no-op on a second up; update applies it again", async () => {
+    const inputs = modulesOf("cam:1");
+    const { id, outs } = await createResource("EdgeDeviceModules", inputs);
+    expect(id).toBe("edge-direct");
+    const agent = await moduleTwin("edge-direct", "$edgeAgent");
+    expect(agent.properties.desired).toMatchObject({ modules: { cam: { settings: { image: "cam:1" } } } });
+    expect((await moduleTwin("edge-direct", "$edgeHub")).properties.desired.routes).toEqual({
+      upstream: "FROM /messages/* INTO $upstream",
+    });
+    expect((await moduleTwin("edge-direct", "cam")).properties.desired.fps).toBe(25);
+
+    const read = await suite.server.read(suite.texts.EdgeDeviceModules, id, outs);
+    expect(read).toEqual({ id, props: outs });
+    expect((await suite.server.diff(suite.texts.EdgeDeviceModules, id, read.props, inputs)).changes).toBe(
+      "none",
+    );
+
+    const news = modulesOf("cam:2");
+    expect(await suite.server.diff(suite.texts.EdgeDeviceModules, id, read.props, news)).toEqual({
+      changes: "some",
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    await suite.server.update(suite.texts.EdgeDeviceModules, id, read.props, news);
+    expect((await moduleTwin("edge-direct", "$edgeAgent")).properties.desired).toMatchObject({
+      modules: { cam: { settings: { image: "cam:2" } } },
+    });
+  });
+
+  it("sees drift on read (a module twin changed out of band) and puts the manifest back on up", async () => {
+    const inputs = modulesOf("cam:3");
+    const { id, outs } = await createResource("EdgeDeviceModules", inputs);
+    await suite.registry.updateModuleTwin("edge-direct", "cam", { properties: { desired: { fps: 5 } } }, "*");
+    const read = await suite.server.read(suite.texts.EdgeDeviceModules, id, outs);
+    expect((read.props.modulesContent as Record<string, unknown>).cam).toEqual({
+      "properties.desired.fps": 5,
+    });
+    expect((await suite.server.diff(suite.texts.EdgeDeviceModules, id, read.props, inputs)).changes).toBe(
+      "some",
+    );
+    await suite.server.update(suite.texts.EdgeDeviceModules, id, read.props, inputs);
+    expect((await moduleTwin("edge-direct", "cam")).properties.desired.fps).toBe(25);
+  });
+
+  it("fails with the hub's reason for a device that is no IoT Edge device, or none at all; delete leaves the modules", async () => {
+    await expect(
+      suite.server.create(suite.texts.EdgeDeviceModules, { ...modulesOf("cam:1"), deviceId: "not-edge" }),
+    ).rejects.toMatchObject({
+      details: expect.stringContaining('edge device modules "not-edge": create failed with HTTP 400'),
+    });
+    await expect(
+      suite.server.create(suite.texts.EdgeDeviceModules, { ...modulesOf("cam:1"), deviceId: "nowhere" }),
+    ).rejects.toMatchObject({ details: expect.stringContaining("HTTP 404") });
+
+    const { id, outs } = await createResource("EdgeDeviceModules", modulesOf("cam:4"));
+    await suite.server.delete(suite.texts.EdgeDeviceModules, id, outs);
+    expect((await moduleTwin("edge-direct", "$edgeAgent")).properties.desired).toMatchObject({
+      modules: { cam: { settings: { image: "cam:4" } } },
+    });
+  });
+});
