@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import type { Registry } from "azure-iothub";
 import { apiVersion } from "azure-iothub/dist/version";
+import type { ConfigurationContent, ConfigurationRecord } from "../../lib/iothub/configuration";
 import type { DeviceIdentity, ModuleIdentity } from "../../lib/iothub/identity";
 import { serviceRegistry } from "../../lib/iothub/serviceClient";
 import type { ServiceTwin, TwinPatchBody, TwinProperties } from "../../lib/iothub/twin";
@@ -25,6 +26,18 @@ export type TwinBody = Pick<ServiceTwin, "deviceId" | "moduleId" | "etag"> & {
   tags?: TwinProperties;
   desired: TwinProperties;
 };
+
+/** A configuration or deployment as the providers send it (PUT body); `etag` only on an update. */
+export interface ConfigurationBody {
+  id: string;
+  schemaVersion: string;
+  labels?: Record<string, string>;
+  content: ConfigurationContent;
+  targetCondition: string;
+  priority: number;
+  metrics: { queries: Record<string, string> };
+  etag?: string;
+}
 
 /**
  * The registry calls the providers make, each paced (one limiter per hub in the process) and retried within the
@@ -64,7 +77,7 @@ export class HubClient {
   updateDevice(device: IdentityBody, etag?: string): Promise<IdentityBody> {
     if (etag === undefined) return this.call("registry", () => this.registry.update(device as never));
     const path = `/devices/${encodeURIComponent(device.deviceId)}?api-version=${apiVersion}`;
-    return this.call("registry", () => this.putIfMatch(path, device, etag));
+    return this.call("registry", () => this.requestIfMatch("PUT", path, device, etag));
   }
 
   deleteDevice(deviceId: string): Promise<void> {
@@ -116,30 +129,74 @@ export class HubClient {
     return twinBody(twin);
   }
 
+  getConfiguration(id: string): Promise<ConfigurationRecord> {
+    return this.call("configurations", () => this.registry.getConfiguration(id));
+  }
+
   /**
-   * PUT with If-Match `etag` through the SDK's own REST client (its authentication, CA, errors): the SDK's
-   * Registry.update always sends If-Match "*", so it cannot make a change conditional on the device's etag.
+   * PUT without If-Match: create-only. A 409 after an attempt that was cut off is our own creation (read it);
+   * otherwise the id is taken and the 409 is the caller's to explain.
    */
-  private putIfMatch(path: string, body: IdentityBody, etag: string): Promise<{ responseBody: unknown }> {
+  createConfiguration(configuration: ConfigurationBody): Promise<ConfigurationRecord> {
+    return this.createOrRecover(
+      () => this.registry.addConfiguration({ ...configuration } as never),
+      () => this.getConfiguration(configuration.id),
+      "configurations",
+    );
+  }
+
+  /** PUT with If-Match `configuration.etag` (412 when it changed since): priority, condition, labels, metrics. */
+  updateConfiguration(configuration: ConfigurationBody & { etag: string }): Promise<ConfigurationRecord> {
+    return this.call("configurations", () =>
+      this.registry.updateConfiguration({ ...configuration } as never, false),
+    );
+  }
+
+  /**
+   * DELETE with If-Match "*": IoT Hub refuses a configuration DELETE without If-Match (412), and the SDK's
+   * removeConfiguration sends none.
+   */
+  deleteConfiguration(id: string): Promise<void> {
+    const path = `/configurations/${encodeURIComponent(id)}?api-version=${apiVersion}`;
+    return this.call("configurations", () => this.requestIfMatch("DELETE", path, null, "*"));
+  }
+
+  /** `az iot edge set-modules`: a deployment's content written into one IoT Edge device's module twins. */
+  applyConfigurationContentOnDevice(deviceId: string, content: ConfigurationContent): Promise<void> {
+    return this.call("configurations", () =>
+      this.registry.applyConfigurationContentOnDevice(deviceId, content as never),
+    );
+  }
+
+  /**
+   * A request with If-Match `etag` through the SDK's own REST client (its authentication, CA, errors): the SDK's
+   * Registry.update always sends If-Match "*", so it cannot make a change conditional on the device's etag, and
+   * its removeConfiguration sends no If-Match at all.
+   */
+  private requestIfMatch(
+    method: "PUT" | "DELETE",
+    path: string,
+    body: unknown,
+    etag: string,
+  ): Promise<{ responseBody: unknown }> {
     const rest = (this.registry as unknown as { _restApiClient: SdkRestClient })._restApiClient;
-    const headers = {
-      "Content-Type": "application/json; charset=utf-8",
-      "If-Match": etag.startsWith('"') ? etag : `"${etag}"`,
-    };
+    const headers: Record<string, string> = { "If-Match": etag.startsWith('"') ? etag : `"${etag}"` };
+    if (body !== null) headers["Content-Type"] = "application/json; charset=utf-8";
     return new Promise((resolve, reject) =>
-      rest.executeApiCall("PUT", path, headers, body, (error, responseBody) =>
+      rest.executeApiCall(method, path, headers, body, (error, responseBody) =>
         error ? reject(error) : resolve({ responseBody }),
       ),
     );
   }
 
-  private async createOrRecover(
+  private async createOrRecover<T>(
     create: () => Promise<unknown>,
-    read: () => Promise<IdentityBody>,
-  ): Promise<IdentityBody> {
+    read: () => Promise<T>,
+    operation: OperationClass = "registry",
+  ): Promise<T> {
     let report: RetryReport | undefined;
     try {
-      return await this.call("registry", create, (r) => (report = r));
+      return await this.call(operation, create, (r) => (report = r));
     } catch (error) {
       if (isAlreadyExists(error) && report?.ambiguousFailure) return read();
       throw error;
@@ -167,10 +224,10 @@ export class HubClient {
   }
 }
 
-/** The part of azure-iot-http-base's RestApiClient that putIfMatch uses (the SDK's Registry holds one). */
+/** The part of azure-iot-http-base's RestApiClient that requestIfMatch uses (the SDK's Registry holds one). */
 interface SdkRestClient {
   executeApiCall(
-    method: "PUT",
+    method: "PUT" | "DELETE",
     path: string,
     headers: Record<string, string>,
     body: unknown,

@@ -3,7 +3,7 @@ import type { RuleViolation } from "../../lib/iothub/rules";
 import { closedObject, dottedPath, schemaViolations } from "../schemaViolations";
 
 /** Operation classes the providers pace separately, named as the local hub's quota classes (IoT Hub's throttles). */
-export const PACED_OPERATION_CLASSES = ["registry", "twinRead", "twinUpdate"] as const;
+export const PACED_OPERATION_CLASSES = ["registry", "twinRead", "twinUpdate", "configurations"] as const;
 export type OperationClass = (typeof PACED_OPERATION_CLASSES)[number];
 
 const POSITIVE = "must be a positive number";
@@ -12,7 +12,7 @@ const positiveNumber = z.number({ invalid_type_error: POSITIVE }).finite(POSITIV
 const CALL_COUNT = "must be a whole number of at least 1";
 const callCount = z.number({ invalid_type_error: CALL_COUNT }).int(CALL_COUNT).min(1, CALL_COUNT);
 
-/** A number for every operation class of a hub, or one per class (`{registry, twinRead, twinUpdate}`). */
+/** A number for every operation class of a hub, or one per class (`{registry, twinRead, twinUpdate, configurations}`). */
 function perOperationClass(value: z.ZodNumber, rule: string) {
   const perClass = closedObject(
     Object.fromEntries(PACED_OPERATION_CLASSES.map((name) => [name, value.optional()])) as Record<
@@ -38,7 +38,8 @@ export const registryProviderOptionsSchema = closedObject({
   /**
    * Calls per second this provider process makes to one hub. A number paces all calls to the hub with one limiter;
    * an object paces each operation class on its own (IoT Hub throttles them separately, e.g. S1: registry 100/min
-   * = 1.67/s, twinRead 100/s, twinUpdate 50/s). Unset: no pacing (throttled calls are still retried).
+   * = 1.67/s, twinRead 100/s, twinUpdate 50/s, configurations 20/min). Unset: no pacing (throttled calls are still
+   * retried).
    */
   opsPerSecond: perOperationClass(positiveNumber, POSITIVE).optional(),
   /**

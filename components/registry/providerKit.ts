@@ -51,7 +51,7 @@ export function targetLabel(
 const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** True unless the connection string is known to point at another hub (unknown during preview: decided at up). */
-function sameHub(
+export function sameHub(
   olds: { serviceConnectionString: string },
   news: { serviceConnectionString: string },
 ): boolean {
@@ -65,7 +65,7 @@ function sameHub(
  * True when the hub arguments are exactly the same. Any change is an update (even to the same hub): the outputs
  * echo these inputs, and a new key or CA must reach the state that delete will run with.
  */
-function sameConnectionSettings(olds: HubConnectionInputs, news: HubConnectionInputs): boolean {
+export function sameConnectionSettings(olds: HubConnectionInputs, news: HubConnectionInputs): boolean {
   return (
     olds.serviceConnectionString === news.serviceConnectionString &&
     olds.caCertificate === news.caCertificate &&

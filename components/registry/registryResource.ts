@@ -4,11 +4,19 @@ import type { HubConnectionArgs } from "./hubConnection";
 import { secretOutputNames, type OutputDeclarations } from "./providerKit";
 
 /**
- * The project's dynamic resource types, `pulumi-nodejs:dynamic/iothub:<type>`: the four registry resources, and
- * the local hub's policy (components/hub/localHubPolicy.ts), which registers the same way.
+ * The project's dynamic resource types, `pulumi-nodejs:dynamic/iothub:<type>`: the four registry resources, the
+ * local hub's policy (components/hub/localHubPolicy.ts) and the ADM resources (components/adm/), which register the
+ * same way.
  */
 export type RegistryResourceType =
-  "DeviceIdentity" | "ModuleIdentity" | "ModuleTwin" | "DeviceTwin" | "LocalHubPolicy";
+  | "DeviceIdentity"
+  | "ModuleIdentity"
+  | "ModuleTwin"
+  | "DeviceTwin"
+  | "LocalHubPolicy"
+  | "Configuration"
+  | "EdgeDeployment"
+  | "EdgeDeviceModules";
 
 /** The arguments a device identity and a module identity both take. */
 export interface IdentityArgs extends HubConnectionArgs {

@@ -40,6 +40,26 @@ export interface ConfigurationInput {
   metricQueries: Record<string, string>;
 }
 
+export interface ConfigurationMetrics {
+  results: Record<string, number>;
+  queries: Record<string, string>;
+}
+
+/** A configuration as the service API returns it (GET, and the answer to a PUT). */
+export interface ConfigurationRecord {
+  id: string;
+  schemaVersion: string | null;
+  labels: Record<string, string> | null;
+  content: ConfigurationContent;
+  targetCondition: string;
+  createdTimeUtc: string;
+  lastUpdatedTimeUtc: string;
+  priority: number;
+  systemMetrics: ConfigurationMetrics;
+  metrics: ConfigurationMetrics;
+  etag: string;
+}
+
 /** The IoT Edge runtime's two system modules: every edge device has them, every deployment sets `$edgeAgent`. */
 export const EDGE_AGENT = "$edgeAgent";
 export const EDGE_HUB = "$edgeHub";
@@ -111,6 +131,9 @@ export function checkMetricQueries(value: unknown, field = "metrics.queries"): R
   ]);
 }
 
+/** The name a path's value is checked under (a key no twin property can have: `$` is not allowed in names). */
+const PATH_VALUE = "$value";
+
 /**
  * One twin's content: keys `properties.desired` (the whole desired document) or `properties.desired.<path>` (one
  * property), IoT Hub refuses anything else (`tags.x`: 400 InvalidConfigurationContent). Values follow the twin
@@ -128,6 +151,22 @@ function checkTwinContent(value: unknown, field: string): RuleViolation[] {
         field: `${field}.${key}`,
         rule: `keys must be '${DESIRED_ROOT}' or '${DESIRED_ROOT}.<property path>'`,
       });
+    }
+  }
+  if (violations.length > 0) return violations;
+  // Each value's own depth first, bounded: applyTwinContent copies values whole, through any depth. A path's
+  // value is checked as the one property of a document (its depth counted from there: too kind to deep paths,
+  // which the check of the whole document below then names).
+  for (const [key, item] of Object.entries(value)) {
+    if (!isPlainObject(item) && !Array.isArray(item)) continue;
+    const root = key === DESIRED_ROOT;
+    const at = root ? field : `${field}.${key.slice(DESIRED_ROOT.length + 1)}`;
+    const document = root && isPlainObject(item) ? item : { [PATH_VALUE]: item };
+    for (const violation of checkTwinSection("desired", document, at)) {
+      if (!violation.rule.startsWith("must be nested")) continue;
+      const inner = violation.field.slice(at.length);
+      const below = inner.startsWith(`.${PATH_VALUE}`) ? inner.slice(PATH_VALUE.length + 1) : inner;
+      violations.push({ field: `${at}${below}`, rule: violation.rule });
     }
   }
   if (violations.length > 0) return violations;

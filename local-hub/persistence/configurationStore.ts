@@ -1,8 +1,9 @@
 import type { Database, Statement } from "better-sqlite3";
 import {
   CONFIGURATION_LIMITS,
-  type ConfigurationContent,
   type ConfigurationInput,
+  type ConfigurationMetrics,
+  type ConfigurationRecord,
 } from "../../lib/iothub/configuration";
 import {
   configurationAlreadyExists,
@@ -12,6 +13,8 @@ import {
 } from "../errors/iotHubError";
 import type { HubEvents } from "../events";
 import type { EtagCondition } from "./identityModels";
+
+export type { ConfigurationMetrics, ConfigurationRecord };
 
 /**
  * ADM configurations and IoT Edge deployments in hub.db (table `configurations`: id, the configuration as JSON,
@@ -25,26 +28,6 @@ CREATE TABLE IF NOT EXISTS configurations (
   created_sequence INTEGER NOT NULL
 ) WITHOUT ROWID;
 `;
-
-export interface ConfigurationMetrics {
-  results: Record<string, number>;
-  queries: Record<string, string>;
-}
-
-/** A configuration as the service API returns it. */
-export interface ConfigurationRecord {
-  id: string;
-  schemaVersion: string | null;
-  labels: Record<string, string> | null;
-  content: ConfigurationContent;
-  targetCondition: string;
-  createdTimeUtc: string;
-  lastUpdatedTimeUtc: string;
-  priority: number;
-  systemMetrics: ConfigurationMetrics;
-  metrics: ConfigurationMetrics;
-  etag: string;
-}
 
 /** A stored configuration: the record, its etag's counter, and its place in the order of creation. */
 export interface StoredConfiguration extends ConfigurationRecord {

@@ -343,6 +343,20 @@ describe("configurations", () => {
       expect((await serviceRequest(suite.hub.info, "GET", "/configurations/huge")).status).toBe(404);
       expect((await serviceRequest(suite.hub.info, "GET", "/configurations/empty")).status).toBe(404);
     });
+
+    it("content nested 40,000 levels deep: 400 naming the first property too deep, not a server error", async () => {
+      const depth = 40_000;
+      const desired = `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
+      const body = Buffer.from(
+        `{"id":"deep","targetCondition":"*","content":{"deviceContent":{"properties.desired":${desired}}}}`,
+      );
+      const deep = await serviceRequest(suite.hub.info, "PUT", "/configurations/deep", body);
+      expect(deep.status).toBe(400);
+      expect((deep.body as { Message: string }).Message).toContain(
+        `content.deviceContent${".a".repeat(11)}: must be nested at most 10 levels deep`,
+      );
+      expect((await serviceRequest(suite.hub.info, "GET", "/configurations/deep")).status).toBe(404);
+    });
   });
 
   it("takes at most 100 configurations (403, the SDK's TooManyDevicesError); the 101st is not stored", async () => {

@@ -65,7 +65,7 @@ describe("the registry options, in the stack config and in the providers' check(
     [
       { opsPerSecond: "fast" },
       "registry.opsPerSecond: must be a positive number, or an object of such numbers by operation class " +
-        "(registry, twinRead, twinUpdate)",
+        "(registry, twinRead, twinUpdate, configurations)",
     ],
     [
       { opsPerSecond: { query: 1 } },

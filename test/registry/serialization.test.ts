@@ -21,32 +21,40 @@ describe("registry providers, closure-serialized", () => {
     { ok: boolean; text?: string; error?: string }
   >;
 
-  it("serializes all four providers", () => {
+  it("serializes all seven providers", () => {
     expect(run.status).toBe(0);
     expect(Object.keys(results).sort()).toEqual([
+      "Configuration",
       "DeviceIdentity",
       "DeviceTwin",
+      "EdgeDeployment",
+      "EdgeDeviceModules",
       "ModuleIdentity",
       "ModuleTwin",
     ]);
     for (const result of Object.values(results)) expect(result).toMatchObject({ ok: true });
   });
 
-  it.each(["DeviceIdentity", "ModuleIdentity", "ModuleTwin", "DeviceTwin"])(
-    "%s holds no key, connection string or token",
-    (name) => {
-      const text = results[name]?.text ?? "";
-      expect(text.length).toBeGreaterThan(0);
-      expect(text).not.toMatch(/SharedAccessKey=[A-Za-z0-9+/]/);
-      expect(text).not.toMatch(/sig=[A-Za-z0-9%+/]{20,}/); // a signed token
-      expect(text).not.toContain(canary);
-      // a padded base64 key (16, 32 or 64 bytes) as a literal
-      expect(text).not.toMatch(/["'`][A-Za-z0-9+/]{22,86}={1,2}["'`]/);
-      // the stub: the engine sends this text with every call, so it must stay small (see lazyProvider.ts)
-      expect(text.length).toBeLessThan(8 * 1024);
-      expect(text).toContain(`registry/${name[0].toLowerCase()}${name.slice(1)}Provider.ts`);
-    },
-  );
+  it.each([
+    ["DeviceIdentity", "registry"],
+    ["ModuleIdentity", "registry"],
+    ["ModuleTwin", "registry"],
+    ["DeviceTwin", "registry"],
+    ["Configuration", "adm"],
+    ["EdgeDeployment", "adm"],
+    ["EdgeDeviceModules", "adm"],
+  ])("%s holds no key, connection string or token", (name, folder) => {
+    const text = results[name]?.text ?? "";
+    expect(text.length).toBeGreaterThan(0);
+    expect(text).not.toMatch(/SharedAccessKey=[A-Za-z0-9+/]/);
+    expect(text).not.toMatch(/sig=[A-Za-z0-9%+/]{20,}/); // a signed token
+    expect(text).not.toContain(canary);
+    // a padded base64 key (16, 32 or 64 bytes) as a literal
+    expect(text).not.toMatch(/["'`][A-Za-z0-9+/]{22,86}={1,2}["'`]/);
+    // the stub: the engine sends this text with every call, so it must stay small (see lazyProvider.ts)
+    expect(text.length).toBeLessThan(8 * 1024);
+    expect(text).toContain(`${folder}/${name[0].toLowerCase()}${name.slice(1)}Provider.ts`);
+  });
 });
 
 /**

@@ -1,8 +1,9 @@
 /**
- * Serializes each registry provider the way @pulumi/pulumi does for the engine and prints
+ * Serializes each registry and ADM provider the way @pulumi/pulumi does for the engine and prints
  * {name: {ok, text | error}} as JSON. Run in its own node process: under jest the serializer may not throw.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { admProviders } from "../../components/adm/providers";
 import { HubClient } from "../../components/registry/client";
 import { providers } from "../../components/registry/providers";
 
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
     });
   }
   const results: Record<string, { ok: boolean; text?: string; error?: string }> = {};
-  for (const [name, provider] of Object.entries(providers)) {
+  for (const [name, provider] of Object.entries({ ...providers, ...admProviders })) {
     try {
       const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
       results[name] = { ok: true, text: serialized.text };

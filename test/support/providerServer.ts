@@ -195,7 +195,8 @@ function firstLine(child: ChildProcess): Promise<string> {
 
 /**
  * The `__provider` text of every registry provider, serialized in a separate node process (jest's sandbox confuses
- * the serializer). Keyed by resource name: DeviceIdentity, ModuleIdentity, ModuleTwin, DeviceTwin.
+ * the serializer). Keyed by resource name: DeviceIdentity, ModuleIdentity, ModuleTwin, DeviceTwin, Configuration,
+ * EdgeDeployment, EdgeDeviceModules.
  */
 export async function serializedProviders(): Promise<Record<string, string>> {
   const script = path.join(PROJECT_DIR, "test/registry/serializeProviders.ts");
