@@ -22,14 +22,15 @@ import {
 import { ensureCertificateAuthority } from "../tls";
 import { parseInput, refuseViolations, UsageError } from "./commandLine";
 
-const stateOption = (): Option => new Option("--state <dir>", "state directory").default(DEFAULT_STATE_DIR);
+export const stateOption = (): Option =>
+  new Option("--state <dir>", "state directory").default(DEFAULT_STATE_DIR);
 
 /**
  * Runs `work` on the state dir's hub.db and always closes it (the CLI is one short-lived connection). Only
  * `policy add` may create a hub.db (it seeds the defaults, as a first start would); every other command refuses a
  * state dir without one instead of making a new hub with fresh keys there.
  */
-function withDatabase<T>(
+export function withDatabase<T>(
   stateDir: string,
   work: (db: Database) => T,
   { create = false }: { create?: boolean } = {},
