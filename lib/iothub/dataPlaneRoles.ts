@@ -6,6 +6,11 @@ import type { RuleViolation } from "./rules";
  * definitions). The local hub enforces them; the Pulumi side assigns them on Azure.
  */
 
+/** The audience (`aud`) of an Entra access token for IoT Hub's service API. */
+export const IOT_HUB_TOKEN_AUDIENCE = "https://iothubs.azure.net";
+/** The scope a credential asks for (azure-iothub's `Registry.fromTokenCredential` uses it). */
+export const IOT_HUB_TOKEN_SCOPE = `${IOT_HUB_TOKEN_AUDIENCE}/.default`;
+
 /** The data actions of IoT Hub's service API (the subset the local hub serves, plus those its roles name). */
 export const DATA_ACTIONS = {
   devicesRead: "Microsoft.Devices/IotHubs/devices/read",

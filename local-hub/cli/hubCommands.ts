@@ -76,6 +76,14 @@ function addStartCommands(program: Command): void {
       "how often ADM configurations are evaluated, in milliseconds (default 5000)",
     )
     .option(
+      "--entra-port <n>",
+      "port of the Entra ID token endpoint (default 0: any free port, see hub.json)",
+    )
+    .option(
+      "--disable-local-auth",
+      "refuse shared access signatures on the service API (Entra tokens only; devices keep their SAS keys)",
+    )
+    .option(
       "--fault <spec>",
       "inject a fault: KIND:MODE[:COUNT[:MATCH]] (repeatable)",
       (value: string, all: string[] = []) => [...all, value],
