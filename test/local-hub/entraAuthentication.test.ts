@@ -1,9 +1,11 @@
+import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { IOT_HUB_TOKEN_SCOPE } from "../../lib/iothub/dataPlaneRoles";
 import { issueAccessToken } from "../../local-hub/entra/accessToken";
 import { signJwt } from "../../local-hub/entra/jwt";
 import { ensureTokenSigningKey } from "../../local-hub/entra/signingKey";
 import type { HubInfo } from "../../local-hub/stateDir";
+import { collectOutput, PROJECT_ROOT } from "../support/hubProcess";
 import { useSuiteHub } from "../support/suiteHub";
 import {
   addPrincipal,
@@ -47,6 +49,36 @@ describe("Entra ID principals on the service API", () => {
     expect(listed.responseBody.map((device) => device.deviceId)).toContain("entra-made");
     await registry.delete("entra-made");
     await expect(suite.registry.get("entra-made")).rejects.toMatchObject({ name: "DeviceNotFoundError" });
+  });
+
+  it("Registry.fromTokenCredential itself works, in a process that trusts the hub's CA by NODE_EXTRA_CA_CERTS", async () => {
+    // The SDK's own constructor installs an agent that trusts only Node's roots and NODE_EXTRA_CA_CERTS, and the
+    // credential then needs no tlsOptions either: the plain way a user's script meets the local hub.
+    const script = `
+      const { ClientSecretCredential } = require("@azure/identity");
+      const { Registry } = require("azure-iothub");
+      const env = process.env;
+      const credential = new ClientSecretCredential(env.TENANT_ID, env.CLIENT_ID, env.CLIENT_SECRET, {
+        authorityHost: env.AUTHORITY_HOST, disableInstanceDiscovery: true });
+      const registry = Registry.fromTokenCredential(env.HUB_HOST, credential);
+      registry.create({ deviceId: "sdk-made" })
+        .then((created) => registry.delete("sdk-made").then(() => console.log("made " + created.responseBody.deviceId)))
+        .then(() => process.exit(0), (error) => { console.error(error.name + ": " + error.message); process.exit(1); });`;
+    const { authorityHost, tenantId } = authorityOf(suite.hub.info);
+    const child = spawn(process.execPath, ["-e", script], {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        NODE_EXTRA_CA_CERTS: suite.hub.info.caFile,
+        TENANT_ID: tenantId,
+        CLIENT_ID: registryContributor.clientId,
+        CLIENT_SECRET: registryContributor.clientSecret,
+        AUTHORITY_HOST: authorityHost,
+        HUB_HOST: suite.hub.info.hostName,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    expect(await collectOutput(child)).toMatchObject({ code: 0, stdout: "made sdk-made\n" });
   });
 
   it("a Registry Contributor cannot read twins: 401 naming twins/read and its roles", async () => {
