@@ -1,3 +1,4 @@
+import { DATA_ACTIONS } from "../../lib/iothub/dataPlaneRoles";
 import { checkMethodPayload, describeViolations } from "../../lib/iothub/rules";
 import { badRequest, IotHubError } from "../errors/iotHubError";
 import type { IdentityRef } from "../events";
@@ -97,6 +98,7 @@ export function createMethodRoutes(invoker: MethodInvoker): Route[] {
       method: "POST",
       pattern: "/twins/:deviceId/methods",
       right: "ServiceConnect",
+      dataActions: [DATA_ACTIONS.directMethodsInvoke],
       operationClass: "methods",
       handle: (request) => invoke({ deviceId: request.params.deviceId }, request),
     },
@@ -104,6 +106,7 @@ export function createMethodRoutes(invoker: MethodInvoker): Route[] {
       method: "POST",
       pattern: "/twins/:deviceId/modules/:moduleId/methods",
       right: "ServiceConnect",
+      dataActions: [DATA_ACTIONS.directMethodsInvoke],
       operationClass: "methods",
       handle: (request) =>
         invoke({ deviceId: request.params.deviceId, moduleId: request.params.moduleId }, request),
