@@ -11,7 +11,10 @@ import type { Principal, PrincipalStore } from "../persistence/principalStore";
  * data actions (authorizeDataActions), judged per request, so a role removed with the CLI counts at once.
  */
 
-export const BEARER_PREFIX = "Bearer ";
+/** `Authorization: Bearer <token>`; the scheme's name is case-insensitive (RFC 9110), as Entra's clients know. */
+export function isBearerHeader(header: string | undefined): header is string {
+  return header !== undefined && /^bearer /i.test(header);
+}
 
 export type BearerAuthenticationResult =
   | { ok: true; principal: Principal; roles: DataPlaneRole[] }
@@ -32,9 +35,9 @@ export class BearerAuthenticator {
     private readonly authority: () => Authority,
   ) {}
 
-  /** `header` is the whole Authorization header, which starts with BEARER_PREFIX. */
+  /** `header` is the whole Authorization header, a bearer one (isBearerHeader). */
   authenticate(header: string, now = Date.now()): BearerAuthenticationResult {
-    const token = header.slice(BEARER_PREFIX.length).trim();
+    const token = header.slice("bearer ".length).trim();
     let known = this.verified.get(token);
     if (!known || known.expiresAtMs <= now) {
       const verdict = verifyAccessToken(token, this.authority(), this.signingKey, now);

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PolicyStore } from "../authentication/policyStore";
 import {
   authorizeDataActions,
-  BEARER_PREFIX,
+  isBearerHeader,
   type BearerAuthenticator,
 } from "../authentication/bearerAuthentication";
 import { routeDataActions } from "../authentication/routeDataActions";
@@ -114,7 +114,7 @@ export function createServiceApi(options: ServiceApiOptions): RequestListener {
     segments: readonly string[],
     refuse: (error: IotHubError, reason: string) => never,
   ): (route: Route) => void {
-    if (header?.startsWith(BEARER_PREFIX)) {
+    if (isBearerHeader(header)) {
       const caller = options.bearer.authenticate(header);
       if (!caller.ok) return refuse(caller.error, caller.reason);
       return (route) => {

@@ -7,6 +7,7 @@ import { ensureTokenSigningKey } from "../../local-hub/entra/signingKey";
 import type { HubInfo } from "../../local-hub/stateDir";
 import { collectOutput, PROJECT_ROOT } from "../support/hubProcess";
 import { useSuiteHub } from "../support/suiteHub";
+import { serviceRequest } from "./serviceRequest";
 import {
   addPrincipal,
   authorityOf,
@@ -183,8 +184,12 @@ describe("Entra ID principals on the service API", () => {
 
     const list = (token: string) => bearerRequest(suite.hub.info, "GET", "/devices", token);
 
-    it("accepts the hub's own token (the forgeries below differ from it in one thing each)", async () => {
+    it("accepts the hub's own token (the forgeries below differ from it in one thing each), scheme in any case", async () => {
       expect((await list(forgedToken({}))).status).toBe(200);
+      const lowercase = await serviceRequest(suite.hub.info, "GET", "/devices", undefined, {
+        authorization: `bearer ${forgedToken({})}`,
+      });
+      expect(lowercase.status).toBe(200);
     });
 
     it("an expired token: 401 saying it expired", async () => {
