@@ -1,4 +1,9 @@
-import { rolesGrant, type DataAction, type DataPlaneRole } from "../../lib/iothub/dataPlaneRoles";
+import {
+  rolesGrant,
+  rolesGranting,
+  type DataAction,
+  type DataPlaneRole,
+} from "../../lib/iothub/dataPlaneRoles";
 import { verifyAccessToken, type Authority } from "../entra/accessToken";
 import type { TokenSigningKey } from "../entra/signingKey";
 import { unauthorized, type IotHubError } from "../errors/iotHubError";
@@ -66,9 +71,9 @@ export class BearerAuthenticator {
 }
 
 /**
- * 401 unless the principal's roles grant every data action the operation needs. The message names the principal
- * and the first missing action, so whoever reads the SDK's error knows which role to assign; it has no `;` (the
- * service SDK keeps only the text up to one).
+ * 401 unless the principal's roles grant every data action the operation needs. The message names the principal,
+ * the first missing action and the built-in roles that grant it, so whoever reads the SDK's error knows which role
+ * to assign; it has no `;` (the service SDK keeps only the text up to one).
  */
 export function authorizeDataActions(
   principal: Principal,
@@ -83,7 +88,9 @@ export function authorizeDataActions(
   const missing = actions.find((action) => !rolesGrant(roles, action));
   if (missing === undefined) return undefined;
   const held = roles.length > 0 ? roles.map((role) => role.name).join(", ") : "none";
+  const granting = rolesGranting(missing).map((role) => role.name);
+  const which = `${granting.slice(0, -1).join(", ")}${granting.length > 1 ? " or " : ""}${granting[granting.length - 1]}`;
   return unauthorized(
-    `Unauthorized: principal '${principal.name}' lacks the data action ${missing} (its roles: ${held}).`,
+    `Unauthorized: principal '${principal.name}' lacks the data action ${missing}, which ${which} grants (its roles: ${held}).`,
   );
 }
