@@ -54,7 +54,8 @@ export function openStateDatabase(stateDir: string): Database {
 
 /**
  * hub.json: how clients find a running hub. The first five keys are the contract every client reads; host, pid,
- * stateDir, entra and disableLocalAuth are extensions. It holds the owner's connection string, so it is written 0600 like the key files.
+ * stateDir, entra and disableLocalAuth are extensions. It holds the owner's connection string, so it is written
+ * 0600 like the key files.
  */
 export interface HubInfo {
   hostName: string;
