@@ -7,6 +7,7 @@ import { ensureTokenSigningKey } from "../../local-hub/entra/signingKey";
 import type { HubInfo } from "../../local-hub/stateDir";
 import { collectOutput, PROJECT_ROOT } from "../support/hubProcess";
 import { useSuiteHub } from "../support/suiteHub";
+import { serviceRequest } from "./serviceRequest";
 import {
   addPrincipal,
   authorityOf,
@@ -81,17 +82,17 @@ describe("Entra ID principals on the service API", () => {
     expect(await collectOutput(child)).toMatchObject({ code: 0, stdout: "made sdk-made\n" });
   });
 
-  it("a Registry Contributor cannot read twins: 401 naming twins/read and its roles", async () => {
+  it("a Registry Contributor cannot read twins: 401 naming twins/read, the roles that grant it and its own", async () => {
     const registry = entraRegistry(registryContributor);
     await suite.registry.create({ deviceId: "twin-target" });
     await expect(registry.getTwin("twin-target")).rejects.toMatchObject({
       name: "UnauthorizedError",
       message:
-        "Unauthorized: principal 'provisioner' lacks the data action Microsoft.Devices/IotHubs/twins/read (its roles: IoT Hub Registry Contributor).",
+        "Unauthorized: principal 'provisioner' lacks the data action Microsoft.Devices/IotHubs/twins/read, which IoT Hub Data Contributor, IoT Hub Data Reader or IoT Hub Twin Contributor grants (its roles: IoT Hub Registry Contributor).",
     });
   });
 
-  it("a Twin Contributor reads and updates twins but cannot create devices (401 naming devices/write)", async () => {
+  it("a Twin Contributor reads and updates twins but cannot create devices (401 naming devices/write and its roles)", async () => {
     const registry = entraRegistry(twinContributor);
     const twin = await registry.getTwin("twin-target");
     expect(twin.responseBody.deviceId).toBe("twin-target");
@@ -102,7 +103,7 @@ describe("Entra ID principals on the service API", () => {
     await expect(registry.create({ deviceId: "not-allowed" })).rejects.toMatchObject({
       name: "UnauthorizedError",
       message:
-        "Unauthorized: principal 'twin-writer' lacks the data action Microsoft.Devices/IotHubs/devices/write (its roles: IoT Hub Twin Contributor).",
+        "Unauthorized: principal 'twin-writer' lacks the data action Microsoft.Devices/IotHubs/devices/write, which IoT Hub Data Contributor or IoT Hub Registry Contributor grants (its roles: IoT Hub Twin Contributor).",
     });
     await expect(suite.registry.get("not-allowed")).rejects.toMatchObject({ name: "DeviceNotFoundError" });
   });
@@ -128,7 +129,7 @@ describe("Entra ID principals on the service API", () => {
     const registry = entraRegistry(reader);
     await expect(registry.get("twin-target")).rejects.toMatchObject({
       message:
-        "Unauthorized: principal 'late-reader' lacks the data action Microsoft.Devices/IotHubs/devices/read (its roles: none).",
+        "Unauthorized: principal 'late-reader' lacks the data action Microsoft.Devices/IotHubs/devices/read, which IoT Hub Data Contributor, IoT Hub Data Reader or IoT Hub Registry Contributor grants (its roles: none).",
     });
     expect((await suite.hub.cli("role", "assign", "late-reader", "--role", "IoT Hub Data Reader")).code).toBe(
       0,
@@ -183,8 +184,12 @@ describe("Entra ID principals on the service API", () => {
 
     const list = (token: string) => bearerRequest(suite.hub.info, "GET", "/devices", token);
 
-    it("accepts the hub's own token (the forgeries below differ from it in one thing each)", async () => {
+    it("accepts the hub's own token (the forgeries below differ from it in one thing each), scheme in any case", async () => {
       expect((await list(forgedToken({}))).status).toBe(200);
+      const lowercase = await serviceRequest(suite.hub.info, "GET", "/devices", undefined, {
+        authorization: `bearer ${forgedToken({})}`,
+      });
+      expect(lowercase.status).toBe(200);
     });
 
     it("an expired token: 401 saying it expired", async () => {

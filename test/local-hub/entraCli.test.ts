@@ -1,5 +1,5 @@
 import BetterSqlite3 from "better-sqlite3";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../support/hubProcess";
@@ -129,6 +129,18 @@ describe("iothub-local principal and role", () => {
       stdout: "removed deployer\n",
     });
     expect(databaseText()).not.toContain("deployer");
+  });
+
+  it("start refuses an --entra-port that is no port, naming the flag, before anything is written", async () => {
+    const fresh = mkdtempSync(join(tmpdir(), "iothub-local-entra-port-"));
+    for (const value of ["70000", "-1", "0x50", "port", "4".repeat(1000)]) {
+      const result = await runCli(["start", "--state", fresh, "--host", "127.0.0.1", "--entra-port", value]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("--entra-port: '");
+      expect(result.stderr).toContain("' must be a port number 0-65535");
+    }
+    expect(existsSync(join(fresh, "hub.db"))).toBe(false);
+    expect(existsSync(join(fresh, "token-signing-key.pem"))).toBe(false);
   });
 
   it("refuses a state dir without hub.db for every command but principal add", async () => {
