@@ -11,6 +11,7 @@ import { createServiceApi } from "./http/serviceApi";
 import { createServiceRoutes } from "./handlers";
 import { IdentityStore } from "./persistence/identityStore";
 import { ConfigurationStore } from "./persistence/configurationStore";
+import { DpsStore } from "./persistence/dpsStore";
 import { AdmEngine } from "./adm/engine";
 import { createMethodRoutes } from "./handlers/methods";
 import { startDeviceApi, type DeviceApi } from "./mqtt";
@@ -74,6 +75,9 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
     // One store for both APIs: each instance creates the schema and prepares its statements.
     const store = new IdentityStore(db, events);
     const configurations = new ConfigurationStore(db, events);
+    // The local DPS keeps its state in the same hub.db; its id scope is made on the first start.
+    const dps = new DpsStore(db);
+    dps.idScope();
 
     // The device API first: direct-method routes invoke through it.
     const deviceApi: DeviceApi = await startDeviceApi({
