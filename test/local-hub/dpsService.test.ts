@@ -554,5 +554,45 @@ describe("the local DPS's service API", () => {
       const x509 = await suite.hub.cli("dps", "derive-key", "x509-fleet", "d");
       expect(x509.stderr).toContain("attests with X.509 certificates");
     });
+
+    it("refuses DPS policies with IoT Hub's rights or none, and the removal of the owner (exit 2, nothing changed)", async () => {
+      const hubRights = await suite.hub.cli("dps", "policy", "add", "wrong", "--rights", "RegistryRead");
+      expect(hubRights.code).toBe(2);
+      expect(hubRights.stderr).toContain(
+        "rights: 'RegistryRead' is not a right; use ServiceConfig, EnrollmentRead",
+      );
+      const owner = await suite.hub.cli("dps", "policy", "remove", "provisioningserviceowner");
+      expect(owner.code).toBe(2);
+      const listed = await suite.hub.cli("dps", "policy", "list");
+      expect(listed.stdout).toContain(
+        "provisioningserviceowner\tServiceConfig,EnrollmentRead,EnrollmentWrite,RegistrationStatusRead,RegistrationStatusWrite",
+      );
+      expect(listed.stdout).not.toMatch(/^wrong\t/m);
+      // The hub's own policies are another list.
+      expect((await suite.hub.cli("policy", "list")).stdout).not.toContain("provisioningserviceowner");
+    });
+  });
+
+  describe("faults and restarts", () => {
+    it("answers an injected dpsService fault with 503 and DPS's body, then serves again", async () => {
+      expect((await suite.hub.cli("fault", "add", "dpsService", "--mode", "503", "--count", "1")).code).toBe(
+        0,
+      );
+      expect(await failure(client().getEnrollmentGroup("fleet-a"))).toMatchObject({
+        name: "ServiceUnavailableError",
+        status: 503,
+        errorCode: 503000,
+      });
+      expect((await client().getEnrollmentGroup("fleet-a")).responseBody.enrollmentGroupId).toBe("fleet-a");
+    });
+
+    it("keeps its id scope, policies and enrollments across a restart", async () => {
+      const before = suite.hub.info.dps!;
+      await suite.hub.stop();
+      const after = (await suite.hub.restart()).dps!;
+      expect(after.idScope).toBe(before.idScope);
+      expect(after.connectionString).toBe(before.connectionString);
+      expect((await client().getEnrollmentGroup("fleet-a")).responseBody.enrollmentGroupId).toBe("fleet-a");
+    });
   });
 });
