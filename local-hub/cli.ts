@@ -1,6 +1,7 @@
 import { CommanderError } from "commander";
 import { EXIT, packageVersion, StrictCommand, UsageError } from "./cli/commandLine";
 import { addEntraCommands } from "./cli/entraCommands";
+import { addDpsCommands } from "./cli/dpsCommands";
 import { addHubCommands } from "./cli/hubCommands";
 import { addIdentityCommands } from "./cli/identityCommands";
 import { addMethodCommands } from "./cli/methodCommands";
@@ -28,6 +29,7 @@ addIdentityCommands(program);
 addTwinCommands(program);
 addQueryCommand(program);
 addMethodCommands(program);
+addDpsCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {

@@ -3,6 +3,7 @@ import { EventEmitter } from "node:events";
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, watch } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { checkIdScope } from "../lib/dps/rules";
 import { describeViolations, type RuleViolation } from "../lib/iothub/rules";
 import { openDatabase, type Database } from "./persistence/database";
 import { ensurePrivateDirectory } from "./privateDirectory";
@@ -73,6 +74,18 @@ export interface HubInfo {
   entra?: { authorityHost: string; tenantId: string };
   /** True when the service API refuses shared access signatures (`start --disable-local-auth`). */
   disableLocalAuth?: boolean;
+  /** The local DPS, when the hub runs one (`--dps-host`). */
+  dps?: DpsInfo;
+}
+
+/** hub.json's `dps`: where the local DPS's service API answers, its id scope and its owner's connection string. */
+export interface DpsInfo {
+  hostName: string;
+  host: string;
+  httpsPort: number;
+  idScope: string;
+  /** `HostName=<hostName>;SharedAccessKeyName=provisioningserviceowner;SharedAccessKey=...` */
+  connectionString: string;
 }
 
 /** A hub.json that no hub wrote (edited by hand, or damaged): nothing may be signalled or trusted on its word. */
@@ -136,6 +149,7 @@ function hubInfoViolations(value: unknown): RuleViolation[] {
   if (info.disableLocalAuth !== undefined && typeof info.disableLocalAuth !== "boolean") {
     violations.push({ field: "disableLocalAuth", rule: "must be true or false" });
   }
+  if (info.dps !== undefined) violations.push(...dpsInfoViolations(info.dps));
   return violations;
 }
 
@@ -153,6 +167,28 @@ function entraViolations(entra: unknown): RuleViolation[] {
   if (typeof tenantId !== "string" || tenantId === "") {
     violations.push({ field: "entra.tenantId", rule: "must be a non-empty string" });
   }
+  return violations;
+}
+
+function dpsInfoViolations(value: unknown): RuleViolation[] {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return [{ field: "dps", rule: "must be a JSON object" }];
+  }
+  const dps = value as Record<string, unknown>;
+  const violations: RuleViolation[] = [];
+  for (const field of ["hostName", "host", "connectionString"]) {
+    if (typeof dps[field] !== "string" || dps[field] === "") {
+      violations.push({ field: `dps.${field}`, rule: "must be a non-empty string" });
+    }
+  }
+  if (
+    !Number.isInteger(dps.httpsPort) ||
+    (dps.httpsPort as number) < 1 ||
+    (dps.httpsPort as number) > 65535
+  ) {
+    violations.push({ field: "dps.httpsPort", rule: "must be a port number (1-65535)" });
+  }
+  violations.push(...checkIdScope(dps.idScope, "dps.idScope"));
   return violations;
 }
 

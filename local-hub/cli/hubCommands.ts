@@ -71,7 +71,9 @@ function addStartCommands(program: Command): void {
       "--hostname <name>",
       "host name clients use (default: localhost, or --host when it is not 127.0.0.1)",
     )
-    .option("--quota <spec>", "quotas: a preset (S1) or CLASS=N/s|N/min,...")
+    .option("--quota <spec>", "quotas: a preset (S1, DPS) or CLASS=N/s|N/min,...")
+    .option("--dps-host <addr>", "run the local DPS's service API on this address (port 443)")
+    .option("--dps-hostname <name>", "host name of the local DPS (default: --dps-host)")
     .option(
       "--adm-interval <ms>",
       "how often ADM configurations are evaluated, in milliseconds (default 5000)",

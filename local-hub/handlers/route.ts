@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { DataAction } from "../../lib/iothub/dataPlaneRoles";
+import type { DpsRight } from "../authentication/dpsPolicies";
 import type { Right } from "../authentication/rights";
 import type { OperationClass } from "../chaos/operationClass";
 
@@ -38,6 +39,18 @@ export interface Route {
    * authentication/routeDataActions.ts has the default).
    */
   dataActions?: readonly DataAction[];
+  operationClass: OperationClass;
+  handle(request: HubRequest): HubResponse | Promise<HubResponse>;
+}
+
+/**
+ * One operation of the local DPS's service API: as a `Route`, with DPS's rights. The DPS pipeline
+ * (http/dpsServiceApi.ts) authenticates, authorizes, applies chaos and parses the body; a handler throws DpsError.
+ */
+export interface DpsRoute {
+  method: Route["method"];
+  pattern: string;
+  right: DpsRight;
   operationClass: OperationClass;
   handle(request: HubRequest): HubResponse | Promise<HubResponse>;
 }
