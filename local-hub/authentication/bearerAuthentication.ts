@@ -1,13 +1,8 @@
-import {
-  rolesGrant,
-  rolesGranting,
-  type DataAction,
-  type DataPlaneRole,
-} from "../../lib/iothub/dataPlaneRoles";
+import { rolesGrant, rolesGranting, type DataAction } from "../../lib/iothub/dataPlaneRoles";
 import { verifyAccessToken, type Authority } from "../entra/accessToken";
 import type { TokenSigningKey } from "../entra/signingKey";
 import { unauthorized, type IotHubError } from "../errors/iotHubError";
-import type { Principal, PrincipalStore } from "../persistence/principalStore";
+import type { Principal, PrincipalStore, RolesAt } from "../persistence/principalStore";
 
 /**
  * The service API's second authenticator, beside the SAS one: `Authorization: Bearer <jwt>` from the hub's own
@@ -22,8 +17,7 @@ export function isBearerHeader(header: string | undefined): header is string {
 }
 
 export type BearerAuthenticationResult =
-  | { ok: true; principal: Principal; roles: DataPlaneRole[] }
-  | { ok: false; error: IotHubError; reason: string };
+  { ok: true; principal: Principal; roles: RolesAt } | { ok: false; error: IotHubError; reason: string };
 
 /** What the caller learns of a refused token but an expired one (the reason goes to the hub's log). */
 const INVALID_TOKEN = "Unauthorized: invalid Microsoft Entra token.";
@@ -77,7 +71,7 @@ export class BearerAuthenticator {
  */
 export function authorizeDataActions(
   principal: Principal,
-  roles: readonly DataPlaneRole[],
+  { effective: roles, pending }: RolesAt,
   actions: readonly DataAction[] | undefined,
 ): IotHubError | undefined {
   if (actions === undefined) {
@@ -87,7 +81,10 @@ export function authorizeDataActions(
   }
   const missing = actions.find((action) => !rolesGrant(roles, action));
   if (missing === undefined) return undefined;
-  const held = roles.length > 0 ? roles.map((role) => role.name).join(", ") : "none";
+  const held = [
+    roles.length > 0 ? roles.map((role) => role.name).join(", ") : "none",
+    ...pending.map(({ role, effectiveAtMs }) => `${role.name} from ${new Date(effectiveAtMs).toISOString()}`),
+  ].join(", ");
   const granting = rolesGranting(missing).map((role) => role.name);
   const which = `${granting.slice(0, -1).join(", ")}${granting.length > 1 ? " or " : ""}${granting[granting.length - 1]}`;
   return unauthorized(

@@ -146,6 +146,26 @@ describe("Entra ID principals on the service API", () => {
     await expect(registry.get("twin-target")).rejects.toMatchObject({ name: "UnauthorizedError" });
   });
 
+  it("a role assigned to take effect later grants nothing yet, and the 401 says from when it will", async () => {
+    const waiting = await addPrincipal(suite.hub, "waiting");
+    const assigned = await suite.hub.cli(
+      "role",
+      "assign",
+      "waiting",
+      "--role",
+      "IoT Hub Data Reader",
+      "--effective-in",
+      "3600",
+    );
+    expect(assigned.code).toBe(0);
+    await expect(entraRegistry(waiting).get("twin-target")).rejects.toMatchObject({
+      name: "UnauthorizedError",
+      message: expect.stringMatching(
+        /^Unauthorized: principal 'waiting' lacks the data action Microsoft\.Devices\/IotHubs\/devices\/read, which .* grants \(its roles: none, IoT Hub Data Reader from \d{4}-\d\d-\d\dT[\d:.]+Z\)\.$/,
+      ),
+    });
+  });
+
   it("a removed principal's token is refused at once, though it has not expired", async () => {
     const leaving = await addPrincipal(suite.hub, "leaving", ["IoT Hub Data Contributor"]);
     const registry = entraRegistry(leaving);
@@ -170,6 +190,7 @@ describe("Entra ID principals on the service API", () => {
           clientId: registryContributor.clientId,
           objectId: registryContributor.objectId,
           roles: [],
+          effectiveAtMs: {},
         },
         { ...authorityOf(suite.hub.info), tokenIssuer: issuerOf(suite.hub.info) },
         key,

@@ -69,11 +69,13 @@ describe("iothub-local principal and role", () => {
         principal: "deployer",
         role: "IoT Hub Registry Contributor",
         roleDefinitionId: "4ea46cd5-c1b2-4a8e-910b-273211f9ce47",
+        effectiveFrom: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       },
       {
         principal: "deployer",
         role: "IoT Hub Twin Contributor",
         roleDefinitionId: "494bdba2-168f-4f31-a0a1-191d2f7c028c",
+        effectiveFrom: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       },
     ]);
     expect(await cli("role", "remove", "deployer", "--role", "IoT Hub Twin Contributor")).toMatchObject({
@@ -108,6 +110,42 @@ describe("iothub-local principal and role", () => {
     expect(huge).toMatchObject({ code: 2 });
     expect(huge.stderr.length).toBeLessThan(1000); // the rule, not the value
     expect(databaseText()).toBe(before);
+  });
+
+  it("role assign --effective-in takes 0-3600 whole seconds and says when the role takes effect", async () => {
+    const before = databaseText();
+    for (const value of ["abc", "-5", "3601", "1e3", "1.5", "9".repeat(500)]) {
+      const refused = await cli(
+        "role",
+        "assign",
+        "other",
+        "--role",
+        "IoT Hub Data Reader",
+        "--effective-in",
+        value,
+      );
+      expect([value, refused.code]).toEqual([value, 2]);
+      expect(refused.stderr).toContain("--effective-in: must be a whole number of seconds, 0-3600");
+    }
+    expect(databaseText()).toBe(before);
+    const delayed = await cli(
+      "role",
+      "assign",
+      "other",
+      "--role",
+      "IoT Hub Data Reader",
+      "--effective-in",
+      "600",
+    );
+    expect(delayed).toMatchObject({
+      code: 0,
+      stdout: "assigned 'IoT Hub Data Reader' to other (in effect in 600 s)\n",
+    });
+    const [listed] = JSON.parse((await cli("role", "list", "other", "-o", "json")).stdout) as Array<{
+      effectiveFrom: string;
+    }>;
+    // Ten minutes on from about now (the CLI's clock is this machine's).
+    expect(Date.parse(listed.effectiveFrom) - Date.now()).toBeGreaterThan(500_000);
   });
 
   it("fails (exit 1) for a principal or an assignment that does not exist", async () => {

@@ -21,6 +21,7 @@ describe("the hub's Entra access tokens", () => {
     clientId: "aaaaaaaa-0000-0000-0000-000000000001",
     objectId: "bbbbbbbb-0000-0000-0000-000000000002",
     roles: [],
+    effectiveAtMs: {},
   };
   const now = Date.UTC(2026, 11, 2, 12, 0, 0);
 
