@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { checkMethodPayload, describeViolations } from "../../lib/iothub/rules";
+import { badRequest, type IotHubError } from "../errors/iotHubError";
 import type { IdentityRef } from "../events";
 import type { MethodRequest, MethodResult } from "../handlers/methods";
 import { deviceNotOnline, gatewayTimeout } from "../handlers/methods";
@@ -23,6 +25,7 @@ export type ListenerWaiter = (identity: IdentityRef, timeoutMs: number) => Promi
 interface PendingCall {
   identityKey: string;
   resolve(result: MethodResult): void;
+  reject(error: IotHubError): void;
   fail(): void;
   timer: NodeJS.Timeout;
 }
@@ -54,7 +57,7 @@ export class DirectMethods {
         reject(gatewayTimeout(identity));
       }, request.responseTimeoutInSeconds * 1000);
       const fail = (): void => reject(gatewayTimeout(identity));
-      this.pending.set(rid, { identityKey: identityKey(identity), resolve, fail, timer });
+      this.pending.set(rid, { identityKey: identityKey(identity), resolve, reject, fail, timer });
     });
   }
 
@@ -64,7 +67,12 @@ export class DirectMethods {
     if (!call || call.identityKey !== identityKey(identity)) return;
     this.pending.delete(rid);
     clearTimeout(call.timer);
-    call.resolve({ status, payload: parsePayload(body) });
+    const payload = parsePayload(body);
+    // Responses have IoT Hub's request limits too (128 KB; the depth bound keeps the relay's JSON.stringify off
+    // the stack's end): the caller learns the device's answer was refused instead of getting a 500.
+    const violations = checkMethodPayload(payload, "the device's response payload");
+    if (violations.length > 0) call.reject(badRequest(describeViolations(violations)));
+    else call.resolve({ status, payload });
   }
 
   /** On shutdown: calls still waiting end as IoT Hub ends them when the device never answers. */

@@ -8,7 +8,16 @@ import { Mqtt } from "azure-iot-device-mqtt";
 import type { Client as ServiceClient } from "azure-iothub";
 import { HUB_CLI, PROJECT_ROOT, runCli } from "../support/hubProcess";
 import { hubServiceClient, useSuiteHub } from "../support/suiteHub";
-import { connectionStringOf, createModule, openModuleClient, type ModuleIdentity } from "./mqttSupport";
+import {
+  connected,
+  connectionStringOf,
+  createModule,
+  end,
+  openModuleClient,
+  rawMqttClient,
+  subscribe,
+  type ModuleIdentity,
+} from "./mqttSupport";
 import { serviceRequest } from "./serviceRequest";
 
 // Direct methods (service SDK -> hub -> device SDK and back) and telemetry watched with `iothub-local tail`.
@@ -165,8 +174,11 @@ describe("direct methods with payloads IoT Hub refuses", () => {
     },
   );
 
-  it("still carries a payload at the limits to the module and back", async () => {
-    const payload = { nested: JSON.parse(deep(50)) as unknown, text: "y".repeat(100 * 1024) };
+  it("carries a payload at the limits (64 levels, 131,072 bytes) to the module and back", async () => {
+    const nested = JSON.parse(deep(63)) as unknown; // 63 arrays inside the payload object: 64 levels in all
+    const padding = 131_072 - JSON.stringify({ nested, text: "" }).length;
+    const payload = { nested, text: "y".repeat(padding) };
+    expect(JSON.stringify(payload)).toHaveLength(131_072);
     const response = await invoke(
       JSON.stringify({
         methodName: "echo",
@@ -177,6 +189,36 @@ describe("direct methods with payloads IoT Hub refuses", () => {
     );
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ status: 200, payload });
+  });
+
+  it("refuses a device's response nested 100,000 levels deep with 400 naming it; the hub stays up", async () => {
+    const identity = await createModule(suite.registry, "method-hostile", "raw");
+    const device = rawMqttClient(suite.hub.info, identity);
+    try {
+      await connected(device);
+      await subscribe(device, "$iothub/methods/POST/#");
+      device.on("message", (topic) => {
+        const rid = /\?\$rid=([^&]+)/.exec(topic)?.[1];
+        if (rid) device.publish(`$iothub/methods/res/200/?$rid=${rid}`, deep(100_000), { qos: 0 });
+      });
+      const response = await serviceRequest(
+        suite.hub.info,
+        "POST",
+        "/twins/method-hostile/modules/raw/methods",
+        { methodName: "bomb", payload: null, responseTimeoutInSeconds: 10 },
+      );
+      expect(response.status).toBe(400);
+      expect(JSON.stringify(response.body)).toMatch(
+        /the device's response payload: must be nested at most 64 levels/,
+      );
+    } finally {
+      await end(device);
+    }
+    // The hub still answers: the next call goes through.
+    const again = await invoke(
+      JSON.stringify({ methodName: "echo", payload: 1, connectTimeoutInSeconds: 10 }),
+    );
+    expect(again.body).toEqual({ status: 200, payload: 1 });
   });
 });
 
