@@ -116,9 +116,11 @@ function dpsConfiguration(
     throw new Error(`--dps-hostname: '${hostName}' must differ from the hub's host name`);
   }
   const httpsPort = DEFAULT_HTTPS_PORT;
-  if (host === hub.host && hub.httpsPort === httpsPort) {
+  if ((host === hub.host || isWildcard(hub.host)) && hub.httpsPort === httpsPort) {
     throw new Error(
-      `--dps-host: '${host}' is the hub's address; the DPS needs port ${httpsPort} of another one`,
+      isWildcard(hub.host)
+        ? `--dps-host: the hub listens on port ${httpsPort} of every address (--host ${hub.host}); give the hub an address of its own`
+        : `--dps-host: '${host}' is the hub's address; the DPS needs port ${httpsPort} of another one`,
     );
   }
   return { host, hostName, httpsPort };

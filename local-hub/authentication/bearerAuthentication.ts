@@ -81,10 +81,13 @@ export function authorizeDataActions(
   }
   const missing = actions.find((action) => !rolesGrant(roles, action));
   if (missing === undefined) return undefined;
-  const held = [
-    roles.length > 0 ? roles.map((role) => role.name).join(", ") : "none",
-    ...pending.map(({ role, effectiveAtMs }) => `${role.name} from ${new Date(effectiveAtMs).toISOString()}`),
-  ].join(", ");
+  const inEffect = roles.length > 0 ? roles.map((role) => role.name).join(", ") : "none";
+  const held =
+    pending.length === 0
+      ? inEffect
+      : `${roles.length > 0 ? inEffect : "none in effect"}, not yet: ${pending
+          .map(({ role, effectiveAtMs }) => `${role.name} from ${new Date(effectiveAtMs).toISOString()}`)
+          .join(", ")}`;
   const granting = rolesGranting(missing).map((role) => role.name);
   const which = `${granting.slice(0, -1).join(", ")}${granting.length > 1 ? " or " : ""}${granting[granting.length - 1]}`;
   return unauthorized(

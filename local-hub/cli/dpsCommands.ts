@@ -9,7 +9,7 @@ import { checkNewPolicy, parseRights, PolicyStore } from "../authentication/poli
 import { DpsStore } from "../persistence/dpsStore";
 import { readHubInfo } from "../stateDir";
 import { parseInput, refuseViolations, UsageError } from "./commandLine";
-import { stateOption, withDatabase } from "./hubCommands";
+import { POLICY_COLUMNS, stateOption, withDatabase } from "./hubCommands";
 import { outputOption, printOutput, type OutputFormat } from "./output";
 
 /**
@@ -113,9 +113,14 @@ function addDpsPolicyCommands(dps: Command): void {
     .command("list")
     .description("list DPS policies and their rights (never their keys)")
     .addOption(stateOption())
-    .action((flags: { state: string }) => {
+    .addOption(outputOption())
+    .action((flags: { state: string; output?: OutputFormat }) => {
       const policies = withDatabase(flags.state, (db) => new PolicyStore(db, DPS_POLICIES).list());
-      for (const p of policies) console.log(`${p.name}\t${p.rights.join(",")}`);
+      printOutput(
+        policies.map(({ name, rights }) => ({ name, rights })),
+        POLICY_COLUMNS,
+        flags.output,
+      );
     });
   policy
     .command("remove <name>")

@@ -27,9 +27,10 @@ export const stateOption = (): Option =>
   new Option("--state <dir>", "state directory").default(DEFAULT_STATE_DIR);
 
 /**
- * Runs `work` on the state dir's hub.db and always closes it (the CLI is one short-lived connection). Only
- * `policy add` may create a hub.db (it seeds the defaults, as a first start would); every other command refuses a
- * state dir without one instead of making a new hub with fresh keys there.
+ * Runs `work` on the state dir's hub.db and always closes it (the CLI is one short-lived connection). Only the
+ * commands that add what a hub is reached with (`policy add`, `dps policy add`, `principal add`) may create a
+ * hub.db (seeding the defaults, as a first start would); every other command refuses a state dir without one
+ * instead of making a new hub with fresh keys there.
  */
 export function withDatabase<T>(
   stateDir: string,
@@ -202,7 +203,7 @@ function addPolicyCommands(program: Command): void {
 }
 
 /** The listings' columns for `-o table|tsv` (json prints the rows whole; a policy's keys are never in them). */
-const POLICY_COLUMNS: Column<{ name: string; rights: readonly string[] }>[] = [
+export const POLICY_COLUMNS: Column<{ name: string; rights: readonly string[] }>[] = [
   { header: "name", value: (policy) => policy.name },
   { header: "rights", value: (policy) => policy.rights.join(",") },
 ];

@@ -617,13 +617,13 @@ describe("the local DPS's service API", () => {
       );
       const owner = await suite.hub.cli("dps", "policy", "remove", "provisioningserviceowner");
       expect(owner.code).toBe(2);
-      const listed = await suite.hub.cli("dps", "policy", "list");
+      const listed = await suite.hub.cli("dps", "policy", "list", "-o", "tsv");
       expect(listed.stdout).toContain(
         "provisioningserviceowner\tServiceConfig,EnrollmentRead,EnrollmentWrite,RegistrationStatusRead,RegistrationStatusWrite",
       );
       expect(listed.stdout).not.toMatch(/^wrong\t/m);
       // The hub's own policies are another list.
-      expect((await suite.hub.cli("policy", "list")).stdout).not.toContain("provisioningserviceowner");
+      expect((await suite.hub.cli("policy", "list", "-o", "tsv")).stdout).not.toContain("provisioningserviceowner");
     });
   });
 

@@ -160,6 +160,9 @@ describe("configuration and start errors", () => {
       "--dps-hostname: '127.0.0.5' must differ from the hub's host name",
     );
     expect(refused({ dpsHost: "0.0.0.0" })).toThrow(/--dps-host: '0.0.0.0' must be an IP address or a name/);
+    expect(refused({ host: "0.0.0.0", dpsHost: "127.0.0.6", dpsHostname: "dps.example" })).toThrow(
+      "--dps-host: the hub listens on port 443 of every address (--host 0.0.0.0); give the hub an address of its own",
+    );
     // Another HTTPS port for the hub leaves 443 of its address free.
     expect(
       configurationFromFlags({
