@@ -2,7 +2,14 @@ import type * as pulumi from "@pulumi/pulumi";
 import { checkConfigurationContent, type ConfigurationContent } from "../../lib/iothub/configuration";
 import type { RuleViolation } from "../../lib/iothub/rules";
 import { isPlainObject, type TwinProperties } from "../../lib/iothub/twin";
-import { ADM_OUTPUTS, admProvider, checkAdmInputs, type AdmInputs, type AdmKind } from "./admProvider";
+import {
+  ADM_OUTPUTS,
+  admProvider,
+  checkAdmInputs,
+  checkAdmSettings,
+  type AdmInputs,
+  type AdmKind,
+} from "./admProvider";
 import type { OutputsOf } from "../registry/providerKit";
 
 /** A configuration's content: what it writes into the device twins or module twins it targets. */
@@ -46,6 +53,11 @@ const configurationKind: AdmKind<ConfigurationInputs> = {
 
 export function checkConfiguration(inputs: Partial<ConfigurationInputs>): RuleViolation[] {
   return checkAdmInputs(configurationKind, inputs);
+}
+
+/** What checkConfiguration checks but the hub arguments (the stack config's entries). */
+export function checkConfigurationSettings(inputs: Partial<ConfigurationInputs>): RuleViolation[] {
+  return checkAdmSettings(configurationKind, inputs);
 }
 
 /** An ADM configuration of device twins or module twins. */
