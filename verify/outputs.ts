@@ -8,7 +8,7 @@ import { InputError } from "./inputError";
  * the contract's rules (lib/iothub/stackOutputs.ts) and verify's own: at least one module to check.
  */
 
-export type { ModuleOutput, StackOutputs } from "../lib/iothub/stackOutputs";
+export type { ConfigurationOutput, ModuleOutput, StackOutputs } from "../lib/iothub/stackOutputs";
 
 /**
  * The stack outputs in `text`, or an InputError listing every violation. `allKeys` (`--all-keys`) adds the rule
