@@ -83,6 +83,7 @@ export class DeviceManagement extends pulumi.ComponentResource {
         configurationId: resource.configurationId,
         kind: "edge" as const,
         layered: deployment.layered,
+        priority: deployment.priority,
         targetCondition: deployment.targetCondition,
         content: hasRegistryCredentials(deployment.modulesContent) ? pulumi.secret(content) : content,
       };
@@ -97,6 +98,7 @@ export class DeviceManagement extends pulumi.ComponentResource {
         name: configuration.name,
         configurationId: resource.configurationId,
         kind: configuration.content.moduleContent ? ("module" as const) : ("device" as const),
+        priority: configuration.priority,
         targetCondition: configuration.targetCondition,
         content: configuration.content,
       };

@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { serviceRegistry } from "../lib/iothub/serviceClient";
 import { checkConfiguration, type ConfigurationResult } from "./configurationCheck";
+import { expectedDesired } from "./expectedDesired";
 import { checkModule, type ModuleResult } from "./moduleCheck";
 import type { ModuleOutput, StackOutputs } from "./outputs";
 import { mapWithConcurrency } from "./pool";
@@ -35,8 +36,11 @@ export async function verifyModules(
     trustDescription: trust.description,
     timeoutSeconds: options.timeoutSeconds,
   };
+  const declared = [...(outputs.deployments ?? []), ...(outputs.configurations ?? [])];
   const check = async (module: ModuleOutput, key?: ModuleResult["key"]): Promise<ModuleResult> => {
-    const result = { ...(await checkModule(module, context)), ...(key ? { key } : {}) };
+    // The desired state includes the content the declared configurations applied to the module.
+    const desired = await expectedDesired(module, registry, declared);
+    const result = { ...(await checkModule({ ...module, desired }, context)), ...(key ? { key } : {}) };
     progress.moduleFinished(result.ok);
     return result;
   };
@@ -52,7 +56,6 @@ export async function verifyModules(
   const results: ModuleResult[] = perModule.flat();
   progress.finish();
   // Then each declared deployment and configuration in the hub (at most `concurrency` at a time as well).
-  const declared = [...(outputs.deployments ?? []), ...(outputs.configurations ?? [])];
   const configurations: ConfigurationResult[] = await mapWithConcurrency(
     declared,
     options.concurrency,

@@ -1,6 +1,7 @@
 import {
   checkConfigurationContent,
   checkConfigurationId,
+  checkPriority,
   configurationKind,
   type ConfigurationContent,
   type ConfigurationKind,
@@ -46,6 +47,8 @@ export interface ConfigurationOutput<Computed = string, Content = ConfigurationC
   kind: ConfigurationKind;
   /** Deployments only: a layered deployment. */
   layered?: boolean;
+  /** The declared priority (absent in outputs of older programs: 0). */
+  priority?: number;
   targetCondition: string;
   /** What it writes: `{modulesContent}`, `{deviceContent}` or `{moduleContent}`. */
   content: Content;
@@ -170,6 +173,9 @@ function readConfigurations(
         violations.push({ field: `${field}.kind`, rule: `must be "${kind}", as its content says` });
       }
     }
+    if (entry.priority !== undefined && entry.priority !== null) {
+      violations.push(...checkPriority(entry.priority, `${field}.priority`));
+    }
     if (entry.layered !== undefined && entry.layered !== null && typeof entry.layered !== "boolean") {
       violations.push({ field: `${field}.layered`, rule: "must be true or false when present" });
     }
@@ -185,6 +191,7 @@ function readConfigurations(
       configurationId: id,
       kind: entry.kind as ConfigurationKind,
       ...(typeof entry.layered === "boolean" && { layered: entry.layered }),
+      ...(typeof entry.priority === "number" && { priority: entry.priority }),
       targetCondition: entry.targetCondition as string,
       content: entry.content as ConfigurationContent,
     });

@@ -12,6 +12,7 @@ const deployment = {
   configurationId: "base-0a1b2c3d",
   kind: "edge",
   layered: false,
+  priority: 10,
   targetCondition: "tags.site = 'munich'",
   content: { modulesContent: { $edgeAgent: { "properties.desired": { schemaVersion: "1.1" } } } },
 };

@@ -23,6 +23,7 @@ const baseManifest = JSON.parse(readFileSync(path.join(PROJECT_DIR, BASE_FILE), 
 
 interface VerifyJson {
   ok: boolean;
+  modules: Array<Record<string, unknown>>;
   configurations: Array<{
     name: string;
     configurationId: string;
@@ -183,6 +184,18 @@ describe("deployments and configurations on a running local hub", () => {
       "line-1/thermo: says Applied but its desired properties do not carry the configuration's content",
     );
     expect(result.json?.configurations.find((c) => c.name === "munich-base")?.ok).toBe(true);
+    // The module client sees it too: the configuration's content is part of the module's expected desired state.
+    expect(result.json?.modules).toEqual([
+      expect.objectContaining({
+        deviceId: "line-1",
+        moduleId: "thermo",
+        ok: false,
+        failure: expect.objectContaining({
+          kind: "desired-mismatch",
+          mismatches: [{ key: "telemetry.interval", expected: 30, found: 1 }],
+        }),
+      }),
+    ]);
   });
 
   it("destroy removes the configurations from the hub", async () => {
