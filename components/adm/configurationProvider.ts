@@ -26,6 +26,8 @@ export const CONFIGURATION_OUTPUTS = ADM_OUTPUTS;
 
 export type ConfigurationOutputs = OutputsOf<ConfigurationInputs, typeof CONFIGURATION_OUTPUTS>;
 
+const hasKeys = (value: unknown): boolean => isPlainObject(value) && Object.keys(value).length > 0;
+
 function checkContent(inputs: Partial<ConfigurationInputs>): RuleViolation[] {
   const content = inputs.content as Record<string, unknown> | undefined;
   if (isPlainObject(content) && content.modulesContent !== undefined) {
@@ -44,10 +46,11 @@ const configurationKind: AdmKind<ConfigurationInputs> = {
   contentField: "content",
   checkContent,
   content: (inputs) => inputs.content as ConfigurationContent,
+  // IoT Hub answers the kind a configuration does not use as `{}`: the one with content is the configuration's.
   contentInputs: (content) => ({
-    content: content.moduleContent
+    content: hasKeys(content.moduleContent)
       ? { moduleContent: content.moduleContent }
-      : { deviceContent: content.deviceContent },
+      : { deviceContent: content.deviceContent ?? {} },
   }),
 };
 
