@@ -122,8 +122,7 @@ async function checkOnce(
   let superseded = 0;
   for (const target of targets) {
     // A deployment's statuses are on the device's $edgeAgent twin, as on IoT Hub.
-    const twin =
-      declared.kind === "edge" ? (await queryTwins(registry, agentTwinQuery(target.deviceId)))[0] : target;
+    const twin = declared.kind === "edge" ? await agentTwin(registry, target.deviceId) : target;
     const where = twin?.moduleId === undefined ? target.deviceId : `${twin.deviceId}/${twin.moduleId}`;
     if (!twin) {
       problems.push(`${where}: has no ${EDGE_AGENT} twin`);
@@ -201,8 +200,14 @@ function declaredModules(agent: TwinProperties): string[] {
   return names;
 }
 
-const agentTwinQuery = (deviceId: string): string =>
-  `SELECT * FROM devices.modules WHERE deviceId = '${deviceId.replace(/'/g, "''")}' AND moduleId = '${EDGE_AGENT}'`;
+/** An IoT Edge device's `$edgeAgent` twin (read by id: ids may hold characters a query string cannot). */
+async function agentTwin(registry: Registry, deviceId: string): Promise<QueriedTwin | undefined> {
+  try {
+    return (await registry.getModuleTwin(deviceId, EDGE_AGENT)).responseBody as unknown as QueriedTwin;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Every twin a query selects, page by page (`next()` without the token would ask for the first page again). */
 async function queryTwins(registry: Registry, sql: string): Promise<QueriedTwin[]> {

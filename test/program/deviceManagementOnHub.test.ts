@@ -96,6 +96,11 @@ describe("deployments and configurations on a running local hub", () => {
         targetCondition: "FROM devices.modules WHERE moduleId = 'thermo'",
         content: { moduleContent: { "properties.desired.telemetry": { interval: 30 } } },
       },
+      {
+        name: "firmware",
+        targetCondition: "*",
+        content: { deviceContent: { "properties.desired.firmware": { version: "1.2" } } },
+      },
     ],
   });
 
@@ -114,10 +119,12 @@ describe("deployments and configurations on a running local hub", () => {
   it("up creates them; verify finds each applied to every twin it targets and reports them in --json", async () => {
     firstRun = await up(config());
     const [edge] = firstRun.outputs.deployments as Array<{ configurationId: string }>;
-    const [thermo] = firstRun.outputs.configurations as Array<{ configurationId: string }>;
+    const [thermo, firmware] = firstRun.outputs.configurations as Array<{ configurationId: string }>;
     expect(edge.configurationId).toMatch(/^munich-base-[0-9a-f]{8}$/);
     expect(thermo.configurationId).toMatch(/^thermo-interval-[0-9a-f]{8}$/);
-    expect(await ids()).toEqual([edge.configurationId, thermo.configurationId].sort());
+    expect(await ids()).toEqual(
+      [edge.configurationId, thermo.configurationId, firmware.configurationId].sort(),
+    );
 
     const result = verify(firstRun.outputs);
     expect(result.text).not.toContain("unexpected error");
@@ -133,6 +140,8 @@ describe("deployments and configurations on a running local hub", () => {
         systemMetrics: expect.objectContaining({ targetedCount: 1, appliedCount: 1 }),
       }),
       expect.objectContaining({ name: "thermo-interval", ok: true, targeted: 1, applied: 1, problems: [] }),
+      // `*`: every device of the hub (the edge device and the leaf device)
+      expect.objectContaining({ name: "firmware", ok: true, targeted: 2, applied: 2, problems: [] }),
     ]);
     const agent = (await registry.getModuleTwin("gateway-1", "$edgeAgent")).responseBody as unknown as {
       properties: { desired: { modules: Record<string, unknown> } };
