@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfigError, readStackConfig, type StackConfig } from "./components/config";
+import { DeviceManagement } from "./components/deviceManagement";
 import { Fleet } from "./components/fleet";
 import { AzureHub } from "./components/hub/azureHub";
 import type { HubOutputs } from "./components/hub/hubOutputs";
@@ -7,7 +8,8 @@ import { LocalHub } from "./components/hub/localHub";
 import type { StackOutputs } from "./lib/iothub/stackOutputs";
 
 /**
- * The program: stack config -> hub (Azure or the local hub) -> fleet -> stack outputs. Both targets yield the same
+ * The program: stack config -> hub (Azure or the local hub) -> fleet, deployments and configurations -> stack
+ * outputs. Both targets yield the same
  * HubOutputs, so everything after the hub is identical for both.
  */
 
@@ -36,12 +38,23 @@ const fleet = new Fleet("fleet", {
   registry: config.registry,
 });
 
+const deviceManagement = new DeviceManagement("adm", {
+  serviceConnectionString: hub.serviceConnectionString,
+  caCertificate: hub.caCertificate,
+  deployments: config.deployments,
+  configurations: config.configurations,
+  registry: config.registry,
+});
+
 // The stack outputs: the contract the verify command reads (lib/iothub/stackOutputs.ts), every key of it.
 const stackOutputs = {
   hostName: hub.hostName,
   serviceConnectionString: pulumi.secret(hub.serviceConnectionString),
   caFile: config.target === "local" ? hub.caFile : undefined,
   modules: fleet.modules,
+  deployments: deviceManagement.deployments,
+  configurations: deviceManagement.configurations,
 } satisfies Record<keyof StackOutputs, unknown>;
 
-export const { hostName, serviceConnectionString, caFile, modules } = stackOutputs;
+export const { hostName, serviceConnectionString, caFile, modules, deployments, configurations } =
+  stackOutputs;

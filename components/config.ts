@@ -11,6 +11,7 @@ import {
 } from "../lib/iothub/rules";
 import { checkIdentityStatus, checkStatusReason, type IdentityStatus } from "../lib/iothub/identity";
 import { isPlainObject, type TwinDocument } from "../lib/iothub/twin";
+import { configurationSchema, deploymentSchema, resolveAdmConfig, type AdmConfig } from "./admConfig";
 import { checkFleetDevices, type FleetDeviceLinks } from "./fleet";
 import { identityAuthenticationSchema } from "./registry/authentication";
 import { registryProviderOptionsSchema } from "./registry/options";
@@ -140,6 +141,10 @@ const sharedSettings = {
   /** The registry providers' options, passed to every registry resource (one schema: registry/options.ts). */
   registry: registryProviderOptionsSchema.optional(),
   devices: z.array(deviceSchema).default([]),
+  /** IoT Edge deployments (components/admConfig.ts): manifests inline or from JSON files in the project. */
+  deployments: z.array(deploymentSchema).default([]),
+  /** ADM configurations of device or module twins (components/admConfig.ts). */
+  configurations: z.array(configurationSchema).default([]),
 };
 
 /**
@@ -177,7 +182,10 @@ const STACK_KEYS = Object.keys(anyTargetSchema.shape);
 /** The keys `pulumi config set` stores as plain text; every other key holds YAML structure (stored as JSON). */
 const PLAIN_TEXT_KEYS: ReadonlySet<string> = new Set(["target", "policyName"]);
 
-export type StackConfig = z.infer<typeof stackSchema>;
+/** A parsed config with its deployments and configurations resolved (their content read and checked). */
+type WithAdm<Config> = Config extends unknown ? Omit<Config, keyof AdmConfig> & AdmConfig : never;
+
+export type StackConfig = WithAdm<z.infer<typeof stackSchema>>;
 export type AzureStackConfig = Extract<StackConfig, { target: "azure" }>;
 export type AzureHubConfig = AzureStackConfig["hub"];
 export type IdentityAuthenticationConfig = z.infer<typeof identityAuthenticationSchema>;
@@ -203,14 +211,16 @@ function configPath(path: SchemaPath): string {
 /**
  * Validates raw config values (keyed without the namespace; every key of the namespace, so unknown ones are
  * reported) and returns the typed configuration, or throws a StackConfigError listing every violation. Messages
- * never echo a key's value.
+ * never echo a key's value. Content files (`manifest: deployments/base.json`) are read relative to `projectDir`
+ * (the program runs in the project directory).
  */
-export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
+export function parseStackConfig(raw: Record<string, unknown>, projectDir = process.cwd()): StackConfig {
   const schema = TARGETS.includes(raw.target as never) ? stackSchema : anyTargetSchema;
   const parsed = parseOrViolations(schema, raw, configPath);
-  const violations = [...(parsed.violations ?? []), ...crossKeyViolations(raw)];
+  const adm = resolveAdmConfig(raw, projectDir, configPath);
+  const violations = [...(parsed.violations ?? []), ...crossKeyViolations(raw), ...adm.violations];
   if (parsed.violations || violations.length > 0) throw new StackConfigError(violations);
-  return parsed.data as StackConfig;
+  return { ...parsed.data, ...adm.config } as StackConfig;
 }
 
 /**
@@ -260,7 +270,10 @@ function deviceLinks(value: unknown): FleetDeviceLinks {
  * variable) and what `pulumi.runtime.setAllConfig` sets under mocks. Values are read in plain text only to
  * validate them: keys end up wrapped in pulumi.secret where they are used.
  */
-export function readStackConfig(allConfig: Record<string, string> = pulumi.runtime.allConfig()): StackConfig {
+export function readStackConfig(
+  allConfig: Record<string, string> = pulumi.runtime.allConfig(),
+  projectDir = process.cwd(),
+): StackConfig {
   const raw: Record<string, unknown> = {};
   const violations: RuleViolation[] = [];
   const prefix = `${CONFIG_NAMESPACE}:`;
@@ -284,5 +297,5 @@ export function readStackConfig(allConfig: Record<string, string> = pulumi.runti
     }
   }
   if (violations.length > 0) throw new StackConfigError(violations);
-  return parseStackConfig(raw);
+  return parseStackConfig(raw, projectDir);
 }

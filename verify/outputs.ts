@@ -5,10 +5,11 @@ import { InputError } from "./inputError";
 
 /**
  * The stack outputs verify reads (`pulumi stack output --json --show-secrets`, or the same JSON from a file), with
- * the contract's rules (lib/iothub/stackOutputs.ts) and verify's own: at least one module to check.
+ * the contract's rules (lib/iothub/stackOutputs.ts) and verify's own: at least one module, deployment or
+ * configuration to check.
  */
 
-export type { ModuleOutput, StackOutputs } from "../lib/iothub/stackOutputs";
+export type { ConfigurationOutput, ModuleOutput, StackOutputs } from "../lib/iothub/stackOutputs";
 
 /**
  * The stack outputs in `text`, or an InputError listing every violation. `allKeys` (`--all-keys`) adds the rule
@@ -24,9 +25,19 @@ export function parseStackOutputs(text: string, source: string, allKeys = false)
   }
   const reading = readStackOutputs(json);
   const violations: RuleViolation[] = [...(reading.violations ?? [])];
-  const modules = (json as { modules?: unknown } | null)?.modules;
-  if (Array.isArray(modules) && modules.length === 0) {
-    violations.push({ field: "modules", rule: "is empty, so there is nothing to verify" });
+  const declared = json as { modules?: unknown; deployments?: unknown; configurations?: unknown } | null;
+  const empty = (list: unknown): boolean => !Array.isArray(list) || list.length === 0;
+  // An edge fleet may declare no module of its own (its deployments run them): then those are what is verified.
+  if (
+    Array.isArray(declared?.modules) &&
+    declared.modules.length === 0 &&
+    empty(declared.deployments) &&
+    empty(declared.configurations)
+  ) {
+    violations.push({
+      field: "modules",
+      rule: "is empty (and no deployment or configuration is declared), so there is nothing to verify",
+    });
   }
   if (allKeys) {
     reading.outputs?.modules.forEach((module, index) => {

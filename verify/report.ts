@@ -1,3 +1,4 @@
+import type { ConfigurationResult } from "./configurationCheck";
 import type { ModuleResult } from "./moduleCheck";
 
 /** The outcome of one run, as `--json` prints it. */
@@ -9,12 +10,19 @@ export interface VerifyReport {
   failed: number;
   durationMs: number;
   modules: ModuleResult[];
+  /** Extension: one entry per declared deployment, then per declared configuration. */
+  configurations: ConfigurationResult[];
 }
 
-export function buildReport(hostName: string, modules: ModuleResult[], durationMs: number): VerifyReport {
+export function buildReport(
+  hostName: string,
+  modules: ModuleResult[],
+  durationMs: number,
+  configurations: ConfigurationResult[] = [],
+): VerifyReport {
   const passed = modules.filter((module) => module.ok).length;
   return {
-    ok: passed === modules.length,
+    ok: passed === modules.length && configurations.every((configuration) => configuration.ok),
     hostName,
     total: modules.length,
     passed,
@@ -25,6 +33,7 @@ export function buildReport(hostName: string, modules: ModuleResult[], durationM
       durationMs: Math.round(module.durationMs),
       roundTripMs: module.roundTripMs === undefined ? undefined : Math.round(module.roundTripMs * 10) / 10,
     })),
+    configurations,
   };
 }
 
@@ -52,8 +61,32 @@ export function renderTable(report: VerifyReport): string {
       .join("  ")
       .trimEnd();
   const seconds = (report.durationMs / 1000).toFixed(1);
-  const verdict = report.ok
-    ? `all ${report.total} modules passed in ${seconds} s on ${report.hostName}`
-    : `${report.failed} of ${report.total} modules FAILED (${report.passed} passed) in ${seconds} s on ${report.hostName}`;
-  return [line(header), ...rows.map(line), "", verdict].join("\n");
+  const failedConfigurations = report.configurations.filter((configuration) => !configuration.ok).length;
+  const modulesVerdict =
+    report.failed === 0
+      ? `all ${report.total} modules passed`
+      : `${report.failed} of ${report.total} modules FAILED (${report.passed} passed)`;
+  const configurationsVerdict =
+    report.configurations.length === 0
+      ? ""
+      : failedConfigurations === 0
+        ? `, all ${report.configurations.length} deployments and configurations applied`
+        : `, ${failedConfigurations} of ${report.configurations.length} deployments and configurations FAILED`;
+  const verdict = `${modulesVerdict}${configurationsVerdict} in ${seconds} s on ${report.hostName}`;
+  return [line(header), ...rows.map(line), ...configurationLines(report.configurations), "", verdict].join(
+    "\n",
+  );
+}
+
+/** One line per deployment or configuration, and its problems below it. */
+function configurationLines(configurations: ConfigurationResult[]): string[] {
+  if (configurations.length === 0) return [];
+  const lines = ["", "CONFIGURATION  RESULT  TARGETED  APPLIED  SUPERSEDED"];
+  for (const c of configurations) {
+    lines.push(
+      `${c.configurationId} (${c.kind === "edge" ? "deployment" : `${c.kind} configuration`})  ${c.ok ? "pass" : "FAIL"}  ${c.targeted}  ${c.applied}  ${c.superseded}`,
+    );
+    for (const problem of c.problems) lines.push(`  - ${problem}`);
+  }
+  return lines;
 }

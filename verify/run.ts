@@ -1,5 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { serviceRegistry } from "../lib/iothub/serviceClient";
+import { checkConfiguration, type ConfigurationResult } from "./configurationCheck";
+import { expectedDesired } from "./expectedDesired";
 import { checkModule, type ModuleResult } from "./moduleCheck";
 import type { ModuleOutput, StackOutputs } from "./outputs";
 import { mapWithConcurrency } from "./pool";
@@ -15,7 +17,8 @@ export interface RunOptions {
 }
 
 /**
- * Checks every module of the stack outputs, at most `concurrency` at a time. With `allKeys`, each module is
+ * Checks every module of the stack outputs, at most `concurrency` at a time, then every declared deployment and
+ * configuration (verify/configurationCheck.ts). With `allKeys`, each module is
  * checked with its active key, then with its previous one: one after the other, since a second connection of the
  * same module would take over the first's session.
  */
@@ -33,8 +36,11 @@ export async function verifyModules(
     trustDescription: trust.description,
     timeoutSeconds: options.timeoutSeconds,
   };
+  const declared = [...(outputs.deployments ?? []), ...(outputs.configurations ?? [])];
   const check = async (module: ModuleOutput, key?: ModuleResult["key"]): Promise<ModuleResult> => {
-    const result = { ...(await checkModule(module, context)), ...(key ? { key } : {}) };
+    // The desired state includes the content the declared configurations applied to the module.
+    const desired = await expectedDesired(module, registry, declared);
+    const result = { ...(await checkModule({ ...module, desired }, context)), ...(key ? { key } : {}) };
     progress.moduleFinished(result.ok);
     return result;
   };
@@ -49,5 +55,11 @@ export async function verifyModules(
   });
   const results: ModuleResult[] = perModule.flat();
   progress.finish();
-  return buildReport(outputs.hostName, results, performance.now() - started);
+  // Then each declared deployment and configuration in the hub (at most `concurrency` at a time as well).
+  const configurations: ConfigurationResult[] = await mapWithConcurrency(
+    declared,
+    options.concurrency,
+    (entry) => checkConfiguration(entry, { registry, timeoutSeconds: options.timeoutSeconds }),
+  );
+  return buildReport(outputs.hostName, results, performance.now() - started, configurations);
 }

@@ -94,10 +94,21 @@ export interface AdmKind<I extends AdmInputs> {
 /** The largest body the service API takes (the local hub answers 413 above it). */
 const MAX_BODY_BYTES = 256 * 1024;
 
-/** The rules every ADM resource's inputs follow; the content's own come from the kind. */
+/** The rules every ADM resource's inputs follow: the hub arguments', and checkAdmSettings'. */
 export function checkAdmInputs<I extends AdmInputs>(kind: AdmKind<I>, inputs: Partial<I>): RuleViolation[] {
-  const violations = [...checkHubConnection(inputs), ...checkName(inputs.name)];
-  const contentViolations = kind.checkContent(inputs);
+  return [...checkHubConnection(inputs), ...checkAdmSettings(kind, inputs)];
+}
+
+/**
+ * The rules of what a configuration is (all but the hub arguments; the stack config checks its entries with
+ * them): name, content (the kind's rules), target condition, priority, labels, metrics, the body's size.
+ */
+export function checkAdmSettings<I extends AdmInputs>(
+  kind: AdmKind<I>,
+  inputs: Partial<Omit<I, keyof HubConnectionArgs>>,
+): RuleViolation[] {
+  const violations = [...checkName(inputs.name)];
+  const contentViolations = kind.checkContent(inputs as Partial<I>);
   violations.push(...contentViolations);
   const configurationKind = contentViolations.length === 0 ? kindOf(kind.content(inputs as I)) : undefined;
   violations.push(...checkTargetCondition(inputs.targetCondition, configurationKind));

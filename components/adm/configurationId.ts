@@ -19,7 +19,10 @@ export function configurationIdFor(name: string, content: ConfigurationContent):
   return `${name}-${contentHash(content)}`;
 }
 
-/** True when both contents write the same into twins (key order aside; a kind holding null is no kind). */
+/**
+ * True when both contents write the same into twins (key order aside; a kind holding null or `{}` is no kind:
+ * IoT Hub's GET answers the kinds a configuration does not use as empty objects).
+ */
 export function sameContent(a: ConfigurationContent, b: ConfigurationContent): boolean {
   return canonicalJson(withoutEmptyKinds(a)) === canonicalJson(withoutEmptyKinds(b));
 }
@@ -33,7 +36,10 @@ function contentHash(content: ConfigurationContent): string {
 
 function withoutEmptyKinds(content: ConfigurationContent): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(content).filter(([, value]) => value !== undefined && value !== null),
+    Object.entries(content).filter(
+      ([, value]) =>
+        value !== undefined && value !== null && !(isPlainObject(value) && Object.keys(value).length === 0),
+    ),
   );
 }
 

@@ -4,7 +4,14 @@ import { checkDeploymentManifest } from "../../lib/iothub/edgeManifest";
 import type { RuleViolation } from "../../lib/iothub/rules";
 import type { TwinProperties } from "../../lib/iothub/twin";
 import type { OutputsOf } from "../registry/providerKit";
-import { ADM_OUTPUTS, admProvider, checkAdmInputs, type AdmInputs, type AdmKind } from "./admProvider";
+import {
+  ADM_OUTPUTS,
+  admProvider,
+  checkAdmInputs,
+  checkAdmSettings,
+  type AdmInputs,
+  type AdmKind,
+} from "./admProvider";
 
 /** A deployment manifest's `modulesContent`: module (`$edgeAgent`, `$edgeHub`, custom ones) -> twin content. */
 export type ModulesContent = Record<string, TwinProperties>;
@@ -45,6 +52,11 @@ const edgeDeploymentKind: AdmKind<EdgeDeploymentInputs> = {
 
 export function checkEdgeDeployment(inputs: Partial<EdgeDeploymentInputs>): RuleViolation[] {
   return checkAdmInputs(edgeDeploymentKind, inputs);
+}
+
+/** What checkEdgeDeployment checks but the hub arguments (the stack config's entries). */
+export function checkEdgeDeploymentSettings(inputs: Partial<EdgeDeploymentInputs>): RuleViolation[] {
+  return checkAdmSettings(edgeDeploymentKind, inputs);
 }
 
 /** An IoT Edge deployment, base or layered. */

@@ -1,3 +1,11 @@
+import {
+  checkConfigurationContent,
+  checkConfigurationId,
+  checkPriority,
+  configurationKind,
+  type ConfigurationContent,
+  type ConfigurationKind,
+} from "./configuration";
 import { checkDeviceId, checkModuleId, type RuleViolation } from "./rules";
 import { checkServiceConnectionString, parseConnectionString } from "./sas";
 import { isPlainObject, type TwinDocument } from "./twin";
@@ -26,6 +34,26 @@ export interface ModuleOutput<Computed = string> {
   desired: TwinDocument;
 }
 
+/**
+ * One declared IoT Edge deployment or ADM configuration: what verify checks in the twins it targets. `Computed` as
+ * in ModuleOutput; `Content` is the content (secret in the program when a manifest holds registry credentials).
+ */
+export interface ConfigurationOutput<Computed = string, Content = ConfigurationContent> {
+  /** The name declared in the stack config. */
+  name: string;
+  /** The id in the hub (`<name>-<content hash>`). */
+  configurationId: Computed;
+  /** edge (a deployment), device or module (a configuration of those twins). */
+  kind: ConfigurationKind;
+  /** Deployments only: a layered deployment. */
+  layered?: boolean;
+  /** The declared priority (absent in outputs of older programs: 0). */
+  priority?: number;
+  targetCondition: string;
+  /** What it writes: `{modulesContent}`, `{deviceContent}` or `{moduleContent}`. */
+  content: Content;
+}
+
 export interface StackOutputs {
   hostName: string;
   /** Secret: the provisioner policy's connection string. */
@@ -34,6 +62,10 @@ export interface StackOutputs {
   caFile?: string;
   /** One entry per declared module, in config order. */
   modules: ModuleOutput[];
+  /** Extension: one entry per declared IoT Edge deployment, in config order (absent = none). */
+  deployments?: ConfigurationOutput[];
+  /** Extension: one entry per declared ADM configuration, in config order (absent = none). */
+  configurations?: ConfigurationOutput[];
 }
 
 /** What `pulumi stack output` prints for a secret when --show-secrets was not given. */
@@ -79,10 +111,92 @@ export function readStackOutputs(json: unknown): StackOutputsReading {
       modules.push(module);
     });
   }
+  const deployments = readConfigurations(json, "deployments", violations);
+  const configurations = readConfigurations(json, "configurations", violations);
   if (violations.length > 0 || hostName === undefined || serviceConnectionString === undefined) {
     return { violations };
   }
-  return { outputs: { hostName, serviceConnectionString, caFile, modules } };
+  return { outputs: { hostName, serviceConnectionString, caFile, modules, deployments, configurations } };
+}
+
+/** `deployments` or `configurations` (absent or null: none): each entry by the contract's rules, ids unique. */
+function readConfigurations(
+  json: Record<string, unknown>,
+  key: "deployments" | "configurations",
+  violations: RuleViolation[],
+): ConfigurationOutput[] {
+  const list = json[key];
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) {
+    violations.push({
+      field: key,
+      rule: "must be an array of {name, configurationId, kind, targetCondition, content}",
+    });
+    return [];
+  }
+  const read: ConfigurationOutput[] = [];
+  const seen = new Set<string>();
+  list.forEach((entry, index) => {
+    const field = `${key}[${index}]`;
+    const before = violations.length;
+    if (!isPlainObject(entry)) {
+      violations.push({
+        field,
+        rule: "must be an object {name, configurationId, kind, targetCondition, content}",
+      });
+      return;
+    }
+    if (typeof entry.name !== "string" || entry.name === "") {
+      violations.push({ field: `${field}.name`, rule: "must be a non-empty string" });
+    }
+    violations.push(...checkConfigurationId(entry.configurationId, `${field}.configurationId`));
+    if (typeof entry.targetCondition !== "string") {
+      violations.push({ field: `${field}.targetCondition`, rule: "must be a string" });
+    }
+    if (entry.content === HIDDEN_SECRET) {
+      violations.push({
+        field: `${field}.content`,
+        rule: `is hidden as "${HIDDEN_SECRET}": read the outputs with --show-secrets`,
+      });
+    } else {
+      const contentViolations = checkConfigurationContent(entry.content, `${field}.content`);
+      violations.push(...contentViolations);
+      const kind =
+        contentViolations.length === 0 ? configurationKind(entry.content as ConfigurationContent) : undefined;
+      if (kind !== undefined && (key === "deployments") !== (kind === "edge")) {
+        violations.push({
+          field: `${field}.content`,
+          rule:
+            key === "deployments" ? "must hold modulesContent" : "must hold deviceContent or moduleContent",
+        });
+      } else if (kind !== undefined && entry.kind !== kind) {
+        violations.push({ field: `${field}.kind`, rule: `must be "${kind}", as its content says` });
+      }
+    }
+    if (entry.priority !== undefined && entry.priority !== null) {
+      violations.push(...checkPriority(entry.priority, `${field}.priority`));
+    }
+    if (entry.layered !== undefined && entry.layered !== null && typeof entry.layered !== "boolean") {
+      violations.push({ field: `${field}.layered`, rule: "must be true or false when present" });
+    }
+    if (violations.length > before) return;
+    const id = entry.configurationId as string;
+    if (seen.has(id)) {
+      violations.push({ field, rule: `${id} is listed twice` });
+      return;
+    }
+    seen.add(id);
+    read.push({
+      name: entry.name as string,
+      configurationId: id,
+      kind: entry.kind as ConfigurationKind,
+      ...(typeof entry.layered === "boolean" && { layered: entry.layered }),
+      ...(typeof entry.priority === "number" && { priority: entry.priority }),
+      targetCondition: entry.targetCondition as string,
+      content: entry.content as ConfigurationContent,
+    });
+  });
+  return read;
 }
 
 function readModule(entry: unknown, field: string, violations: RuleViolation[]): ModuleOutput | undefined {

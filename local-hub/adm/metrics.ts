@@ -15,13 +15,14 @@ export function systemMetricQueries(
   if (kind === "module") {
     const where = condition.replace(/^\s*FROM\s+devices\.modules\s+WHERE\s+/i, "");
     return {
-      targetedCount: `SELECT deviceId, moduleId FROM devices.modules WHERE ${where}`,
+      targetedCount: `SELECT deviceId, moduleId FROM devices.modules${where === "*" ? "" : ` WHERE ${where}`}`,
       appliedCount: `SELECT deviceId, moduleId FROM devices.modules WHERE ${applied}`,
     };
   }
   if (kind === "device") {
     return {
-      targetedCount: `SELECT deviceId FROM devices WHERE ${condition === "*" ? "true" : condition}`,
+      // `*` selects every twin: no WHERE (the query language has no bare `true`).
+      targetedCount: `SELECT deviceId FROM devices${condition === "*" ? "" : ` WHERE ${condition}`}`,
       appliedCount: `SELECT deviceId FROM devices WHERE ${applied}`,
     };
   }

@@ -319,6 +319,18 @@ describe("diff", () => {
     expect((await diff(olds, deployment({ labels: {}, metrics: {} }))).changes).toBe("none");
   });
 
+  it("reads the empty kinds IoT Hub's GET adds to a content as none (no replace after a refresh)", async () => {
+    const declared = configuration();
+    const content = declared.content as Record<string, Record<string, unknown>>;
+    const asAzureAnswers: Props = {
+      ...declared,
+      configurationId: configurationIdFor("fw", content),
+      etag: "MQ==",
+      content: { ...content, moduleContent: {}, modulesContent: {} },
+    };
+    expect((await server.diff(providers.Configuration, "id", asAzureAnswers, declared)).changes).toBe("none");
+  });
+
   it("updates priority, target condition, labels and metrics in place", async () => {
     const olds = stateOf(deployment());
     for (const change of [

@@ -400,5 +400,14 @@ describe("EdgeDeviceModules", () => {
     expect((await moduleTwin("edge-direct", "$edgeAgent")).properties.desired).toMatchObject({
       modules: { cam: { settings: { image: "cam:4" } } },
     });
+
+    // A device deleted out of band took its modules with it: read says the resource is gone.
+    await suite.registry.create({ deviceId: "edge-gone", capabilities: { iotEdge: true } } as never);
+    const gone = await createResource("EdgeDeviceModules", { ...modulesOf("cam:1"), deviceId: "edge-gone" });
+    await suite.registry.delete("edge-gone");
+    expect(await suite.server.read(suite.texts.EdgeDeviceModules, gone.id, gone.outs)).toEqual({
+      id: "",
+      props: {},
+    });
   });
 });

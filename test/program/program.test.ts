@@ -173,10 +173,13 @@ describe("the program on the local target", () => {
     });
     expect(Object.keys(run.outputs).sort()).toEqual([
       "caFile",
+      "configurations",
+      "deployments",
       "hostName",
       "modules",
       "serviceConnectionString",
     ]);
+    expect(run.outputs).toMatchObject({ deployments: [], configurations: [] });
     expect(run.secretOutputs).toEqual(
       expect.arrayContaining(["serviceConnectionString", "modules[0].connectionString"]),
     );
@@ -570,7 +573,11 @@ describe("an invalid stack config", () => {
     ["hubs", {}, "did you mean hub?"],
     ["localhub", {}, "did you mean localHub?"],
     ["registery", {}, "did you mean registry?"],
-    ["fleet", [], "known keys: target, hub, localHub, policyName, registry, devices"],
+    [
+      "fleet",
+      [],
+      "known keys: target, hub, localHub, policyName, registry, devices, deployments, configurations",
+    ],
   ])("refuses the unknown top-level key %s (%s)", async (key, value, suggestion) => {
     const cloud = fakeCloud();
     await expect(

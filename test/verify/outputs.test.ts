@@ -161,6 +161,22 @@ describe("parseStackOutputs", () => {
     const entry = { deviceId: "d", moduleId: "m", connectionString: moduleConnectionString("d", "m") };
     expect(problems(outputs({ modules: [entry, entry] }))).toMatch(/modules\[1\]: d\/m is listed twice/);
   });
+
+  it("takes an empty module list when a deployment is declared (an edge fleet's modules come from it)", () => {
+    const deployment = {
+      name: "base",
+      configurationId: "base-0a1b2c3d",
+      kind: "edge",
+      targetCondition: "*",
+      content: { modulesContent: { $edgeAgent: { "properties.desired": { schemaVersion: "1.1" } } } },
+    };
+    const parsed = parseStackOutputs(
+      JSON.stringify(outputs({ modules: [], deployments: [deployment] })),
+      "o.json",
+    );
+    expect(parsed.modules).toEqual([]);
+    expect(parsed.deployments).toEqual([deployment]);
+  });
 });
 
 describe("mqttEndpoint", () => {

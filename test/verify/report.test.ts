@@ -1,3 +1,4 @@
+import type { ConfigurationResult } from "../../verify/configurationCheck";
 import type { ModuleResult } from "../../verify/moduleCheck";
 import { buildReport, renderJson, renderTable } from "../../verify/report";
 
@@ -52,5 +53,48 @@ describe("report", () => {
       kind: "desired-mismatch",
       mismatches: [{ key: "interval" }],
     });
+  });
+});
+
+describe("report with deployments and configurations", () => {
+  const applied: ConfigurationResult = {
+    name: "base",
+    configurationId: "base-0a1b2c3d",
+    kind: "edge",
+    ok: true,
+    targeted: 3,
+    applied: 2,
+    superseded: 1,
+    systemMetrics: { targetedCount: 3, appliedCount: 2 },
+    problems: [],
+    durationMs: 12,
+  };
+  const notApplied: ConfigurationResult = {
+    ...applied,
+    name: "fw",
+    configurationId: "fw-0a1b2c3d",
+    kind: "device",
+    ok: false,
+    applied: 1,
+    superseded: 0,
+    problems: ["dev-9: targeted, but not applied (Targeted)"],
+  };
+
+  it("is ok only when every module passed and every deployment and configuration is applied", () => {
+    expect(buildReport("hub", [passed], 1, [applied]).ok).toBe(true);
+    expect(buildReport("hub", [passed], 1, [applied, notApplied]).ok).toBe(false);
+  });
+
+  it("lists each one with its counts and problems, and says how many failed", () => {
+    const lines = renderTable(buildReport("hub.local", [passed], 1000, [applied, notApplied])).split("\n");
+    expect(lines).toContain("base-0a1b2c3d (deployment)  pass  3  2  1");
+    expect(lines).toContain("fw-0a1b2c3d (device configuration)  FAIL  3  1  0");
+    expect(lines).toContain("  - dev-9: targeted, but not applied (Targeted)");
+    expect(lines.at(-1)).toBe(
+      "all 1 modules passed, 1 of 2 deployments and configurations FAILED in 1.0 s on hub.local",
+    );
+    expect(JSON.parse(renderJson(buildReport("hub", [passed], 1, [notApplied]))).configurations).toEqual([
+      notApplied,
+    ]);
   });
 });

@@ -72,6 +72,13 @@ export function fakeCloud(): FakeCloud {
               previousConnectionString: `HostName=hub;DeviceId=${String(inputs.deviceId)};ModuleId=${String(inputs.moduleId)};SharedAccessKey=${FAKE_PREVIOUS_KEY}`,
             },
           };
+        case "pulumi-nodejs:dynamic/iothub:Configuration":
+        case "pulumi-nodejs:dynamic/iothub:EdgeDeployment":
+          // The id's hash part is the provider's to derive: a fixed stand-in here.
+          return {
+            id: `${String(inputs.name)}-00000000`,
+            state: { ...inputs, configurationId: `${String(inputs.name)}-00000000`, etag: "MQ==" },
+          };
         default:
           // components, twins: their inputs are their state
           return { id: args.custom ? `${args.name}-id` : undefined, state: { ...inputs } };

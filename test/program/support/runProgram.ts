@@ -44,7 +44,7 @@ export interface ProgramRun {
   registrations: Registration[];
   /** The stack outputs, resolved to plain values. */
   outputs: Record<string, unknown>;
-  /** Which stack outputs (top-level, and `modules[i].connectionString`) are secret. */
+  /** Which stack outputs (top-level, and entries' like `modules[i].connectionString`) are secret. */
   secretOutputs: string[];
 }
 
@@ -181,11 +181,13 @@ export async function runProgram(options: {
   for (const [key, value] of Object.entries(exported)) {
     if (pulumi.Output.isInstance(value) && (await pulumi.isSecret(value))) secretOutputs.push(key);
   }
-  const modules = program.modules as Array<Record<string, unknown>> | undefined;
-  for (const [index, module] of (modules ?? []).entries()) {
-    for (const [key, value] of Object.entries(module)) {
-      if (pulumi.Output.isInstance(value) && (await pulumi.isSecret(value))) {
-        secretOutputs.push(`modules[${index}].${key}`);
+  for (const list of ["modules", "deployments", "configurations"]) {
+    const entries = program[list] as Array<Record<string, unknown>> | undefined;
+    for (const [index, entry] of (entries ?? []).entries()) {
+      for (const [key, value] of Object.entries(entry)) {
+        if (pulumi.Output.isInstance(value) && (await pulumi.isSecret(value))) {
+          secretOutputs.push(`${list}[${index}].${key}`);
+        }
       }
     }
   }

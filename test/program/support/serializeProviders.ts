@@ -1,16 +1,18 @@
 /**
- * Serializes every dynamic provider the program uses (the four registry providers and the local hub's policy
- * provider) exactly as @pulumi/pulumi does when the program registers a resource, and prints {type: text} as JSON.
+ * Serializes every dynamic provider the program uses (the four registry providers, the ADM providers and the
+ * local hub's policy provider) exactly as @pulumi/pulumi does when the program registers a resource, and prints {type: text} as JSON.
  * Run in a plain node process (the way Pulumi runs the program): under jest the serializer may produce text that
  * does not work without throwing (docs/field-notes.md, "Pulumi without its CLI").
  */
 import * as pulumi from "@pulumi/pulumi";
+import { admProviders } from "../../../components/adm/providers";
 import { localHubPolicyResourceProvider } from "../../../components/hub/localHubPolicy";
 import { providers } from "../../../components/registry/providers";
 
 async function main(): Promise<void> {
   const all: Record<string, pulumi.dynamic.ResourceProvider> = {
     ...providers,
+    ...admProviders,
     LocalHubPolicy: localHubPolicyResourceProvider,
   };
   const texts: Record<string, string> = {};
