@@ -15,6 +15,7 @@
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import type { Registry } from "azure-iothub";
+import { configurationIdFor } from "../components/adm/configurationId";
 import { baseManifest, dockerModule } from "../test/adm/manifests";
 import { startHub, type TestHub } from "../test/support/hubProcess";
 import {
@@ -55,11 +56,20 @@ async function create(bench: Bench, kind: string, inputs: Props): Promise<{ id: 
   return bench.server.create(bench.texts[kind], checked.inputs);
 }
 
-/** The line the hub logs when the engine's pass counted `count` targeted and applied for a configuration. */
-const allApplied = (bench: Bench, name: string, count: number): Promise<string> =>
-  bench.hub.waitForOutput(
-    new RegExp(`adm: ${name}-[0-9a-f]{8} targetedCount=${count} appliedCount=${count}\\b`),
-  );
+/** The line the hub logs when the engine's pass counted `count` targeted and applied for configuration `id`. */
+const allApplied = (bench: Bench, id: string, count: number): Promise<string> =>
+  bench.hub.waitForOutput(new RegExp(`adm: ${id} targetedCount=${count} appliedCount=${count}\\b`));
+
+/** Gives up on a wait that the hub should have ended long before (a bench must end, with the reason). */
+function within<T>(seconds: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done after ${seconds} s`)), seconds * 1000);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+const WAIT_SECONDS = 300;
 
 async function moduleConfiguration(bench: Bench): Promise<void> {
   const devices = Math.ceil(MODULES / MODULES_PER_DEVICE);
@@ -75,16 +85,17 @@ async function moduleConfiguration(bench: Bench): Promise<void> {
   await bench.server.check(bench.texts.Configuration, {}, { ...bench.hubArgs, name: "warm-up" });
   await bench.server.check(bench.texts.EdgeDeployment, {}, { ...bench.hubArgs, name: "warm-up" });
   const started = performance.now();
-  const applied = allApplied(bench, "bench-interval", MODULES);
+  const content = { moduleContent: { "properties.desired.telemetry": { interval: 30 } } };
+  const applied = allApplied(bench, configurationIdFor("bench-interval", content), MODULES);
   await create(bench, "Configuration", {
     ...bench.hubArgs,
     name: "bench-interval",
     targetCondition: "FROM devices.modules WHERE tags.fleet = 'bench'",
     priority: 10,
-    content: { moduleContent: { "properties.desired.telemetry": { interval: 30 } } },
+    content,
   });
   const created = seconds(started);
-  await applied;
+  await within(WAIT_SECONDS, "the configuration applied to every module twin", applied);
   console.log(
     `  configuration -> ${MODULES} module twins: created in ${created} s, all applied ${seconds(started)} s after create`,
   );
@@ -120,21 +131,22 @@ async function edgeDeploymentChange(bench: Bench): Promise<void> {
     await bench.registry.create({ deviceId: `edge-${d}`, capabilities: { iotEdge: true } } as never);
     await bench.registry.updateTwin(`edge-${d}`, { tags: { ring: "bench" } }, "*");
   });
+  const manifest = (image: string) =>
+    baseManifest({ sensor: dockerModule(image) }, { sensor: { "properties.desired": { interval: 5 } } });
   const deployment = (image: string): Props => ({
     ...bench.hubArgs,
     name: "bench-base",
     targetCondition: "tags.ring = 'bench'",
     priority: 10,
-    modulesContent: baseManifest(
-      { sensor: dockerModule(image) },
-      { sensor: { "properties.desired": { interval: 5 } } },
-    ),
+    modulesContent: manifest(image),
   });
+  const idOf = (image: string): string =>
+    configurationIdFor("bench-base", { modulesContent: manifest(image) });
 
   let started = performance.now();
-  const firstApplied = allApplied(bench, "bench-base", EDGE_DEVICES);
+  const firstApplied = allApplied(bench, idOf("sensor:1"), EDGE_DEVICES);
   const first = await create(bench, "EdgeDeployment", deployment("sensor:1"));
-  await firstApplied;
+  await within(WAIT_SECONDS, "the base deployment applied to every device", firstApplied);
   console.log(
     `  base deployment -> ${EDGE_DEVICES} IoT Edge devices: all applied ${seconds(started)} s after create`,
   );
@@ -151,13 +163,16 @@ async function edgeDeploymentChange(bench: Bench): Promise<void> {
     }
   })();
   started = performance.now();
-  const secondApplied = allApplied(bench, "bench-base", EDGE_DEVICES);
+  const secondApplied = allApplied(bench, idOf("sensor:2"), EDGE_DEVICES);
   const second = await create(bench, "EdgeDeployment", deployment("sensor:2"));
-  await secondApplied;
+  await within(WAIT_SECONDS, "the new deployment applied to every device", secondApplied);
   const appliedAfter = seconds(started);
   await bench.server.delete(bench.texts.EdgeDeployment, first.id, first.outs);
   // The old one leaves the twins at the engine's next pass: done when every device shows only the new one Applied.
+  const deadline = performance.now() + WAIT_SECONDS * 1000;
   for (;;) {
+    if (performance.now() > deadline)
+      throw new Error(`the old deployment still in twins after ${WAIT_SECONDS} s`);
     const { without, withId } = await sampleEdgeAgents(bench.registry, second.id);
     worst = Math.max(worst, without);
     if (withId === EDGE_DEVICES) {
