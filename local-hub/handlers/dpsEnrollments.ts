@@ -3,6 +3,7 @@ import {
   parseEnrollmentGroupBody,
   parseIndividualEnrollmentBody,
   type EnrollmentGroupRecord,
+  type EnrollmentSettings,
   type IndividualEnrollmentRecord,
   type PublicEnrollment,
 } from "../../lib/dps/enrollment";
@@ -27,7 +28,8 @@ import type { DpsRoute } from "./route";
  * the etag the client read), GET, DELETE (If-Match optional) of `/enrollmentGroups/{id}` and `/enrollments/{id}`,
  * bulk `POST /enrollments`, the two queries and `POST .../attestationmechanism`. GET and query answers withhold
  * keys and certificate texts; the attestation mechanism call (EnrollmentWrite) is where keys are read back. A PUT
- * answers with what was stored, keys included: the caller just wrote them.
+ * answers with what was stored, keys included: the caller just wrote them. A PUT without symmetric keys of an
+ * enrollment that has them keeps them (keepingStoredKeys).
  */
 export function dpsEnrollmentRoutes(dps: DpsStore, linkedHubs: readonly string[]): DpsRoute[] {
   return [
@@ -40,7 +42,8 @@ export function dpsEnrollmentRoutes(dps: DpsStore, linkedHubs: readonly string[]
         const condition = parseIfMatch(headers["if-match"]);
         const { input, violations } = parseEnrollmentGroupBody(params.id, body, linkedHubs);
         throwIfDpsViolations(violations);
-        return { status: 200, body: dps.putEnrollmentGroup(input!, condition) };
+        const kept = keepingStoredKeys(input!, body, dps.getEnrollmentGroup(params.id));
+        return { status: 200, body: dps.putEnrollmentGroup(kept, condition) };
       },
     },
     {
@@ -87,7 +90,8 @@ export function dpsEnrollmentRoutes(dps: DpsStore, linkedHubs: readonly string[]
         const condition = parseIfMatch(headers["if-match"]);
         const { input, violations } = parseIndividualEnrollmentBody(params.id, body, linkedHubs);
         throwIfDpsViolations(violations);
-        return { status: 200, body: dps.putEnrollment(input!, condition) };
+        const kept = keepingStoredKeys(input!, body, dps.getEnrollment(params.id));
+        return { status: 200, body: dps.putEnrollment(kept, condition) };
       },
     },
     {
@@ -131,7 +135,7 @@ export function dpsEnrollmentRoutes(dps: DpsStore, linkedHubs: readonly string[]
       right: "EnrollmentWrite",
       operationClass: "dpsService",
       handle: ({ body }) => {
-        const operations = parseBulkOperation(body, linkedHubs);
+        const operations = parseBulkOperation(dps, body, linkedHubs);
         const outcomes = dps.applyEnrollmentBatch(
           operations.flatMap((entry) => ("operation" in entry ? [entry.operation] : [])),
         );
@@ -186,7 +190,7 @@ type BulkEntry = { registrationId: string } & ({ operation: EnrollmentOperation 
  * `{mode, enrollments}`: 1-10 entries (else 400 for the whole call); each entry is checked on its own and a bad
  * one fails alone, as DPS reports it in `errors` (the same registration id twice: the second fails).
  */
-function parseBulkOperation(body: unknown, linkedHubs: readonly string[]): BulkEntry[] {
+function parseBulkOperation(dps: DpsStore, body: unknown, linkedHubs: readonly string[]): BulkEntry[] {
   if (!isPlainObject(body))
     throw dpsBadRequest("body: must be a bulk enrollment operation {mode, enrollments}");
   const mode = body.mode;
@@ -234,7 +238,32 @@ function parseBulkOperation(body: unknown, linkedHubs: readonly string[]): BulkE
     if (mode === "create") return { registrationId, operation: { kind: "create", enrollment: input } };
     return {
       registrationId,
-      operation: { kind: "put", enrollment: input, condition: mode === "update" ? "absent" : condition },
+      operation: {
+        kind: "put",
+        enrollment: keepingStoredKeys(input, entry, dps.getEnrollment(registrationId)),
+        condition: mode === "update" ? "absent" : condition,
+      },
     };
   });
+}
+
+/**
+ * GET and query answer an enrollment without its symmetric keys, so a PUT of such an answer (the service SDK's
+ * update: get, change, createOrUpdate) carries none. Parsing then made fresh keys, which would silently cut off every
+ * device holding the old ones (derived keys too): an enrollment that has symmetric keys keeps them instead.
+ */
+function keepingStoredKeys<T extends EnrollmentSettings>(
+  input: T,
+  body: unknown,
+  stored: EnrollmentSettings | undefined,
+): T {
+  const sent =
+    isPlainObject(body) && isPlainObject(body.attestation) && isPlainObject(body.attestation.symmetricKey)
+      ? body.attestation.symmetricKey
+      : undefined;
+  const keysSent = typeof sent?.primaryKey === "string" && sent.primaryKey !== "";
+  if (keysSent || input.attestation.type !== "symmetricKey" || stored?.attestation.type !== "symmetricKey") {
+    return input;
+  }
+  return { ...input, attestation: { ...input.attestation, symmetricKey: stored.attestation.symmetricKey } };
 }

@@ -131,6 +131,31 @@ describe("the local DPS's service API", () => {
       expect(mechanism.symmetricKey).toEqual(keys);
     });
 
+    it("keeps a group's keys through the SDK's update (get, change, PUT): GET answers no keys", async () => {
+      const dps = client();
+      const created = (await dps.createOrUpdateEnrollmentGroup(symmetricGroup("fleet-keep"))).responseBody;
+      const read = (await dps.getEnrollmentGroup("fleet-keep")).responseBody;
+      expect(read.attestation.symmetricKey).toEqual({ primaryKey: null, secondaryKey: null });
+      await dps.createOrUpdateEnrollmentGroup({ ...read, provisioningStatus: "disabled" });
+      const mechanism = (await dps.getEnrollmentGroupAttestationMechanism("fleet-keep")).responseBody;
+      expect(mechanism.symmetricKey).toEqual(created.attestation.symmetricKey);
+      expect((await dps.getEnrollmentGroup("fleet-keep")).responseBody.provisioningStatus).toBe("disabled");
+      // Keys given in the PUT still replace them.
+      const rotated = {
+        primaryKey: Buffer.alloc(32, 9).toString("base64"),
+        secondaryKey: Buffer.alloc(32, 8).toString("base64"),
+      };
+      const current = (await dps.getEnrollmentGroup("fleet-keep")).responseBody;
+      await dps.createOrUpdateEnrollmentGroup({
+        ...current,
+        attestation: { type: "symmetricKey", symmetricKey: rotated },
+      } as never);
+      expect(
+        (await dps.getEnrollmentGroupAttestationMechanism("fleet-keep")).responseBody.symmetricKey,
+      ).toEqual(rotated);
+      await dps.deleteEnrollmentGroup("fleet-keep");
+    });
+
     it("updates with the etag it read, refuses a stale one (412) and leaves the group as it was", async () => {
       const dps = client();
       const first = (await dps.createOrUpdateEnrollmentGroup(symmetricGroup("fleet-b"))).responseBody;
@@ -623,7 +648,9 @@ describe("the local DPS's service API", () => {
       );
       expect(listed.stdout).not.toMatch(/^wrong\t/m);
       // The hub's own policies are another list.
-      expect((await suite.hub.cli("policy", "list", "-o", "tsv")).stdout).not.toContain("provisioningserviceowner");
+      expect((await suite.hub.cli("policy", "list", "-o", "tsv")).stdout).not.toContain(
+        "provisioningserviceowner",
+      );
     });
   });
 
