@@ -60,9 +60,8 @@ export interface IndividualEnrollmentInput extends EnrollmentSettings {
   deviceId: string | null;
 }
 
-/** What DPS answers for an enrollment: the settings plus its bookkeeping (keys withheld, see publicAttestation). */
-interface EnrollmentRecordFields extends Omit<EnrollmentSettings, "attestation"> {
-  attestation: RegisteredAttestation | PublicAttestation;
+/** An enrollment as DPS holds it: the settings plus its bookkeeping. */
+interface EnrollmentRecordFields extends EnrollmentSettings {
   iotHubHostName: string | null;
   customAllocationDefinition: null;
   etag: string;
@@ -79,6 +78,11 @@ export interface IndividualEnrollmentRecord extends EnrollmentRecordFields {
   deviceId: string | null;
   registrationState?: DeviceRegistrationState;
 }
+
+/** An enrollment as GET and query answer it: keys and certificate texts withheld (see publicAttestation). */
+export type PublicEnrollment<T extends EnrollmentSettings> = Omit<T, "attestation"> & {
+  attestation: PublicAttestation;
+};
 
 export type RegistrationStatus = "unassigned" | "assigning" | "assigned" | "failed" | "disabled";
 export type RegistrationSubstatus =
