@@ -1,5 +1,6 @@
 import { CommanderError } from "commander";
 import { EXIT, packageVersion, StrictCommand, UsageError } from "./cli/commandLine";
+import { addDpsCommands } from "./cli/dpsCommands";
 import { addHubCommands } from "./cli/hubCommands";
 import { addIdentityCommands } from "./cli/identityCommands";
 import { addMethodCommands } from "./cli/methodCommands";
@@ -25,6 +26,7 @@ addIdentityCommands(program);
 addTwinCommands(program);
 addQueryCommand(program);
 addMethodCommands(program);
+addDpsCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {

@@ -20,6 +20,19 @@ export interface HubConfiguration {
   faults: FaultSpec[];
   /** The period of the ADM engine's full evaluation (IoT Hub: 5 minutes), in milliseconds. */
   admIntervalMs: number;
+  /** The local DPS's service API, when `--dps-host` is given. */
+  dps?: DpsConfiguration;
+}
+
+/**
+ * Where the local DPS's service API listens. DPS's service SDK, like IoT Hub's, reaches only port 443 of the
+ * connection string's HostName, so the DPS needs 443 of an address of its own.
+ */
+export interface DpsConfiguration {
+  host: string;
+  /** The DPS's service host name: in its connection string, SAS audience and the server certificate. */
+  hostName: string;
+  httpsPort: number;
 }
 
 export const DEFAULT_STATE_DIR = ".iothub-local";
@@ -39,6 +52,8 @@ export interface StartFlags {
   quota?: string;
   fault?: string[];
   admInterval?: string;
+  dpsHost?: string;
+  dpsHostname?: string;
 }
 
 export function configurationFromFlags(flags: StartFlags): HubConfiguration {
@@ -51,16 +66,53 @@ export function configurationFromFlags(flags: StartFlags): HubConfiguration {
   if (!/^[A-Za-z0-9.:-]+$/.test(hostName)) {
     throw new Error(`--hostname: '${hostName}' must be a DNS name or an IP address`);
   }
+  const httpsPort = parsePort("--https-port", flags.httpsPort, DEFAULT_HTTPS_PORT);
   return {
     stateDir: resolve(flags.state ?? DEFAULT_STATE_DIR),
     host,
     hostName,
-    httpsPort: parsePort("--https-port", flags.httpsPort, DEFAULT_HTTPS_PORT),
+    httpsPort,
     mqttPort: parsePort("--mqtt-port", flags.mqttPort, DEFAULT_MQTT_PORT),
     quota: flags.quota ? parseQuotaSpec(flags.quota) : undefined,
     faults: (flags.fault ?? []).map(parseFaultSpec),
     admIntervalMs: parseAdmInterval(flags.admInterval),
+    dps: dpsConfiguration(flags, { host, hostName, httpsPort }),
   };
+}
+
+/**
+ * `--dps-host ADDR` turns the local DPS's service API on, on ADDR:443 (the only port its SDK reaches). Its host
+ * name defaults to the address, as the hub's does; it must differ from the hub's, since a token's audience tells
+ * the services apart.
+ */
+function dpsConfiguration(
+  flags: StartFlags,
+  hub: { host: string; hostName: string; httpsPort: number },
+): DpsConfiguration | undefined {
+  if (flags.dpsHost === undefined) {
+    if (flags.dpsHostname !== undefined) {
+      throw new Error("--dps-hostname: needs --dps-host (the address the local DPS binds)");
+    }
+    return undefined;
+  }
+  const host = flags.dpsHost;
+  if (!/^[A-Za-z0-9.:-]+$/.test(host) || isWildcard(host)) {
+    throw new Error(`--dps-host: '${host}' must be an IP address or a name of this machine (not a wildcard)`);
+  }
+  const hostName = flags.dpsHostname ?? host;
+  if (!/^[A-Za-z0-9.:-]+$/.test(hostName)) {
+    throw new Error(`--dps-hostname: '${hostName}' must be a DNS name or an IP address`);
+  }
+  if (hostName.toLowerCase() === hub.hostName.toLowerCase()) {
+    throw new Error(`--dps-hostname: '${hostName}' must differ from the hub's host name`);
+  }
+  const httpsPort = DEFAULT_HTTPS_PORT;
+  if (host === hub.host && hub.httpsPort === httpsPort) {
+    throw new Error(
+      `--dps-host: '${host}' is the hub's address; the DPS needs port ${httpsPort} of another one`,
+    );
+  }
+  return { host, hostName, httpsPort };
 }
 
 /** 10 ms to 1 hour: a shorter period would keep the hub busy evaluating, a longer one is no use to anyone. */

@@ -1,5 +1,6 @@
 import { serviceConnectionString } from "../lib/iothub/sas";
 import { OWNER_POLICY, PolicyStore } from "./authentication/policyStore";
+import { DPS_OWNER_POLICY, DPS_POLICIES } from "./authentication/dpsPolicies";
 import { Chaos } from "./chaos";
 import type { HubConfiguration } from "./configuration";
 import { HubStartError, listenError } from "./errors/startError";
@@ -8,6 +9,9 @@ import type { Route } from "./handlers/route";
 import type { HttpsListener } from "./http/httpsListener";
 import { listenHttps } from "./http/httpsListener";
 import { createServiceApi } from "./http/serviceApi";
+import { createDpsServiceApi } from "./http/dpsServiceApi";
+import { dpsEnrollmentRoutes } from "./handlers/dpsEnrollments";
+import { dpsRegistrationRoutes } from "./handlers/dpsRegistrations";
 import { createServiceRoutes } from "./handlers";
 import { IdentityStore } from "./persistence/identityStore";
 import { ConfigurationStore } from "./persistence/configurationStore";
@@ -18,6 +22,7 @@ import { startDeviceApi, type DeviceApi } from "./mqtt";
 import {
   ensureStateDirectory,
   findRunningHub,
+  type DpsInfo,
   type HubInfo,
   openStateDatabase,
   removeHubInfo,
@@ -51,7 +56,8 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
       1,
     );
   }
-  const tls = ensureHubTls(config.stateDir, [config.host, config.hostName]);
+  const dpsNames = config.dps ? [config.dps.host, config.dps.hostName] : [];
+  const tls = ensureHubTls(config.stateDir, [config.host, config.hostName, ...dpsNames]);
   const db = openStateDatabase(config.stateDir);
   const closers: Array<() => Promise<void> | void> = [
     () => {
@@ -77,7 +83,7 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
     const configurations = new ConfigurationStore(db, events);
     // The local DPS keeps its state in the same hub.db; its id scope is made on the first start.
     const dps = new DpsStore(db);
-    dps.idScope();
+    const idScope = dps.idScope();
 
     // The device API first: direct-method routes invoke through it.
     const deviceApi: DeviceApi = await startDeviceApi({
@@ -110,6 +116,45 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
     });
     closers.push(() => https.close());
 
+    // The local DPS's service API: its own address (its SDK, too, reaches only 443), the hub's certificate.
+    let dpsInfo: DpsInfo | undefined;
+    if (config.dps) {
+      const dpsPolicies = new PolicyStore(db, DPS_POLICIES);
+      const dpsOwner = dpsPolicies.get(DPS_OWNER_POLICY);
+      if (!dpsOwner) {
+        throw new HubStartError(
+          `hub.db has no '${DPS_OWNER_POLICY}' DPS policy; add it back with dps policy add`,
+          1,
+        );
+      }
+      const dpsRoutes = [...dpsEnrollmentRoutes(dps, [config.hostName]), ...dpsRegistrationRoutes(dps)];
+      const dpsHttps = await listenHttps(
+        {
+          host: config.dps.host,
+          port: config.dps.httpsPort,
+          key: tls.server.keyPem,
+          cert: tls.server.certificatePem,
+        },
+        createDpsServiceApi({
+          routes: dpsRoutes,
+          policies: dpsPolicies,
+          chaos,
+          hostName: config.dps.hostName,
+          log,
+        }),
+      ).catch((error: unknown) => {
+        throw listenError(error, "DPS HTTPS", config.dps!.host, config.dps!.httpsPort);
+      });
+      closers.push(() => dpsHttps.close());
+      dpsInfo = {
+        hostName: config.dps.hostName,
+        host: config.dps.host,
+        httpsPort: dpsHttps.port,
+        idScope,
+        connectionString: serviceConnectionString(config.dps.hostName, dpsOwner.name, dpsOwner.primaryKey),
+      };
+    }
+
     // ADM runs on what both APIs change; it stops before they close.
     const adm = new AdmEngine({ store, configurations, events, intervalMs: config.admIntervalMs, log });
     adm.start();
@@ -124,10 +169,15 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
       host: config.host,
       pid: process.pid,
       stateDir: config.stateDir,
+      ...(dpsInfo ? { dps: dpsInfo } : {}),
     };
     log(
       `iothub-local ready: https://${config.hostName}:${info.httpsPort} (bound ${config.host}), ` +
-        `mqtts port ${info.mqttPort}, state ${config.stateDir}`,
+        `mqtts port ${info.mqttPort}, ` +
+        (dpsInfo
+          ? `DPS https://${dpsInfo.hostName}:${dpsInfo.httpsPort} (id scope ${dpsInfo.idScope}), `
+          : "") +
+        `state ${config.stateDir}`,
     );
     writeHubInfo(config.stateDir, info);
 

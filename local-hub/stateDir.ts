@@ -3,6 +3,7 @@ import { EventEmitter } from "node:events";
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, watch } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { checkIdScope } from "../lib/dps/rules";
 import { describeViolations, type RuleViolation } from "../lib/iothub/rules";
 import { openDatabase, type Database } from "./persistence/database";
 import { ensurePrivateDirectory } from "./privateDirectory";
@@ -65,6 +66,18 @@ export interface HubInfo {
   host: string;
   pid: number;
   stateDir: string;
+  /** The local DPS, when the hub runs one (`--dps-host`). */
+  dps?: DpsInfo;
+}
+
+/** hub.json's `dps`: where the local DPS's service API answers, its id scope and its owner's connection string. */
+export interface DpsInfo {
+  hostName: string;
+  host: string;
+  httpsPort: number;
+  idScope: string;
+  /** `HostName=<hostName>;SharedAccessKeyName=provisioningserviceowner;SharedAccessKey=...` */
+  connectionString: string;
 }
 
 /** A hub.json that no hub wrote (edited by hand, or damaged): nothing may be signalled or trusted on its word. */
@@ -124,6 +137,29 @@ function hubInfoViolations(value: unknown): RuleViolation[] {
   if (!Number.isSafeInteger(info.pid) || (info.pid as number) < 1) {
     violations.push({ field: "pid", rule: "must be a positive whole number" });
   }
+  if (info.dps !== undefined) violations.push(...dpsInfoViolations(info.dps));
+  return violations;
+}
+
+function dpsInfoViolations(value: unknown): RuleViolation[] {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return [{ field: "dps", rule: "must be a JSON object" }];
+  }
+  const dps = value as Record<string, unknown>;
+  const violations: RuleViolation[] = [];
+  for (const field of ["hostName", "host", "connectionString"]) {
+    if (typeof dps[field] !== "string" || dps[field] === "") {
+      violations.push({ field: `dps.${field}`, rule: "must be a non-empty string" });
+    }
+  }
+  if (
+    !Number.isInteger(dps.httpsPort) ||
+    (dps.httpsPort as number) < 1 ||
+    (dps.httpsPort as number) > 65535
+  ) {
+    violations.push({ field: "dps.httpsPort", rule: "must be a port number (1-65535)" });
+  }
+  violations.push(...checkIdScope(dps.idScope, "dps.idScope"));
   return violations;
 }
 

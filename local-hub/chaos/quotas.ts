@@ -10,7 +10,10 @@ export interface QuotaRule {
   per: "s" | "min";
 }
 
-/** IoT Hub S1, one unit (Microsoft's published throttles). */
+/**
+ * IoT Hub S1, one unit, and DPS (one unit) for the local DPS (Microsoft's published throttles: DPS takes 1,000
+ * device registrations and 200 service operations a minute). `S1,DPS` sets both.
+ */
 export const QUOTA_PRESETS: Record<string, readonly QuotaRule[]> = {
   S1: [
     { operationClass: "registry", count: 100, per: "min" },
@@ -20,6 +23,10 @@ export const QUOTA_PRESETS: Record<string, readonly QuotaRule[]> = {
     { operationClass: "query", count: 20, per: "min" },
     { operationClass: "methods", count: 20, per: "s" },
     { operationClass: "configurations", count: 20, per: "min" },
+  ],
+  DPS: [
+    { operationClass: "dpsRegistration", count: 1000, per: "min" },
+    { operationClass: "dpsService", count: 200, per: "min" },
   ],
 };
 

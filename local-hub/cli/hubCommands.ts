@@ -22,14 +22,15 @@ import {
 import { ensureCertificateAuthority } from "../tls";
 import { parseInput, refuseViolations, UsageError } from "./commandLine";
 
-const stateOption = (): Option => new Option("--state <dir>", "state directory").default(DEFAULT_STATE_DIR);
+export const stateOption = (): Option =>
+  new Option("--state <dir>", "state directory").default(DEFAULT_STATE_DIR);
 
 /**
  * Runs `work` on the state dir's hub.db and always closes it (the CLI is one short-lived connection). Only
  * `policy add` may create a hub.db (it seeds the defaults, as a first start would); every other command refuses a
  * state dir without one instead of making a new hub with fresh keys there.
  */
-function withDatabase<T>(
+export function withDatabase<T>(
   stateDir: string,
   work: (db: Database) => T,
   { create = false }: { create?: boolean } = {},
@@ -69,7 +70,9 @@ function addStartCommands(program: Command): void {
       "--hostname <name>",
       "host name clients use (default: localhost, or --host when it is not 127.0.0.1)",
     )
-    .option("--quota <spec>", "quotas: a preset (S1) or CLASS=N/s|N/min,...")
+    .option("--quota <spec>", "quotas: a preset (S1, DPS) or CLASS=N/s|N/min,...")
+    .option("--dps-host <addr>", "run the local DPS's service API on this address (port 443)")
+    .option("--dps-hostname <name>", "host name of the local DPS (default: --dps-host)")
     .option(
       "--adm-interval <ms>",
       "how often ADM configurations are evaluated, in milliseconds (default 5000)",

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { DpsRight } from "../authentication/dpsPolicies";
 import type { Right } from "../authentication/rights";
 import type { OperationClass } from "../chaos/operationClass";
 
@@ -31,6 +32,18 @@ export interface Route {
   method: "GET" | "PUT" | "PATCH" | "POST" | "DELETE";
   pattern: string;
   right: Right;
+  operationClass: OperationClass;
+  handle(request: HubRequest): HubResponse | Promise<HubResponse>;
+}
+
+/**
+ * One operation of the local DPS's service API: as a `Route`, with DPS's rights. The DPS pipeline
+ * (http/dpsServiceApi.ts) authenticates, authorizes, applies chaos and parses the body; a handler throws DpsError.
+ */
+export interface DpsRoute {
+  method: Route["method"];
+  pattern: string;
+  right: DpsRight;
   operationClass: OperationClass;
   handle(request: HubRequest): HubResponse | Promise<HubResponse>;
 }

@@ -178,7 +178,7 @@ describe("hub commands refuse what they do not understand, and change nothing", 
       [["quota", "clear", "all"], "error: too many arguments for 'clear'"],
       [
         ["quota", "set", "registry=5/hour"],
-        "quota: 'registry=5/hour' is neither a preset (S1) nor CLASS=N/s or CLASS=N/min",
+        "quota: 'registry=5/hour' is neither a preset (S1, DPS) nor CLASS=N/s or CLASS=N/min",
       ],
       [
         ["fault", "add", "registry", "--mode", "503", "--count", "-1"],

@@ -41,6 +41,15 @@ describe("router", () => {
     expect(router.lookup("DELETE", "/devices/query")).toEqual({ found: false, allowed: ["POST", "GET"] });
     expect(router.lookup("GET", "/nothing")).toEqual({ found: false, allowed: [] });
   });
+
+  it("matches literal segments in any case when asked (DPS), never parameters' values", () => {
+    expect(router.lookup("GET", "/Devices/d1").found).toBe(false);
+    const dps = new Router([route("POST", "/enrollmentGroups/:id/attestationmechanism")], {
+      caseInsensitiveLiterals: true,
+    });
+    const lower = dps.lookup("POST", "/enrollmentgroups/Group-A/attestationMechanism");
+    expect(lower.found && lower.match.params).toEqual({ id: "Group-A" });
+  });
 });
 
 describe("quotas", () => {
@@ -56,6 +65,10 @@ describe("quotas", () => {
     });
     expect(() => parseQuotaSpec("registry=0/s")).toThrow(/greater than 0/);
     expect(() => parseQuotaSpec("")).toThrow(/give a preset/);
+    expect(parseQuotaSpec("DPS")).toEqual([
+      { operationClass: "dpsRegistration", count: 1000, per: "min" },
+      { operationClass: "dpsService", count: 200, per: "min" },
+    ]);
   });
 
   it("lets a bucket burst one period's allowance, then refills it at the rate", () => {
@@ -121,6 +134,41 @@ describe("configuration and start errors", () => {
     expect(configurationFromFlags({ host: "127.0.0.5" }).hostName).toBe("127.0.0.5");
     expect(configurationFromFlags({ host: "0.0.0.0" }).hostName).toBe("localhost");
     expect(configurationFromFlags({ host: "127.0.0.5", hostname: "hub.local" }).hostName).toBe("hub.local");
+  });
+
+  it("runs the local DPS only with --dps-host, on 443 of another address, named by that address by default", () => {
+    expect(configurationFromFlags({}).dps).toBeUndefined();
+    expect(configurationFromFlags({ host: "127.0.0.5", dpsHost: "127.0.0.6" }).dps).toEqual({
+      host: "127.0.0.6",
+      hostName: "127.0.0.6",
+      httpsPort: 443,
+    });
+    expect(configurationFromFlags({ dpsHost: "127.0.0.6", dpsHostname: "dps.example" }).dps).toEqual({
+      host: "127.0.0.6",
+      hostName: "dps.example",
+      httpsPort: 443,
+    });
+    const refused = (flags: Parameters<typeof configurationFromFlags>[0]) => () =>
+      configurationFromFlags(flags);
+    expect(refused({ dpsHostname: "dps.example" })).toThrow(
+      "--dps-hostname: needs --dps-host (the address the local DPS binds)",
+    );
+    expect(refused({ host: "127.0.0.5", dpsHost: "127.0.0.5", dpsHostname: "dps.example" })).toThrow(
+      "--dps-host: '127.0.0.5' is the hub's address; the DPS needs port 443 of another one",
+    );
+    expect(refused({ host: "127.0.0.5", dpsHost: "127.0.0.6", dpsHostname: "127.0.0.5" })).toThrow(
+      "--dps-hostname: '127.0.0.5' must differ from the hub's host name",
+    );
+    expect(refused({ dpsHost: "0.0.0.0" })).toThrow(/--dps-host: '0.0.0.0' must be an IP address or a name/);
+    // Another HTTPS port for the hub leaves 443 of its address free.
+    expect(
+      configurationFromFlags({
+        host: "127.0.0.5",
+        httpsPort: "0",
+        dpsHost: "127.0.0.5",
+        dpsHostname: "dps.example",
+      }).dps?.host,
+    ).toBe("127.0.0.5");
   });
 
   it("maps EACCES on 443 to exit code 2 with the three fixes, EADDRINUSE to 3", () => {

@@ -28,6 +28,8 @@ export interface StartHubOptions {
   args?: string[];
   /** Extra environment for the hub process. */
   env?: NodeJS.ProcessEnv;
+  /** Run the local DPS too, on a loopback address of its own (port 443): `--dps-host`. */
+  dps?: boolean;
 }
 
 export interface CliResult {
@@ -42,6 +44,8 @@ export interface TestHub {
   stateDir: string;
   /** The loopback address the hub binds, e.g. 127.0.0.42. */
   host: string;
+  /** The local DPS's address (with `dps: true`), another 127.0.0.x. */
+  dpsHost?: string;
   /** SIGTERM, then waits for the exit; resolves with the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL (a crash: hub.json stays behind), then waits for the exit. */
@@ -79,8 +83,9 @@ export async function startHub(options: StartHubOptions = {}): Promise<TestHub> 
   const tried = new Set<string>();
   for (let attempt = 0; attempt < 20; attempt++) {
     const host = randomLoopback(tried);
-    const started = await spawnHub(stateDir, host, options);
-    if (started.kind === "ready") return makeTestHub(stateDir, host, options, started);
+    const dpsHost = options.dps ? randomLoopback(tried) : undefined;
+    const started = await spawnHub(stateDir, host, options, dpsHost);
+    if (started.kind === "ready") return makeTestHub(stateDir, host, options, started, dpsHost);
   }
   throw new Error("the local hub found no free loopback address in 20 tries");
 }
@@ -143,10 +148,21 @@ export function hubStartArgs(stateDir: string, host: string): string[] {
   return ["start", "--state", stateDir, ...testHubFlags(host)];
 }
 
-async function spawnHub(stateDir: string, host: string, options: StartHubOptions): Promise<SpawnResult> {
+async function spawnHub(
+  stateDir: string,
+  host: string,
+  options: StartHubOptions,
+  dpsHost: string | undefined,
+): Promise<SpawnResult> {
   const hub = launchHub({
     stateDir,
-    args: [...testHubFlags(host), "--https-port", "443", ...(options.args ?? [])],
+    args: [
+      ...testHubFlags(host),
+      "--https-port",
+      "443",
+      ...(dpsHost ? ["--dps-host", dpsHost] : []),
+      ...(options.args ?? []),
+    ],
     env: options.env,
     cwd: PROJECT_ROOT,
     exitWithStdin: true,
@@ -177,6 +193,7 @@ function makeTestHub(
   host: string,
   options: StartHubOptions,
   first: Extract<SpawnResult, { kind: "ready" }>,
+  dpsHost: string | undefined,
 ): TestHub {
   let current = first.process;
   let earlierOutput = "";
@@ -184,6 +201,7 @@ function makeTestHub(
     info: first.info,
     stateDir,
     host,
+    ...(dpsHost ? { dpsHost } : {}),
     async stop() {
       current.child.kill("SIGTERM");
       return current.exited;
@@ -194,7 +212,7 @@ function makeTestHub(
     },
     async restart() {
       earlierOutput += current.output();
-      const started = await spawnHub(stateDir, host, options);
+      const started = await spawnHub(stateDir, host, options, dpsHost);
       if (started.kind !== "ready") throw new Error(`the local hub did not restart: ${host}:443 is in use`);
       current = started.process;
       hub.info = started.info;
