@@ -1,0 +1,42 @@
+import { ProvisioningDeviceClient } from "azure-iot-provisioning-device";
+import type { RegistrationResult } from "azure-iot-provisioning-device/dist/interfaces";
+import { Mqtt } from "azure-iot-provisioning-device-mqtt";
+import { SymmetricKeySecurityClient } from "azure-iot-security-symmetric-key";
+
+/**
+ * DPS's device SDK (azure-iot-provisioning-device over azure-iot-provisioning-device-mqtt, symmetric keys), trusting
+ * a given CA in this process. The MQTT transport has no CA option of its own (its `setTransportOptions` takes only
+ * `pollingInterval`); its MQTT layer (azure-iot-mqtt-base's MqttBase, kept as `_mqttBase`) takes `{ca}` through
+ * `setOptions`, as the device client's transport does. TLS verification stays on.
+ *
+ * `provisioningHost` is the DPS's device endpoint: the SDK connects to `mqtts://<provisioningHost>`, so a
+ * `host:port` reaches a port other than 8883 (the local DPS in tests).
+ */
+export interface DeviceRegistrationOptions {
+  provisioningHost: string;
+  idScope: string;
+  registrationId: string;
+  /** The device's key: its individual enrollment's, or the one derived from its group's key. */
+  key: string;
+  caCertificate?: string;
+}
+
+export async function registerDevice(options: DeviceRegistrationOptions): Promise<RegistrationResult> {
+  const transport = new Mqtt();
+  if (options.caCertificate !== undefined) {
+    (
+      transport as unknown as { _mqttBase: { setOptions(options: { ca: string }): void } }
+    )._mqttBase.setOptions({ ca: options.caCertificate });
+  }
+  const client = ProvisioningDeviceClient.create(
+    options.provisioningHost,
+    options.idScope,
+    transport,
+    // Each package carries its own copy of azure-iot-common, whose SharedAccessSignature classes TypeScript tells
+    // apart (a private field); at run time the provisioning client only calls the token's toString().
+    new SymmetricKeySecurityClient(options.registrationId, options.key) as unknown as Parameters<
+      typeof ProvisioningDeviceClient.create
+    >[3],
+  );
+  return (await client.register()) as RegistrationResult;
+}
