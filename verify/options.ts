@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { checkEnrollmentGroupId } from "../lib/dps/rules";
-import { checkSymmetricKey, describeViolations } from "../lib/iothub/rules";
+import { checkKey, describeViolations } from "../lib/iothub/rules";
 import { DEFAULT_STATE_DIR } from "../local-hub/configuration";
 import { InputError } from "./inputError";
 import type { OutputsSource } from "./loadOutputs";
@@ -192,7 +192,7 @@ function parseEnrollmentOptions(
   if (values.state === "") throw new InputError("--state: needs a directory", true);
   const groupKey = values["group-key"] ?? (env[GROUP_KEY_VARIABLE] || undefined);
   if (groupKey !== undefined) {
-    const keyViolations = checkSymmetricKey(
+    const keyViolations = checkKey(
       groupKey,
       values["group-key"] !== undefined ? "--group-key" : GROUP_KEY_VARIABLE,
     );

@@ -78,8 +78,8 @@ const isAbsent = (value: unknown): boolean => value === undefined || value === n
 
 const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** One base64 key of 16-64 bytes (decoded). */
-export function checkSymmetricKey(value: unknown, field: string): RuleViolation[] {
+/** One symmetric key: base64 of 16-64 bytes (IoT Hub's and DPS's keys alike). */
+export function checkKey(value: unknown, field: string): RuleViolation[] {
   if (typeof value !== "string") return [{ field, rule: "must be a base64 string" }];
   if (!BASE64_PATTERN.test(value)) return [{ field, rule: "must be valid base64" }];
   const bytes = Buffer.from(value, "base64").length;
@@ -111,10 +111,7 @@ export function checkSymmetricKeys(
       },
     ];
   }
-  return [
-    ...checkSymmetricKey(primary, `${field}.primaryKey`),
-    ...checkSymmetricKey(secondary, `${field}.secondaryKey`),
-  ];
+  return [...checkKey(primary, `${field}.primaryKey`), ...checkKey(secondary, `${field}.secondaryKey`)];
 }
 
 const THUMBPRINT_PATTERN = /^(?:[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/;

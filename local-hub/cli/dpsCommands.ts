@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { resolve } from "node:path";
 import { deriveDeviceKey } from "../../lib/dps/deviceKey";
 import { checkEnrollmentGroupId, checkRegistrationId } from "../../lib/dps/rules";
-import { checkSymmetricKeys, type RuleViolation } from "../../lib/iothub/rules";
+import { checkKey, type RuleViolation } from "../../lib/iothub/rules";
 import { serviceConnectionString } from "../../lib/iothub/sas";
 import { DPS_OWNER_POLICY, DPS_POLICIES, DPS_RIGHTS } from "../authentication/dpsPolicies";
 import { checkNewPolicy, parseRights, PolicyStore } from "../authentication/policyStore";
@@ -70,11 +70,7 @@ export function addDpsCommands(program: Command): void {
         ];
         if (flags.key !== undefined) {
           if (flags.secondary) violations.push({ field: "--secondary", rule: "does not go with --key" });
-          violations.push(
-            ...checkSymmetricKeys(flags.key, flags.key, "key")
-              .slice(0, 1)
-              .map((v) => ({ ...v, field: "--key" })),
-          );
+          violations.push(...checkKey(flags.key, "--key"));
         }
         refuseViolations(violations);
         const groupKey = flags.key ?? storedGroupKey(flags.state, group, flags.secondary === true);

@@ -57,6 +57,25 @@ function runBulk(
   });
 }
 
+/** Registrations as the registration flow records them, written where it writes (hub.db, which the DPS reads). */
+function seedRegistrations(registrations: Array<[registrationId: string, group: string]>): void {
+  const db = new BetterSqlite3(hubDatabaseFile(suite.hub.stateDir));
+  const store = new DpsStore(db);
+  for (const [registrationId, group] of registrations) {
+    store.putRegistration({
+      registrationId,
+      enrollmentGroupId: group,
+      assignedHub: suite.hub.info.hostName,
+      deviceId: registrationId,
+      status: "assigned",
+      substatus: "initialAssignment",
+      errorCode: null,
+      errorMessage: null,
+    });
+  }
+  db.close();
+}
+
 const symmetricGroup = (id: string, extra: Partial<EnrollmentGroup> = {}): EnrollmentGroup =>
   ({
     enrollmentGroupId: id,
@@ -317,28 +336,13 @@ describe("the local DPS's service API", () => {
   });
 
   describe("registration states", () => {
-    beforeAll(() => {
-      // What the registration flow records, written where it writes (hub.db, which the running DPS reads).
-      const db = new BetterSqlite3(hubDatabaseFile(suite.hub.stateDir));
-      const store = new DpsStore(db);
-      for (const [registrationId, group] of [
+    beforeAll(() =>
+      seedRegistrations([
         ["reg-b", "fleet-r"],
         ["reg-a", "fleet-r"],
         ["reg-c", "other"],
-      ]) {
-        store.putRegistration({
-          registrationId,
-          enrollmentGroupId: group,
-          assignedHub: suite.hub.info.hostName,
-          deviceId: registrationId,
-          status: "assigned",
-          substatus: "initialAssignment",
-          errorCode: null,
-          errorMessage: null,
-        });
-      }
-      db.close();
-    });
+      ]),
+    );
 
     it("reads one, lists a group's, and deletes one with its etag", async () => {
       const dps = client();
@@ -367,6 +371,10 @@ describe("the local DPS's service API", () => {
   });
 
   describe("rights and tokens", () => {
+    beforeAll(async () => {
+      await client().createOrUpdateEnrollmentGroup(symmetricGroup("rights-group"));
+      seedRegistrations([["rights-reg", "rights-group"]]);
+    });
     const policy = async (name: string, rights: string): Promise<string> => {
       const added = await suite.hub.cli("dps", "policy", "add", name, "--rights", rights);
       expect(added).toMatchObject({ code: 0, stderr: "" });
@@ -374,7 +382,6 @@ describe("the local DPS's service API", () => {
     };
 
     it("holds each policy to its rights (write includes read)", async () => {
-      await client().createOrUpdateEnrollmentGroup(symmetricGroup("rights-group"));
       const reader = client(await policy("enrollment-reader", "EnrollmentRead"));
       expect((await reader.getEnrollmentGroup("rights-group")).responseBody.enrollmentGroupId).toBe(
         "rights-group",
@@ -387,14 +394,18 @@ describe("the local DPS's service API", () => {
       expect(await failure(reader.getEnrollmentGroupAttestationMechanism("rights-group"))).toMatchObject({
         status: 401,
       });
-      expect(await failure(reader.getDeviceRegistrationState("reg-b"))).toMatchObject({ status: 401 });
+      expect(await failure(reader.getDeviceRegistrationState("rights-reg"))).toMatchObject({ status: 401 });
       const writer = client(await policy("enrollment-writer", "EnrollmentWrite"));
       expect((await writer.getEnrollmentGroup("rights-group")).responseBody.enrollmentGroupId).toBe(
         "rights-group",
       );
       const status = client(await policy("status-reader", "RegistrationStatusRead"));
-      expect((await status.getDeviceRegistrationState("reg-b")).responseBody.registrationId).toBe("reg-b");
-      expect(await failure(status.deleteDeviceRegistrationState("reg-b"))).toMatchObject({ status: 401 });
+      expect((await status.getDeviceRegistrationState("rights-reg")).responseBody.registrationId).toBe(
+        "rights-reg",
+      );
+      expect(await failure(status.deleteDeviceRegistrationState("rights-reg"))).toMatchObject({
+        status: 401,
+      });
       expect(await failure(status.getEnrollmentGroup("rights-group"))).toMatchObject({ status: 401 });
     });
 
@@ -496,6 +507,9 @@ describe("the local DPS's service API", () => {
   });
 
   describe("quota", () => {
+    beforeAll(async () => {
+      await client().createOrUpdateEnrollmentGroup(symmetricGroup("quota-group"));
+    });
     afterAll(async () => {
       await suite.hub.cli("quota", "clear");
     });
@@ -506,19 +520,33 @@ describe("the local DPS's service API", () => {
       const outcomes = [];
       for (let i = 0; i < 3; i++) {
         outcomes.push(
-          await dps.getEnrollmentGroup("fleet-a").then(
+          await dps.getEnrollmentGroup("quota-group").then(
             () => 200,
             (error: { response?: { statusCode: number } }) => error.response?.statusCode,
           ),
         );
       }
       expect(outcomes).toContain(429);
-      const throttled = await failure(dps.getEnrollmentGroup("fleet-a"));
+      const throttled = await failure(dps.getEnrollmentGroup("quota-group"));
       expect(throttled).toMatchObject({ name: "ThrottlingError", errorCode: 429001 });
     });
   });
 
   describe("the CLI", () => {
+    beforeAll(async () => {
+      await client().createOrUpdateEnrollmentGroup(symmetricGroup("cli-group"));
+      await client().createOrUpdateEnrollmentGroup({
+        enrollmentGroupId: "cli-x509",
+        attestation: {
+          type: "x509",
+          x509: {
+            signingCertificates: { primary: { certificate: readFileSync(suite.hub.info.caFile, "utf8") } },
+          },
+        },
+        provisioningStatus: "enabled",
+      } as EnrollmentGroup);
+    });
+
     it("shows the id scope and endpoint, and derives a device key from a stored group", async () => {
       const shown = await suite.hub.cli("dps", "show", "-o", "json");
       expect(JSON.parse(shown.stdout)).toEqual({
@@ -529,11 +557,11 @@ describe("the local DPS's service API", () => {
         running: true,
       });
       const db = new BetterSqlite3(hubDatabaseFile(suite.hub.stateDir), { readonly: true });
-      const keys = new DpsStore(db).getEnrollmentGroup("fleet-a")!.attestation.symmetricKey!;
+      const keys = new DpsStore(db).getEnrollmentGroup("cli-group")!.attestation.symmetricKey!;
       db.close();
-      const derived = await suite.hub.cli("dps", "derive-key", "fleet-a", "device-7");
+      const derived = await suite.hub.cli("dps", "derive-key", "cli-group", "device-7");
       expect(derived).toMatchObject({ code: 0, stdout: `${deriveDeviceKey(keys.primaryKey, "device-7")}\n` });
-      const secondary = await suite.hub.cli("dps", "derive-key", "fleet-a", "device-7", "--secondary");
+      const secondary = await suite.hub.cli("dps", "derive-key", "cli-group", "device-7", "--secondary");
       expect(secondary.stdout).toBe(`${deriveDeviceKey(keys.secondaryKey, "device-7")}\n`);
       const given = Buffer.alloc(32, 1).toString("base64");
       expect((await suite.hub.cli("dps", "derive-key", "any-group", "device-7", "--key", given)).stdout).toBe(
@@ -542,7 +570,7 @@ describe("the local DPS's service API", () => {
     });
 
     it("refuses bad ids and keys (exit 2) and a group it does not have or that has no key (exit 1)", async () => {
-      const badId = await suite.hub.cli("dps", "derive-key", "fleet-a", "Device-7");
+      const badId = await suite.hub.cli("dps", "derive-key", "cli-group", "Device-7");
       expect(badId).toMatchObject({ code: 2, stdout: "" });
       expect(badId.stderr).toContain("REGISTRATION_ID: may contain only lowercase letters");
       const badKey = await suite.hub.cli("dps", "derive-key", "g", "d", "--key", "short");
@@ -551,8 +579,55 @@ describe("the local DPS's service API", () => {
       const missing = await suite.hub.cli("dps", "derive-key", "no-such-group", "d");
       expect(missing).toMatchObject({ code: 1, stdout: "" });
       expect(missing.stderr).toContain("enrollment group 'no-such-group' does not exist");
-      const x509 = await suite.hub.cli("dps", "derive-key", "x509-fleet", "d");
+      const x509 = await suite.hub.cli("dps", "derive-key", "cli-x509", "d");
       expect(x509.stderr).toContain("attests with X.509 certificates");
+    });
+
+    it("refuses DPS policies with IoT Hub's rights or none, and the removal of the owner (exit 2, nothing changed)", async () => {
+      const hubRights = await suite.hub.cli("dps", "policy", "add", "wrong", "--rights", "RegistryRead");
+      expect(hubRights.code).toBe(2);
+      expect(hubRights.stderr).toContain(
+        "rights: 'RegistryRead' is not a right; use ServiceConfig, EnrollmentRead",
+      );
+      const owner = await suite.hub.cli("dps", "policy", "remove", "provisioningserviceowner");
+      expect(owner.code).toBe(2);
+      const listed = await suite.hub.cli("dps", "policy", "list");
+      expect(listed.stdout).toContain(
+        "provisioningserviceowner\tServiceConfig,EnrollmentRead,EnrollmentWrite,RegistrationStatusRead,RegistrationStatusWrite",
+      );
+      expect(listed.stdout).not.toMatch(/^wrong\t/m);
+      // The hub's own policies are another list.
+      expect((await suite.hub.cli("policy", "list")).stdout).not.toContain("provisioningserviceowner");
+    });
+  });
+
+  describe("faults and restarts", () => {
+    beforeAll(async () => {
+      await client().createOrUpdateEnrollmentGroup(symmetricGroup("fault-group"));
+    });
+    it("answers an injected dpsService fault with 503 and DPS's body, then serves again", async () => {
+      expect((await suite.hub.cli("fault", "add", "dpsService", "--mode", "503", "--count", "1")).code).toBe(
+        0,
+      );
+      expect(await failure(client().getEnrollmentGroup("fault-group"))).toMatchObject({
+        name: "ServiceUnavailableError",
+        status: 503,
+        errorCode: 503000,
+      });
+      expect((await client().getEnrollmentGroup("fault-group")).responseBody.enrollmentGroupId).toBe(
+        "fault-group",
+      );
+    });
+
+    it("keeps its id scope, policies and enrollments across a restart", async () => {
+      const before = suite.hub.info.dps!;
+      await suite.hub.stop();
+      const after = (await suite.hub.restart()).dps!;
+      expect(after.idScope).toBe(before.idScope);
+      expect(after.connectionString).toBe(before.connectionString);
+      expect((await client().getEnrollmentGroup("fault-group")).responseBody.enrollmentGroupId).toBe(
+        "fault-group",
+      );
     });
   });
 });
