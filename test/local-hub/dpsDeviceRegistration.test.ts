@@ -10,7 +10,16 @@ import { dpsTopics } from "../../lib/dps/registrationProtocol";
 import { dpsServiceClient } from "../../lib/dps/serviceClient";
 import { createSasToken, generateKey } from "../../lib/iothub/sas";
 import { useSuiteHub } from "../support/suiteHub";
-import { closed, connected, end, nextMessage, subscribe, type RawMqttClient } from "./mqttSupport";
+import {
+  closed,
+  connected,
+  end,
+  nextMessage,
+  openDeviceClientWithCertificate,
+  selfSignedCertificate,
+  subscribe,
+  type RawMqttClient,
+} from "./mqttSupport";
 
 // The local DPS's device endpoint with DPS's real device SDK (azure-iot-provisioning-device +
 // azure-iot-provisioning-device-mqtt + azure-iot-security-symmetric-key): a device registers, then connects to the
@@ -170,6 +179,56 @@ describe("DPS device registration with the device SDK", () => {
     expect(result).toMatchObject({ deviceId: "solo-device", status: "assigned" });
     const enrollment = (await dps().getIndividualEnrollment("solo-1")).responseBody;
     expect(enrollment.registrationState).toMatchObject({ status: "assigned", deviceId: "solo-device" });
+  });
+
+  it("registers an X.509 individual enrollment's device with its certificate, which then connects to the hub", async () => {
+    const certificate = selfSignedCertificate("x509-device");
+    await dps().createOrUpdateIndividualEnrollment({
+      registrationId: "x509-device",
+      attestation: {
+        type: "x509",
+        x509: { clientCertificates: { primary: { certificate: certificate.cert } } },
+      },
+      provisioningStatus: "enabled",
+    } as unknown as IndividualEnrollment);
+    const withCertificate = (cert: { cert: string; key: string }) =>
+      registerDevice({
+        provisioningHost: provisioningHost(),
+        idScope: suite.hub.info.dps!.idScope,
+        registrationId: "x509-device",
+        certificate: cert,
+        caCertificate: readFileSync(suite.hub.info.caFile, "utf8"),
+      });
+    // Another certificate with the same subject is not the registered one.
+    await expect(withCertificate(selfSignedCertificate("x509-device"))).rejects.toThrow();
+    expect(await deviceExists("x509-device")).toBe(false);
+
+    const result = await withCertificate(certificate);
+    expect(result).toMatchObject({ deviceId: "x509-device", status: "assigned" });
+    const device = (await suite.registry.get("x509-device")).responseBody;
+    expect(device.authentication).toMatchObject({
+      type: "selfSigned",
+      x509Thumbprint: { primaryThumbprint: certificate.sha256 },
+    });
+    const client = await openDeviceClientWithCertificate(suite.hub.info, "x509-device", certificate);
+    await client.close();
+  });
+
+  it("a registration over the dpsRegistration fault (503) is retried by the SDK after retry-after and succeeds", async () => {
+    const armed = await suite.hub.cli(
+      "fault",
+      "add",
+      "dpsRegistration",
+      "--mode",
+      "503",
+      "--match",
+      "fleet-sim-0009",
+    );
+    expect(armed.code).toBe(0);
+    const result = await register("fleet-sim-0009", deriveDeviceKey(GROUP_KEY, "fleet-sim-0009"));
+    expect(result.status).toBe("assigned");
+    // The fault was consumed by the first attempt.
+    expect((await suite.hub.cli("fault", "list")).stdout).not.toContain("dpsRegistration");
   });
 
   it("refuses a wrong key and an unknown registration, creating nothing", async () => {
