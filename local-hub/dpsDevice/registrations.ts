@@ -84,6 +84,7 @@ export class DeviceRegistrations {
           lastUpdatedDateTimeUtc: now,
           errorCode: null,
           errorMessage: `The ${enrollmentGroupId === null ? "enrollment" : `enrollment group ${enrollmentGroupId}`} is disabled.`,
+          // Nothing is recorded, so there is no etag: withoutNulls drops the empty one.
           etag: "",
         }),
       };
@@ -144,6 +145,8 @@ export class DeviceRegistrations {
           : { type: "selfSigned", x509Thumbprint: credentials },
       ),
       capabilities: { iotEdge: enrollment.capabilities.iotEdge },
+      // An edge device sends its own scope back, a child its parent's; a device whose edge flag the enrollment
+      // changes sends none (an edge device's scope is the hub's to make, and an edge device names no parent).
       deviceScope:
         existing?.capabilities.iotEdge === enrollment.capabilities.iotEdge
           ? existing?.deviceScope

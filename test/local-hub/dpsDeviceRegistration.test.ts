@@ -314,6 +314,26 @@ describe("the DPS device endpoint and hostile input", () => {
     await end(client);
   });
 
+  it("answers a register request over the dpsRegistration quota with 429, DPS's code and retry-after", async () => {
+    expect((await suite.hub.cli("quota", "set", "dpsRegistration=1/min")).code).toBe(0);
+    try {
+      const client = rawClient("raw-quota");
+      await connected(client);
+      await subscribe(client, "$dps/registrations/res/#");
+      expect((await registerRaw(client, JSON.stringify({ registrationId: "raw-quota" }), "1")).status).toBe(
+        202,
+      );
+      const answer = nextMessage(client);
+      client.publish(dpsTopics.register("2"), JSON.stringify({ registrationId: "raw-quota" }), { qos: 1 });
+      const { topic, payload } = await answer;
+      expect(topic).toBe("$dps/registrations/res/429/?$rid=2&retry-after=1");
+      expect(JSON.parse(payload)).toMatchObject({ errorCode: 429001 });
+      await end(client);
+    } finally {
+      await suite.hub.cli("quota", "clear");
+    }
+  });
+
   it("answers malformed, deep or mismatched register bodies with 400 naming the field, creating nothing", async () => {
     const client = rawClient("raw-bad");
     await connected(client);
