@@ -504,6 +504,32 @@ describe("the local DPS's service API", () => {
       expect((await raw("PATCH", "/enrollments/fine", {})).status).toBe(405);
       expect((await raw("GET", "/enrollments/fine")).status).toBe(404);
     });
+
+    it("refuses malformed queries and bulk bodies as a whole, naming the field", async () => {
+      const message = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+        const answer = await raw("POST", path, body, headers);
+        expect(answer.status).toBe(400);
+        return (answer.body as { message: string }).message;
+      };
+      expect(await message("/registrations/Bad-Group/query", { query: "*" })).toBe(
+        "enrollmentGroupId: may contain only lowercase letters, digits and - . _ :",
+      );
+      expect(await message("/enrollmentGroups/query", ["*"])).toBe(
+        "query: the body must be a query specification {query: string}",
+      );
+      expect(await message("/enrollmentGroups/query", { query: "*".repeat(2000) })).toBe(
+        "query: must be at most 1024 characters",
+      );
+      expect(await message("/enrollments/query", { query: "*" }, { "x-ms-max-item-count": "1e3" })).toMatch(
+        /^x-ms-max-item-count: /,
+      );
+      expect(await message("/enrollments", { mode: "upsert", enrollments: [] })).toBe(
+        "mode: must be one of create, update, updateIfMatchEtag, delete",
+      );
+      expect(await message("/enrollments", { mode: "create", enrollments: [] })).toBe(
+        "enrollments: must be a list of 1-10 individual enrollments",
+      );
+    });
   });
 
   describe("quota", () => {

@@ -110,13 +110,16 @@ const npx = (...args: string[]): Promise<Run> =>
   run("npx", ["--no-install", "iothub-local", ...args], appDir);
 
 describe("the iothub-local package", () => {
-  it("holds the compiled hub and the lib/iothub code it imports, in the checkout's layout, and no TypeScript", () => {
+  it("holds the compiled hub and the lib/iothub and lib/dps code it imports, in the checkout's layout, and no TypeScript", () => {
     expect(tarballFiles).toContain("dist/bin/iothub-local.js");
     expect(tarballFiles).toContain("dist/local-hub/cli.js");
     expect(tarballFiles).toContain("dist/lib/iothub/sas.js");
+    expect(tarballFiles).toContain("dist/lib/dps/deviceKey.js");
+    // lib/dps/serviceClient.ts needs azure-iot-provisioning-service, which the hub neither imports nor depends on.
+    expect(tarballFiles).not.toContain("dist/lib/dps/serviceClient.js");
     const outside = tarballFiles.filter(
       (file) =>
-        !/^dist\/(bin|local-hub|lib\/iothub)\/.+\.js$/.test(file) &&
+        !/^dist\/(bin|local-hub|lib\/iothub|lib\/dps)\/.+\.js$/.test(file) &&
         !["package.json", "README.md"].includes(file),
     );
     expect(outside).toEqual([]);
