@@ -65,10 +65,8 @@ export class DeviceRegistrations {
     if (!current) throw dpsUnauthorized(`The enrollment of '${registrationId}' no longer exists.`);
     const enrollmentGroupId =
       attestation.source === "enrollmentGroup" ? attestation.group.enrollmentGroupId : null;
-    const deviceId =
-      attestation.source === "enrollment"
-        ? (attestation.enrollment.deviceId ?? registrationId)
-        : registrationId;
+    // The enrollment as it is now: its deviceId may have changed since the device connected.
+    const deviceId = ("deviceId" in current ? current.deviceId : null) ?? registrationId;
 
     if (current.provisioningStatus === "disabled") {
       const now = new Date().toISOString();
