@@ -396,6 +396,22 @@ describe("the DPS device endpoint and hostile input", () => {
     await qos2Logged;
   });
 
+  it("closes a connection when its SAS token expires, as the hub does", async () => {
+    const resource = `${suite.hub.info.dps!.idScope}/registrations/raw-expiring`;
+    // A few seconds: the connect itself must happen before the token expires, also on a busy machine.
+    const expiry = Math.floor(Date.now() / 1000) + 4;
+    const logged = suite.hub.waitForOutput(/dps: closing raw-expiring: its SAS token has expired/);
+    const client = rawClient("raw-expiring", {
+      password: createSasToken(resource, deriveDeviceKey(GROUP_KEY, "raw-expiring"), expiry, "registration"),
+    });
+    await connected(client);
+    const gone = closed(client);
+    await gone;
+    await logged;
+    expect(Date.now()).toBeGreaterThanOrEqual(expiry * 1000);
+    await end(client);
+  });
+
   it("refuses at CONNECT a registration id with control characters, another id scope and a token for another id", async () => {
     // The log line is escaped: the id's newline cannot start a line of its own.
     const logged = suite.hub.waitForOutput(/dps: refused evil\\x0aid: clientId: may contain only/);
