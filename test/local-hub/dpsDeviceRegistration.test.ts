@@ -244,6 +244,8 @@ describe("DPS device registration with the device SDK", () => {
     expect(await deviceExists("stranger")).toBe(false);
     await expect(dps().getDeviceRegistrationState("stranger")).rejects.toThrow();
     await logged;
+    // The SDK does not retry a refused CONNECT: one attempt, one refusal.
+    expect(suite.hub.output().match(/dps: refused fleet-sim-0100:/g)).toHaveLength(1);
   });
 
   it("refuses the devices of a disabled group with DPS's disabled status, creating nothing", async () => {
