@@ -37,6 +37,8 @@ export interface DpsConfiguration {
   /** The DPS's service host name: in its connection string, SAS audience and the server certificate. */
   hostName: string;
   httpsPort: number;
+  /** Its device registration endpoint (MQTT over TLS) on the same address: DPS's 8883; 0 = a free port. */
+  mqttPort: number;
 }
 
 export const DEFAULT_STATE_DIR = ".iothub-local";
@@ -61,6 +63,7 @@ export interface StartFlags {
   disableLocalAuth?: boolean;
   dpsHost?: string;
   dpsHostname?: string;
+  dpsMqttPort?: string;
 }
 
 export function configurationFromFlags(flags: StartFlags): HubConfiguration {
@@ -74,18 +77,19 @@ export function configurationFromFlags(flags: StartFlags): HubConfiguration {
     throw new Error(`--hostname: '${hostName}' must be a DNS name or an IP address`);
   }
   const httpsPort = parsePort("--https-port", flags.httpsPort, DEFAULT_HTTPS_PORT);
+  const mqttPort = parsePort("--mqtt-port", flags.mqttPort, DEFAULT_MQTT_PORT);
   return {
     stateDir: resolve(flags.state ?? DEFAULT_STATE_DIR),
     host,
     hostName,
     httpsPort,
-    mqttPort: parsePort("--mqtt-port", flags.mqttPort, DEFAULT_MQTT_PORT),
+    mqttPort,
     quota: flags.quota ? parseQuotaSpec(flags.quota) : undefined,
     faults: (flags.fault ?? []).map(parseFaultSpec),
     admIntervalMs: parseAdmInterval(flags.admInterval),
     entraPort: parsePort("--entra-port", flags.entraPort, DEFAULT_ENTRA_PORT),
     disableLocalAuth: flags.disableLocalAuth === true,
-    dps: dpsConfiguration(flags, { host, hostName, httpsPort }),
+    dps: dpsConfiguration(flags, { host, hostName, httpsPort, mqttPort }),
   };
 }
 
@@ -96,11 +100,14 @@ export function configurationFromFlags(flags: StartFlags): HubConfiguration {
  */
 function dpsConfiguration(
   flags: StartFlags,
-  hub: { host: string; hostName: string; httpsPort: number },
+  hub: { host: string; hostName: string; httpsPort: number; mqttPort: number },
 ): DpsConfiguration | undefined {
   if (flags.dpsHost === undefined) {
-    if (flags.dpsHostname !== undefined) {
-      throw new Error("--dps-hostname: needs --dps-host (the address the local DPS binds)");
+    for (const [flag, value] of [
+      ["--dps-hostname", flags.dpsHostname],
+      ["--dps-mqtt-port", flags.dpsMqttPort],
+    ] as const) {
+      if (value !== undefined) throw new Error(`${flag}: needs --dps-host (the address the local DPS binds)`);
     }
     return undefined;
   }
@@ -123,7 +130,13 @@ function dpsConfiguration(
         : `--dps-host: '${host}' is the hub's address; the DPS needs port ${httpsPort} of another one`,
     );
   }
-  return { host, hostName, httpsPort };
+  const mqttPort = parsePort("--dps-mqtt-port", flags.dpsMqttPort, DEFAULT_MQTT_PORT);
+  if (host === hub.host && mqttPort === hub.mqttPort && mqttPort !== 0) {
+    throw new Error(
+      `--dps-mqtt-port: ${mqttPort} is the hub's MQTT port on '${host}'; give the DPS another address or port`,
+    );
+  }
+  return { host, hostName, httpsPort, mqttPort };
 }
 
 /** 10 ms to 1 hour: a shorter period would keep the hub busy evaluating, a longer one is no use to anyone. */

@@ -24,6 +24,8 @@ import { DpsStore } from "./persistence/dpsStore";
 import { AdmEngine } from "./adm/engine";
 import { createMethodRoutes } from "./handlers/methods";
 import { startDeviceApi, type DeviceApi } from "./mqtt";
+import { startDpsDeviceApi } from "./dpsDevice";
+import { DeviceRegistrations } from "./dpsDevice/registrations";
 import {
   ensureStateDirectory,
   findRunningHub,
@@ -179,10 +181,26 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
         throw listenError(error, "DPS HTTPS", config.dps!.host, config.dps!.httpsPort);
       });
       closers.push(() => dpsHttps.close());
+      // Its device registration endpoint, on the same address: devices register into this hub's registry.
+      const dpsDevices = await startDpsDeviceApi({
+        host: config.dps.host,
+        port: config.dps.mqttPort,
+        key: tls.server.keyPem,
+        cert: tls.server.certificatePem,
+        ca: tls.ca.certificatePem,
+        idScope,
+        registrations: new DeviceRegistrations({ dps, identities: store, hubHostName: config.hostName }),
+        chaos,
+        log,
+      }).catch((error: unknown) => {
+        throw listenError(error, "DPS MQTT", config.dps!.host, config.dps!.mqttPort);
+      });
+      closers.push(() => dpsDevices.close());
       dpsInfo = {
         hostName: config.dps.hostName,
         host: config.dps.host,
         httpsPort: dpsHttps.port,
+        mqttPort: dpsDevices.port,
         idScope,
         connectionString: serviceConnectionString(config.dps.hostName, dpsOwner.name, dpsOwner.primaryKey),
       };
@@ -211,7 +229,7 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
       `iothub-local ready: https://${config.hostName}:${info.httpsPort} (bound ${config.host}), ` +
         `mqtts port ${info.mqttPort}, ` +
         (dpsInfo
-          ? `DPS https://${dpsInfo.hostName}:${dpsInfo.httpsPort} (id scope ${dpsInfo.idScope}), `
+          ? `DPS https://${dpsInfo.hostName}:${dpsInfo.httpsPort} mqtts port ${dpsInfo.mqttPort} (id scope ${dpsInfo.idScope}), `
           : "") +
         `state ${config.stateDir}`,
     );

@@ -83,6 +83,8 @@ export interface DpsInfo {
   hostName: string;
   host: string;
   httpsPort: number;
+  /** The device registration endpoint (MQTT over TLS) on `host`. */
+  mqttPort: number;
   idScope: string;
   /** `HostName=<hostName>;SharedAccessKeyName=provisioningserviceowner;SharedAccessKey=...` */
   connectionString: string;
@@ -181,12 +183,11 @@ function dpsInfoViolations(value: unknown): RuleViolation[] {
       violations.push({ field: `dps.${field}`, rule: "must be a non-empty string" });
     }
   }
-  if (
-    !Number.isInteger(dps.httpsPort) ||
-    (dps.httpsPort as number) < 1 ||
-    (dps.httpsPort as number) > 65535
-  ) {
-    violations.push({ field: "dps.httpsPort", rule: "must be a port number (1-65535)" });
+  for (const field of ["httpsPort", "mqttPort"]) {
+    const port = dps[field];
+    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) {
+      violations.push({ field: `dps.${field}`, rule: "must be a port number (1-65535)" });
+    }
   }
   violations.push(...checkIdScope(dps.idScope, "dps.idScope"));
   return violations;

@@ -6,7 +6,8 @@ import { resolveTrust } from "./trust";
 
 /**
  * `npm run verify`: proves each module of a stack connects, holds its declared desired properties and receives
- * live patches. Exit 0 = every module passed, 1 = a module failed, 2 = bad usage or unreadable outputs.
+ * live patches; with `--enrollment`, that simulated devices register through a DPS enrollment group and receive its
+ * initial twin. Exit 0 = every module (device) passed, 1 = one failed, 2 = bad usage or unreadable outputs.
  */
 async function main(argv: string[]): Promise<number> {
   const options = parseVerifyOptions(argv);
@@ -14,7 +15,11 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const outputs = await loadStackOutputs(options.source, options.allKeys);
+  if (options.enrollment) {
+    const { runEnrollmentCheck } = await import("./enrollmentCommand");
+    return runEnrollmentCheck(options.enrollment, options);
+  }
+  const outputs = await loadStackOutputs(options.source!, options.allKeys);
   const trust = resolveTrust(options.ca, outputs.caFile);
 
   // The Azure SDKs take most of the start-up time: load them only once there is something to check.

@@ -7,6 +7,8 @@ export class Progress {
   constructor(
     private readonly total: number,
     private readonly stream: NodeJS.WriteStream = process.stderr,
+    /** What is being verified, as the line names it. */
+    private readonly what = "modules",
   ) {
     this.enabled = stream.isTTY === true;
     this.draw();
@@ -25,6 +27,6 @@ export class Progress {
   private draw(): void {
     if (!this.enabled) return;
     const failed = this.failed > 0 ? `, ${this.failed} failed` : "";
-    this.stream.write(`\r\x1b[2Kverifying modules: ${this.done}/${this.total} done${failed}`);
+    this.stream.write(`\r\x1b[2Kverifying ${this.what}: ${this.done}/${this.total} done${failed}`);
   }
 }

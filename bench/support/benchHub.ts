@@ -1,5 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { HUB_CLI, PROJECT_ROOT, startHub, SUITE_CA_DIR, type TestHub } from "../../test/support/hubProcess";
+import {
+  HUB_CLI,
+  PROJECT_ROOT,
+  startHub,
+  SUITE_CA_DIR,
+  type StartHubOptions,
+  type TestHub,
+} from "../../test/support/hubProcess";
 
 /**
  * Makes the suite CA (as `npm run jest` does): every bench hub is seeded with it, and the benches' service-SDK
@@ -17,10 +24,10 @@ export function ensureSuiteCa(): void {
  * address), stops the hub afterwards, and exits 0, or 1 after printing the error. Open sockets of a failed run
  * never keep the process alive.
  */
-export function runWithHub(bench: (hub: TestHub) => Promise<void>): void {
+export function runWithHub(bench: (hub: TestHub) => Promise<void>, options: StartHubOptions = {}): void {
   ensureSuiteCa();
   const run = async (): Promise<void> => {
-    const hub = await startHub();
+    const hub = await startHub(options);
     try {
       await bench(hub);
     } finally {

@@ -35,6 +35,8 @@ export function addDpsCommands(program: Command): void {
         serviceHostName: running?.hostName ?? null,
         serviceEndpoint: running ? `https://${running.hostName}:${running.httpsPort}` : null,
         host: running?.host ?? null,
+        // What devices give ProvisioningDeviceClient.create: the device registration endpoint (MQTT).
+        provisioningHost: running ? `${running.host}:${running.mqttPort}` : null,
         running: running !== undefined,
       };
       printOutput(
@@ -46,6 +48,7 @@ export function addDpsCommands(program: Command): void {
             value: (row) => row.serviceEndpoint ?? "(not running: start with --dps-host)",
           },
           { header: "host", value: (row) => row.host },
+          { header: "provisioningHost", value: (row) => row.provisioningHost },
         ],
         flags.output,
       );

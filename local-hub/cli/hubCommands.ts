@@ -76,6 +76,10 @@ function addStartCommands(program: Command): void {
     .option("--dps-host <addr>", "run the local DPS's service API on this address (port 443)")
     .option("--dps-hostname <name>", "host name of the local DPS (default: --dps-host)")
     .option(
+      "--dps-mqtt-port <n>",
+      "port of the local DPS's device registration (MQTT) on --dps-host (default 8883; 0 = any free port)",
+    )
+    .option(
       "--adm-interval <ms>",
       "how often ADM configurations are evaluated, in milliseconds (default 5000)",
     )

@@ -419,7 +419,7 @@ interface ParsedPacket {
  * of the connection is parsed). aedes keeps that parser on the client as `_parser`; false when it has none (an
  * aedes that changed), and the connection is then refused rather than granted QoS 2.
  */
-function grantAtMostQos1(client: Client): boolean {
+export function grantAtMostQos1(client: Client): boolean {
   const parser = (client as unknown as { _parser?: EventEmitter })._parser;
   if (typeof parser?.prependListener !== "function") return false;
   parser.prependListener("packet", (packet: ParsedPacket) => {

@@ -65,6 +65,9 @@ export class PacketSizeCheck {
   /** Bytes of the current packet still to skip. */
   private toSkip = 0;
 
+  /** `maxMessageBytes`: the largest PUBLISH payload after CONNACK (the DPS's device endpoint takes less). */
+  constructor(private readonly maxMessageBytes = MAX_MESSAGE_BYTES) {}
+
   /**
    * The hub's own bytes to the client: its first packet is the CONNACK, whose return code 0 lifts the limit for
    * PUBLISH from the control-packet size to the message size.
@@ -146,8 +149,8 @@ export class PacketSizeCheck {
     const qos = (this.typeByte >> 1) & 0x03;
     const topicBytes = this.topicLength[0] * 256 + this.topicLength[1];
     const payload = this.remainingLength - 2 - topicBytes - (qos > 0 ? 2 : 0);
-    if (payload > MAX_MESSAGE_BYTES) {
-      return this.refuse(payload, `a message may be at most ${MAX_MESSAGE_BYTES} bytes`);
+    if (payload > this.maxMessageBytes) {
+      return this.refuse(payload, `a message may be at most ${this.maxMessageBytes} bytes`);
     }
     this.skip(this.toSkip);
     return undefined;

@@ -9,13 +9,15 @@ import { PacketSizeCheck, type PacketRefusal } from "./packetSizeCheck";
  * whole declared packet.
  */
 export class SizeLimitedConnection extends Duplex {
-  private readonly check = new PacketSizeCheck();
+  private readonly check: PacketSizeCheck;
 
   constructor(
     private readonly socket: TLSSocket,
     private readonly onRefused: (refusal: PacketRefusal) => void,
+    maxMessageBytes?: number,
   ) {
     super({ allowHalfOpen: false });
+    this.check = new PacketSizeCheck(maxMessageBytes);
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     socket.on("end", () => this.push(null));
     socket.on("error", (error) => this.destroy(error));

@@ -605,6 +605,7 @@ describe("the local DPS's service API", () => {
         serviceHostName: suite.hub.dpsHost,
         serviceEndpoint: `https://${suite.hub.dpsHost}:443`,
         host: suite.hub.dpsHost,
+        provisioningHost: `${suite.hub.dpsHost}:${suite.hub.info.dps!.mqttPort}`,
         running: true,
       });
       const db = new BetterSqlite3(hubDatabaseFile(suite.hub.stateDir), { readonly: true });

@@ -142,17 +142,24 @@ describe("configuration and start errors", () => {
       host: "127.0.0.6",
       hostName: "127.0.0.6",
       httpsPort: 443,
+      mqttPort: 8883,
     });
     expect(configurationFromFlags({ dpsHost: "127.0.0.6", dpsHostname: "dps.example" }).dps).toEqual({
       host: "127.0.0.6",
       hostName: "dps.example",
       httpsPort: 443,
+      mqttPort: 8883,
     });
+    expect(configurationFromFlags({ dpsHost: "127.0.0.6", dpsMqttPort: "0" }).dps?.mqttPort).toBe(0);
     const refused = (flags: Parameters<typeof configurationFromFlags>[0]) => () =>
       configurationFromFlags(flags);
     expect(refused({ dpsHostname: "dps.example" })).toThrow(
       "--dps-hostname: needs --dps-host (the address the local DPS binds)",
     );
+    expect(refused({ dpsMqttPort: "8884" })).toThrow(
+      "--dps-mqtt-port: needs --dps-host (the address the local DPS binds)",
+    );
+    expect(refused({ dpsHost: "127.0.0.6", dpsMqttPort: "70000" })).toThrow(/--dps-mqtt-port/);
     expect(refused({ host: "127.0.0.5", dpsHost: "127.0.0.5", dpsHostname: "dps.example" })).toThrow(
       "--dps-host: '127.0.0.5' is the hub's address; the DPS needs port 443 of another one",
     );
@@ -170,8 +177,15 @@ describe("configuration and start errors", () => {
         httpsPort: "0",
         dpsHost: "127.0.0.5",
         dpsHostname: "dps.example",
+        dpsMqttPort: "8884",
       }).dps?.host,
     ).toBe("127.0.0.5");
+    // ... but not the hub's MQTT port.
+    expect(
+      refused({ host: "127.0.0.5", httpsPort: "0", dpsHost: "127.0.0.5", dpsHostname: "dps.example" }),
+    ).toThrow(
+      "--dps-mqtt-port: 8883 is the hub's MQTT port on '127.0.0.5'; give the DPS another address or port",
+    );
   });
 
   it("maps EACCES on 443 to exit code 2 with the three fixes, EADDRINUSE to 3", () => {

@@ -160,7 +160,8 @@ async function spawnHub(
       ...testHubFlags(host),
       "--https-port",
       "443",
-      ...(dpsHost ? ["--dps-host", dpsHost] : []),
+      // The DPS's device endpoint on a free port: the device SDK reaches any port of provisioningHost.
+      ...(dpsHost ? ["--dps-host", dpsHost, "--dps-mqtt-port", "0"] : []),
       ...(options.args ?? []),
     ],
     env: options.env,
