@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { Client as DeviceClient } from "azure-iot-device";
 import { Mqtt as DeviceMqtt } from "azure-iot-device-mqtt";
+import { deviceMqttTrusting } from "../lib/iothub/deviceMqttTrust";
 import type { ProvisioningServiceClient } from "azure-iot-provisioning-service";
 import type { Registry } from "azure-iothub";
 import { registerDevice } from "../lib/dps/deviceClient";
@@ -194,11 +195,10 @@ async function checkAssignedDevice(
   const client = DeviceClient.fromConnectionString(
     `HostName=${assignedHub};DeviceId=${deviceId};SharedAccessKey=${key}` +
       (target.gatewayHostName ? `;GatewayHostName=${target.gatewayHostName}` : ""),
-    DeviceMqtt,
+    target.caPem ? deviceMqttTrusting(target.caPem) : DeviceMqtt,
   );
   client.on("error", () => undefined);
   try {
-    if (target.caPem) await client.setOptions({ ca: target.caPem });
     await withTimeout(client.open(), run.timeoutSeconds);
     passedSteps.push("connect");
   } catch (error) {

@@ -1,8 +1,6 @@
-import { createRequire } from "node:module";
-import { createSecureContext, type SecureContext } from "node:tls";
 import { ModuleClient, type Twin } from "azure-iot-device";
 import { Mqtt } from "azure-iot-device-mqtt";
-import { MqttBase } from "azure-iot-mqtt-base";
+import { deviceMqttTrusting } from "../lib/iothub/deviceMqttTrust";
 import { withTimeout } from "./failures";
 
 /** A module client over MQTT, trusting only `caPem` when given (else the system CAs). */
@@ -12,49 +10,12 @@ export async function openModuleClient(
 ): Promise<ModuleClient> {
   const client = ModuleClient.fromConnectionString(
     connectionString,
-    caPem === undefined ? Mqtt : mqttTrusting(caPem),
+    caPem === undefined ? Mqtt : deviceMqttTrusting(caPem),
   );
   // Without an 'error' listener a late transport error would crash the whole run instead of failing one module.
   client.on("error", () => undefined);
   await client.open();
   return client;
-}
-
-type AuthenticationProvider = ConstructorParameters<typeof Mqtt>[0];
-
-interface MqttJs {
-  connect(uri: string, options: Record<string, unknown>): unknown;
-}
-
-const transports = new Map<string, new (provider: AuthenticationProvider) => Mqtt>();
-
-/**
- * The SDK's MQTT transport on one TLS secure context per CA, made once. The SDK forwards only a `ca` string to
- * tls.connect, and for each connection with a `ca` Node builds a fresh certificate store from all its root
- * certificates: measured, 4.2 of 7.8 CPU seconds of a 100-module verify run. The transport and mqtt.js are the
- * SDK's own (the same MqttBase, given mqtt.js with the context added); a client certificate (X.509 identity)
- * keeps the SDK's own context, since a given one would drop it.
- */
-function mqttTrusting(caPem: string): new (provider: AuthenticationProvider) => Mqtt {
-  let transport = transports.get(caPem);
-  if (!transport) {
-    const secureContext: SecureContext = createSecureContext({ ca: caPem });
-    const mqttJs = createRequire(require.resolve("azure-iot-mqtt-base"))("mqtt") as MqttJs;
-    const provider: MqttJs = {
-      connect: (uri, options) =>
-        mqttJs.connect(
-          uri,
-          options.cert === undefined ? { ...options, secureContext } : { ...options, ca: caPem },
-        ),
-    };
-    transport = class extends Mqtt {
-      constructor(authenticationProvider: AuthenticationProvider) {
-        super(authenticationProvider, new MqttBase(provider));
-      }
-    };
-    transports.set(caPem, transport);
-  }
-  return transport;
 }
 
 /**

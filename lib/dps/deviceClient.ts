@@ -1,14 +1,15 @@
 import { ProvisioningDeviceClient } from "azure-iot-provisioning-device";
 import type { RegistrationResult } from "azure-iot-provisioning-device/dist/interfaces";
 import { Mqtt } from "azure-iot-provisioning-device-mqtt";
+import { mqttBaseTrusting } from "../iothub/deviceMqttTrust";
 import { SymmetricKeySecurityClient } from "azure-iot-security-symmetric-key";
 
 /**
  * DPS's device SDK (azure-iot-provisioning-device over azure-iot-provisioning-device-mqtt; symmetric keys, or an
- * X.509 certificate for an individual enrollment), trusting
- * a given CA in this process. The MQTT transport has no CA option of its own (its `setTransportOptions` takes only
- * `pollingInterval`); its MQTT layer (azure-iot-mqtt-base's MqttBase, kept as `_mqttBase`) takes `{ca}` through
- * `setOptions`, as the device client's transport does. TLS verification stays on.
+ * X.509 certificate for an individual enrollment), trusting a given CA in this process. The MQTT transport has no
+ * CA option of its own (its `setTransportOptions` takes only `pollingInterval`), but its constructor takes the
+ * MqttBase it connects through: one on a secure context made once for the CA (lib/iothub/deviceMqttTrust.ts).
+ * TLS verification stays on.
  *
  * `provisioningHost` is the DPS's device endpoint: the SDK connects to `mqtts://<provisioningHost>`, so a
  * `host:port` reaches a port other than 8883 (the local DPS in tests).
@@ -27,12 +28,11 @@ export interface DeviceRegistrationOptions {
 type SecurityClient = Parameters<typeof ProvisioningDeviceClient.create>[3];
 
 export async function registerDevice(options: DeviceRegistrationOptions): Promise<RegistrationResult> {
-  const transport = new Mqtt();
-  if (options.caCertificate !== undefined) {
-    (
-      transport as unknown as { _mqttBase: { setOptions(options: { ca: string }): void } }
-    )._mqttBase.setOptions({ ca: options.caCertificate });
-  }
+  // The transport has no CA option; its constructor takes the MqttBase it connects through.
+  const transport =
+    options.caCertificate === undefined
+      ? new Mqtt()
+      : new Mqtt(mqttBaseTrusting(options.caCertificate) as unknown as ConstructorParameters<typeof Mqtt>[0]);
   const { certificate, key, registrationId } = options;
   if ((certificate === undefined) === (key === undefined)) {
     throw new Error("registerDevice: give the device's key or its certificate");
