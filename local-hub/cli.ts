@@ -1,5 +1,6 @@
 import { CommanderError } from "commander";
 import { EXIT, packageVersion, StrictCommand, UsageError } from "./cli/commandLine";
+import { addEntraCommands } from "./cli/entraCommands";
 import { addHubCommands } from "./cli/hubCommands";
 import { addIdentityCommands } from "./cli/identityCommands";
 import { addMethodCommands } from "./cli/methodCommands";
@@ -8,7 +9,8 @@ import { addTwinCommands } from "./cli/twinCommands";
 import { HubStartError } from "./errors/startError";
 
 /**
- * `iothub-local`: the commands that run a local hub (start, ca, policy, quota, fault, tail, stop) and the service
+ * `iothub-local`: the commands that run a local hub (start, ca, policy, quota, fault, tail, stop), its Entra ID
+ * principals and roles (principal, role), and the service
  * commands that work against any hub (device, module, twin, connection-string, query, method, sas-token). One error
  * exit for all of them: the message on stderr, and the exit code of docs/cli.md.
  */
@@ -21,6 +23,7 @@ const program = new StrictCommand("iothub-local")
   .exitOverride();
 
 addHubCommands(program);
+addEntraCommands(program);
 addIdentityCommands(program);
 addTwinCommands(program);
 addQueryCommand(program);

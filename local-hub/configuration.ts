@@ -20,6 +20,10 @@ export interface HubConfiguration {
   faults: FaultSpec[];
   /** The period of the ADM engine's full evaluation (IoT Hub: 5 minutes), in milliseconds. */
   admIntervalMs: number;
+  /** The port of the Entra token endpoint (0 = a free port; hub.json's entra.authorityHost tells). */
+  entraPort: number;
+  /** IoT Hub's disableLocalAuth: the service API refuses shared access signatures (devices keep theirs). */
+  disableLocalAuth: boolean;
 }
 
 export const DEFAULT_STATE_DIR = ".iothub-local";
@@ -28,6 +32,7 @@ export const DEFAULT_HOSTNAME = "localhost";
 export const DEFAULT_HTTPS_PORT = 443;
 export const DEFAULT_MQTT_PORT = 8883;
 export const DEFAULT_ADM_INTERVAL_MS = 5000;
+export const DEFAULT_ENTRA_PORT = 0;
 
 /** The flags as commander hands them over (strings). */
 export interface StartFlags {
@@ -39,6 +44,8 @@ export interface StartFlags {
   quota?: string;
   fault?: string[];
   admInterval?: string;
+  entraPort?: string;
+  disableLocalAuth?: boolean;
 }
 
 export function configurationFromFlags(flags: StartFlags): HubConfiguration {
@@ -60,6 +67,8 @@ export function configurationFromFlags(flags: StartFlags): HubConfiguration {
     quota: flags.quota ? parseQuotaSpec(flags.quota) : undefined,
     faults: (flags.fault ?? []).map(parseFaultSpec),
     admIntervalMs: parseAdmInterval(flags.admInterval),
+    entraPort: parsePort("--entra-port", flags.entraPort, DEFAULT_ENTRA_PORT),
+    disableLocalAuth: flags.disableLocalAuth === true,
   };
 }
 

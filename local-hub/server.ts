@@ -10,6 +10,11 @@ import { listenHttps } from "./http/httpsListener";
 import { createServiceApi } from "./http/serviceApi";
 import { createServiceRoutes } from "./handlers";
 import { IdentityStore } from "./persistence/identityStore";
+import { PrincipalStore } from "./persistence/principalStore";
+import { BearerAuthenticator } from "./authentication/bearerAuthentication";
+import type { Authority } from "./entra/accessToken";
+import { ensureTokenSigningKey } from "./entra/signingKey";
+import { createTokenEndpoint } from "./entra/tokenEndpoint";
 import { ConfigurationStore } from "./persistence/configurationStore";
 import { AdmEngine } from "./adm/engine";
 import { createMethodRoutes } from "./handlers/methods";
@@ -94,13 +99,41 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
     });
     closers.push(() => deviceApi.close());
 
+    // The Entra token endpoint before the service API: bearer tokens are judged against its authority.
+    const principals = new PrincipalStore(db);
+    const signingKey = ensureTokenSigningKey(config.stateDir);
+    // Known once the listener has its port, which comes before its first request.
+    const bound: { authority?: Authority } = {};
+    const currentAuthority = (): Authority => bound.authority!;
+    const tokenEndpoint: HttpsListener = await listenHttps(
+      { host: config.host, port: config.entraPort, key: tls.server.keyPem, cert: tls.server.certificatePem },
+      createTokenEndpoint({ principals, signingKey, authority: currentAuthority, log }),
+    ).catch((error: unknown) => {
+      throw listenError(error, "Entra token endpoint", config.host, config.entraPort);
+    });
+    closers.push(() => tokenEndpoint.close());
+    const tenantId = principals.tenantId();
+    const authority: Authority = (bound.authority = {
+      authorityHost: authorityHostOf(config.hostName, tokenEndpoint.port),
+      tenantId,
+      tokenIssuer: `${authorityHostOf(config.hostName, 443)}/${tenantId}/`,
+    });
+
     const routes: Route[] = [
       ...createServiceRoutes({ store, configurations, hostName: config.hostName }),
       ...createMethodRoutes(deviceApi),
     ];
     const https: HttpsListener = await listenHttps(
       { host: config.host, port: config.httpsPort, key: tls.server.keyPem, cert: tls.server.certificatePem },
-      createServiceApi({ routes, policies, chaos, hostName: config.hostName, log }),
+      createServiceApi({
+        routes,
+        policies,
+        chaos,
+        hostName: config.hostName,
+        bearer: new BearerAuthenticator(principals, signingKey, currentAuthority),
+        disableLocalAuth: config.disableLocalAuth,
+        log,
+      }),
     ).catch((error: unknown) => {
       throw listenError(error, "HTTPS", config.host, config.httpsPort);
     });
@@ -120,7 +153,10 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
       host: config.host,
       pid: process.pid,
       stateDir: config.stateDir,
+      entra: { authorityHost: authority.authorityHost, tenantId },
+      disableLocalAuth: config.disableLocalAuth,
     };
+    log(`iothub-local entra: authority ${authority.authorityHost}, tenant ${authority.tenantId}`);
     log(
       `iothub-local ready: https://${config.hostName}:${info.httpsPort} (bound ${config.host}), ` +
         `mqtts port ${info.mqttPort}, state ${config.stateDir}`,
@@ -142,4 +178,10 @@ export async function startHub(config: HubConfiguration, options: StartOptions =
     await closeAll();
     throw error;
   }
+}
+
+/** `https://<hostName>[:<port>]`, an IPv6 address in brackets: what @azure/identity takes as its authorityHost. */
+function authorityHostOf(hostName: string, port: number): string {
+  const host = hostName.includes(":") ? `[${hostName}]` : hostName;
+  return port === 443 ? `https://${host}` : `https://${host}:${port}`;
 }

@@ -53,8 +53,8 @@ export function openStateDatabase(stateDir: string): Database {
 }
 
 /**
- * hub.json: how clients find a running hub. The first five keys are the contract every client reads; host, pid
- * and stateDir are extensions. It holds the owner's connection string, so it is written 0600 like the key files.
+ * hub.json: how clients find a running hub. The first five keys are the contract every client reads; host, pid,
+ * stateDir, entra and disableLocalAuth are extensions. It holds the owner's connection string, so it is written 0600 like the key files.
  */
 export interface HubInfo {
   hostName: string;
@@ -65,6 +65,13 @@ export interface HubInfo {
   host: string;
   pid: number;
   stateDir: string;
+  /**
+   * The hub's Entra ID authority: `authorityHost` for @azure/identity (`https://<hostName>:<port>`, served with
+   * the hub's certificate, so `caFile` is its CA) and the tenant its tokens are issued for.
+   */
+  entra?: { authorityHost: string; tenantId: string };
+  /** True when the service API refuses shared access signatures (`start --disable-local-auth`). */
+  disableLocalAuth?: boolean;
 }
 
 /** A hub.json that no hub wrote (edited by hand, or damaged): nothing may be signalled or trusted on its word. */

@@ -1,9 +1,11 @@
+import type { TokenCredential } from "@azure/core-auth";
 import { createHash } from "node:crypto";
 import { Agent } from "node:https";
 import { createSecureContext, type SecureContext } from "node:tls";
 import { Amqp, Client, Registry, SharedAccessSignature } from "azure-iothub";
 import { RestApiClient } from "azure-iothub/dist/common-http/rest_api_client";
 import { defaultTrustPlus, readableCertificates } from "./caCertificates";
+import { IOT_HUB_TOKEN_SCOPE } from "./dataPlaneRoles";
 import { describeViolations } from "./rules";
 import { checkServiceConnectionString, parseConnectionString } from "./sas";
 
@@ -71,6 +73,39 @@ export function serviceClient(serviceConnectionString: string, caCertificate?: s
   }
   return clients.client;
 }
+
+/**
+ * The Registry for a hub reached with a Microsoft Entra credential instead of a policy key: what
+ * `Registry.fromTokenCredential(hostName, credential)` builds (the SDK asks the credential for IoT Hub's scope and
+ * sends `Authorization: Bearer`), on an agent that trusts `caCertificate` too. One per credential, host name and CA
+ * in the process. The credential's own requests (to its authority) are its own: trust the authority's CA there.
+ */
+export function tokenCredentialRegistry(
+  hostName: string,
+  credential: TokenCredential,
+  caCertificate?: string,
+): Registry {
+  let registries = credentialRegistries.get(credential);
+  if (!registries) {
+    registries = new Map();
+    credentialRegistries.set(credential, registries);
+  }
+  const cacheKey = `${hostName}\n${caCertificate ?? ""}`;
+  let registry = registries.get(cacheKey);
+  if (!registry) {
+    const config = { host: hostName, tokenCredential: credential, tokenScope: IOT_HUB_TOKEN_SCOPE };
+    const restApiClient = new RestApiClient(config, "iothub-provisioner");
+    registry = new Registry(config, restApiClient);
+    trustOnlyThrough(
+      restApiClient,
+      new Agent({ keepAlive: true, maxSockets: MAX_SOCKETS, secureContext: secureContextFor(caCertificate) }),
+    );
+    registries.set(cacheKey, registry);
+  }
+  return registry;
+}
+
+const credentialRegistries = new WeakMap<TokenCredential, Map<string, Registry>>();
 
 function serviceClientsFor(
   serviceConnectionString: string,

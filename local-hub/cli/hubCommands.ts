@@ -23,14 +23,15 @@ import { ensureCertificateAuthority } from "../tls";
 import { parseInput, refuseViolations, UsageError } from "./commandLine";
 import { outputOption, printOutput, type Column, type OutputFormat } from "./output";
 
-const stateOption = (): Option => new Option("--state <dir>", "state directory").default(DEFAULT_STATE_DIR);
+export const stateOption = (): Option =>
+  new Option("--state <dir>", "state directory").default(DEFAULT_STATE_DIR);
 
 /**
  * Runs `work` on the state dir's hub.db and always closes it (the CLI is one short-lived connection). Only
  * `policy add` may create a hub.db (it seeds the defaults, as a first start would); every other command refuses a
  * state dir without one instead of making a new hub with fresh keys there.
  */
-function withDatabase<T>(
+export function withDatabase<T>(
   stateDir: string,
   work: (db: Database) => T,
   { create = false }: { create?: boolean } = {},
@@ -74,6 +75,14 @@ function addStartCommands(program: Command): void {
     .option(
       "--adm-interval <ms>",
       "how often ADM configurations are evaluated, in milliseconds (default 5000)",
+    )
+    .option(
+      "--entra-port <n>",
+      "port of the Entra ID token endpoint (default 0: any free port, see hub.json)",
+    )
+    .option(
+      "--disable-local-auth",
+      "refuse shared access signatures on the service API (Entra tokens only; devices keep their SAS keys)",
     )
     .option(
       "--fault <spec>",

@@ -1,3 +1,4 @@
+import { DATA_ACTIONS } from "../../lib/iothub/dataPlaneRoles";
 import { checkDeviceId, LIMITS } from "../../lib/iothub/rules";
 import { isPlainObject } from "../../lib/iothub/twin";
 import { badRequest, IotHubError, throwIfViolations } from "../errors/iotHubError";
@@ -31,6 +32,8 @@ export function bulkRoutes(store: IdentityStore): Route[] {
       method: "POST",
       pattern: "/devices",
       right: "RegistryWrite",
+      // One call creates, updates and deletes: IoT Hub asks for both.
+      dataActions: [DATA_ACTIONS.devicesWrite, DATA_ACTIONS.devicesDelete],
       operationClass: "bulk",
       handle: (request) => ({ status: 200, body: runBulk(store, request.body) }),
     },

@@ -1,3 +1,4 @@
+import { DATA_ACTIONS } from "../../lib/iothub/dataPlaneRoles";
 import {
   CONFIGURATION_LIMITS,
   configurationKind,
@@ -30,6 +31,7 @@ export function configurationRoutes(configurations: ConfigurationStore, store: I
       method: "PUT",
       pattern: "/configurations/:id",
       right: "RegistryWrite",
+      dataActions: [DATA_ACTIONS.configurationsWrite],
       operationClass: "configurations",
       handle: ({ params, body, headers }) => {
         const condition = parseIfMatch(headers["if-match"]);
@@ -41,6 +43,7 @@ export function configurationRoutes(configurations: ConfigurationStore, store: I
       method: "GET",
       pattern: "/configurations/:id",
       right: "RegistryRead",
+      dataActions: [DATA_ACTIONS.configurationsRead],
       operationClass: "configurations",
       handle: ({ params }) => {
         const configuration = configurations.get(params.id);
@@ -52,6 +55,7 @@ export function configurationRoutes(configurations: ConfigurationStore, store: I
       method: "DELETE",
       pattern: "/configurations/:id",
       right: "RegistryWrite",
+      dataActions: [DATA_ACTIONS.configurationsDelete],
       operationClass: "configurations",
       handle: ({ params, headers }) => {
         configurations.delete(params.id, parseIfMatch(headers["if-match"]));
@@ -62,6 +66,7 @@ export function configurationRoutes(configurations: ConfigurationStore, store: I
       method: "GET",
       pattern: "/configurations",
       right: "RegistryRead",
+      dataActions: [DATA_ACTIONS.configurationsRead],
       operationClass: "configurations",
       handle: ({ query }) => {
         const top = query.get("top");
@@ -77,6 +82,7 @@ export function configurationRoutes(configurations: ConfigurationStore, store: I
       method: "POST",
       pattern: "/configurations/testQueries",
       right: "RegistryRead",
+      dataActions: [DATA_ACTIONS.configurationsTestQueries],
       operationClass: "configurations",
       handle: ({ body }) => {
         if (!isPlainObject(body))
@@ -96,6 +102,7 @@ export function configurationRoutes(configurations: ConfigurationStore, store: I
       method: "POST",
       pattern: "/devices/:deviceId/applyConfigurationContent",
       right: "RegistryWrite",
+      dataActions: [DATA_ACTIONS.configurationsApplyToEdgeDevice],
       operationClass: "configurations",
       handle: ({ params, body }) => {
         applyOnEdgeDevice(store, params.deviceId, body);

@@ -1,3 +1,4 @@
+import { DATA_ACTIONS } from "../../lib/iothub/dataPlaneRoles";
 import { badRequest, IotHubError } from "../errors/iotHubError";
 import type { IdentityRef } from "../events";
 import type { HubRequest, HubResponse, Route } from "./route";
@@ -94,6 +95,7 @@ export function createMethodRoutes(invoker: MethodInvoker): Route[] {
       method: "POST",
       pattern: "/twins/:deviceId/methods",
       right: "ServiceConnect",
+      dataActions: [DATA_ACTIONS.directMethodsInvoke],
       operationClass: "methods",
       handle: (request) => invoke({ deviceId: request.params.deviceId }, request),
     },
@@ -101,6 +103,7 @@ export function createMethodRoutes(invoker: MethodInvoker): Route[] {
       method: "POST",
       pattern: "/twins/:deviceId/modules/:moduleId/methods",
       right: "ServiceConnect",
+      dataActions: [DATA_ACTIONS.directMethodsInvoke],
       operationClass: "methods",
       handle: (request) =>
         invoke({ deviceId: request.params.deviceId, moduleId: request.params.moduleId }, request),

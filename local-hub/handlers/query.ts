@@ -1,3 +1,4 @@
+import { DATA_ACTIONS } from "../../lib/iothub/dataPlaneRoles";
 import { badRequest } from "../errors/iotHubError";
 import { isPlainObject, type ServiceTwin } from "../../lib/iothub/twin";
 import type { ScanKey } from "../persistence/identityModels";
@@ -35,6 +36,8 @@ export function queryRoutes(store: IdentityStore): Route[] {
       method: "POST",
       pattern: "/devices/query",
       right: "RegistryRead",
+      // It answers twins (docs/field-notes.md, Entra ID: the query's data action).
+      dataActions: [DATA_ACTIONS.twinsRead],
       operationClass: "query",
       handle: (request) => {
         const query = parseQueryBody(request.body);

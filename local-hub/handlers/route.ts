@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { DataAction } from "../../lib/iothub/dataPlaneRoles";
 import type { Right } from "../authentication/rights";
 import type { OperationClass } from "../chaos/operationClass";
 
@@ -24,13 +25,18 @@ export interface HubResponse {
 
 /**
  * One operation of the service API. The server matches `method` + `pattern` (segments `:name` are parameters),
- * checks the SAS token, requires `right`, counts the call against `operationClass` quotas and faults, then calls
+ * checks the SAS token (or Entra bearer token), requires `right` (or the route's data actions), counts the call against `operationClass` quotas and faults, then calls
  * `handle`. A handler throws IotHubError for every answer IoT Hub gives as an error.
  */
 export interface Route {
   method: "GET" | "PUT" | "PATCH" | "POST" | "DELETE";
   pattern: string;
   right: Right;
+  /**
+   * What an Entra principal needs for it, when `right` and the method do not say (routeDataActions in
+   * authentication/routeDataActions.ts has the default).
+   */
+  dataActions?: readonly DataAction[];
   operationClass: OperationClass;
   handle(request: HubRequest): HubResponse | Promise<HubResponse>;
 }

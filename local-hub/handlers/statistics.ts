@@ -1,3 +1,4 @@
+import { DATA_ACTIONS } from "../../lib/iothub/dataPlaneRoles";
 import type { IdentityStore } from "../persistence/identityStore";
 import type { Route } from "./route";
 
@@ -8,6 +9,7 @@ export function statisticsRoutes(store: IdentityStore): Route[] {
       method: "GET",
       pattern: "/statistics/devices",
       right: "RegistryRead",
+      dataActions: [DATA_ACTIONS.statisticsRead],
       operationClass: "statistics",
       handle: () => ({ status: 200, body: store.statistics() }),
     },

@@ -1,8 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PolicyStore } from "../authentication/policyStore";
+import {
+  authorizeDataActions,
+  BEARER_PREFIX,
+  type BearerAuthenticator,
+} from "../authentication/bearerAuthentication";
+import { routeDataActions } from "../authentication/routeDataActions";
 import { authenticateServiceToken, authorize, authorizeScope } from "../authentication/sasAuthentication";
 import type { Chaos } from "../chaos";
-import { IotHubError, serviceUnavailable, throttled } from "../errors/iotHubError";
+import { IotHubError, serviceUnavailable, throttled, unauthorized } from "../errors/iotHubError";
 import type { Route } from "../handlers/route";
 import { checkApiVersion } from "./apiVersion";
 import { readJsonBody } from "./body";
@@ -17,6 +23,10 @@ export interface ServiceApiOptions {
   chaos: Chaos;
   /** The hub's host name: SAS tokens must be made for it. */
   hostName: string;
+  /** Verifies `Authorization: Bearer` tokens of the hub's Entra tenant. */
+  bearer: BearerAuthenticator;
+  /** IoT Hub's disableLocalAuth: no shared access policy may reach the service API, only Entra principals. */
+  disableLocalAuth?: boolean;
   log?: (line: string) => void;
 }
 
@@ -24,8 +34,8 @@ export type RequestListener = (request: IncomingMessage, response: ServerRespons
 
 /**
  * The service API's request pipeline, in IoT Hub's order: the request target (as sent, not normalized), api-version,
- * SAS token, the path inside the token's scope, route, the route's right, then faults and quotas of its operation
- * class, then the JSON body and the handler. Every step refuses by throwing an IotHubError; the one error exit
+ * the caller (an Entra bearer token, or a SAS token and the path inside its scope), route, the route's right (a
+ * principal: its data actions), then faults and quotas of its operation class, then the JSON body and the handler. Every step refuses by throwing an IotHubError; the one error exit
  * answers it as IoT Hub's error body.
  */
 export function createServiceApi(options: ServiceApiOptions): RequestListener {
@@ -51,20 +61,11 @@ export function createServiceApi(options: ServiceApiOptions): RequestListener {
     const versionError = checkApiVersion(query);
     if (versionError) throw versionError;
 
-    const authentication = authenticateServiceToken(
-      request.headers.authorization,
-      options.policies,
-      options.hostName,
-    );
-    if (!authentication.ok) {
-      log(`[${trackingId}] 401 ${method} ${path}: ${authentication.reason}`);
-      throw authentication.error;
-    }
-    const outOfScope = authorizeScope(authentication.scope, segments);
-    if (outOfScope) {
-      log(`[${trackingId}] 401 ${method} ${path}: ${outOfScope.reason}`);
-      throw outOfScope.error;
-    }
+    const refuse = (error: IotHubError, reason: string): never => {
+      log(`[${trackingId}] 401 ${method} ${path}: ${reason}`);
+      throw error;
+    };
+    const authorizeRoute = authenticate(request.headers.authorization, segments, refuse);
 
     const lookup = router.lookupSegments(method, segments);
     if (!lookup.found) {
@@ -74,13 +75,7 @@ export function createServiceApi(options: ServiceApiOptions): RequestListener {
     }
     const { route, params } = lookup.match;
 
-    const forbidden = authorize(authentication.policy, route.right);
-    if (forbidden) {
-      log(
-        `[${trackingId}] 401 ${method} ${path}: policy '${authentication.policy.name}' lacks ${route.right}`,
-      );
-      throw forbidden;
-    }
+    authorizeRoute(route);
 
     const verdict = options.chaos.admit(route.operationClass, path);
     if (verdict.action === "throttle") throw throttled(route.operationClass);
@@ -108,5 +103,40 @@ export function createServiceApi(options: ServiceApiOptions): RequestListener {
       params,
     });
     sendResponse(response, answer, trackingId);
+  }
+
+  /**
+   * Who calls, once per request: a bearer token of the hub's tenant, or (unless local auth is disabled) a SAS token
+   * whose scope holds the path. Returns the check of a route against what that caller may do.
+   */
+  function authenticate(
+    header: string | undefined,
+    segments: readonly string[],
+    refuse: (error: IotHubError, reason: string) => never,
+  ): (route: Route) => void {
+    if (header?.startsWith(BEARER_PREFIX)) {
+      const caller = options.bearer.authenticate(header);
+      if (!caller.ok) return refuse(caller.error, caller.reason);
+      return (route) => {
+        const forbidden = authorizeDataActions(caller.principal, caller.roles, routeDataActions(route));
+        if (forbidden) refuse(forbidden, forbidden.message);
+      };
+    }
+    if (options.disableLocalAuth) {
+      return refuse(
+        unauthorized(
+          "Unauthorized: local authentication is disabled on this hub (disableLocalAuth): use a Microsoft Entra token.",
+        ),
+        "no bearer token, and local authentication is disabled",
+      );
+    }
+    const authentication = authenticateServiceToken(header, options.policies, options.hostName);
+    if (!authentication.ok) return refuse(authentication.error, authentication.reason);
+    const outOfScope = authorizeScope(authentication.scope, segments);
+    if (outOfScope) return refuse(outOfScope.error, outOfScope.reason);
+    return (route) => {
+      const forbidden = authorize(authentication.policy, route.right);
+      if (forbidden) refuse(forbidden, `policy '${authentication.policy.name}' lacks ${route.right}`);
+    };
   }
 }

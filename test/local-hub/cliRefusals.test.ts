@@ -163,12 +163,12 @@ describe("hub commands refuse what they do not understand, and change nothing", 
     expect(await policyNames(suite.hub)).toEqual(before);
   });
 
-  it("start --port suggests --https-port and --mqtt-port (not --host), exit 2", async () => {
+  it("start --port suggests --https-port, --mqtt-port and --entra-port (not --host), exit 2", async () => {
     const stateDir = mkdtempSync(join(tmpdir(), "iothub-local-port-"));
     const result = await runCli(["start", "--port", "8443", "--state", stateDir]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
-      "error: unknown option '--port'\n(Did you mean --https-port or --mqtt-port?)",
+      "error: unknown option '--port'\n(Did you mean --https-port, --mqtt-port or --entra-port?)",
     );
     expect(existsSync(join(stateDir, "hub.json"))).toBe(false);
   });
