@@ -5,10 +5,11 @@ import { secretOutputNames, type OutputDeclarations } from "./providerKit";
 
 /**
  * The project's dynamic resource types, `pulumi-nodejs:dynamic/iothub:<type>`: the four registry resources, and
- * the local hub's policy (components/hub/localHubPolicy.ts), which registers the same way.
+ * the local hub's policy (components/hub/localHubPolicy.ts) and endpoint (localHubEndpoint.ts), which register the
+ * same way.
  */
 export type RegistryResourceType =
-  "DeviceIdentity" | "ModuleIdentity" | "ModuleTwin" | "DeviceTwin" | "LocalHubPolicy";
+  "DeviceIdentity" | "ModuleIdentity" | "ModuleTwin" | "DeviceTwin" | "LocalHubPolicy" | "LocalHubEndpoint";
 
 /** The arguments a device identity and a module identity both take. */
 export interface IdentityArgs extends HubConnectionArgs {

@@ -570,7 +570,7 @@ describe("an invalid stack config", () => {
     ["hubs", {}, "did you mean hub?"],
     ["localhub", {}, "did you mean localHub?"],
     ["registery", {}, "did you mean registry?"],
-    ["fleet", [], "known keys: target, hub, localHub, policyName, registry, devices"],
+    ["fleet", [], "known keys: target, hub, localHub, policyName, registry, devices, auth, entra"],
   ])("refuses the unknown top-level key %s (%s)", async (key, value, suggestion) => {
     const cloud = fakeCloud();
     await expect(
