@@ -54,7 +54,8 @@ export function openStateDatabase(stateDir: string): Database {
 
 /**
  * hub.json: how clients find a running hub. The first five keys are the contract every client reads; host, pid,
- * stateDir, entra and disableLocalAuth are extensions. It holds the owner's connection string, so it is written 0600 like the key files.
+ * stateDir, entra and disableLocalAuth are extensions. It holds the owner's connection string, so it is written
+ * 0600 like the key files.
  */
 export interface HubInfo {
   hostName: string;
@@ -130,6 +131,27 @@ function hubInfoViolations(value: unknown): RuleViolation[] {
   }
   if (!Number.isSafeInteger(info.pid) || (info.pid as number) < 1) {
     violations.push({ field: "pid", rule: "must be a positive whole number" });
+  }
+  violations.push(...entraViolations(info.entra));
+  if (info.disableLocalAuth !== undefined && typeof info.disableLocalAuth !== "boolean") {
+    violations.push({ field: "disableLocalAuth", rule: "must be true or false" });
+  }
+  return violations;
+}
+
+/** The extension `entra`, when present: where credentials get tokens, so an https URL and a tenant id. */
+function entraViolations(entra: unknown): RuleViolation[] {
+  if (entra === undefined) return [];
+  if (typeof entra !== "object" || entra === null || Array.isArray(entra)) {
+    return [{ field: "entra", rule: "must be an object" }];
+  }
+  const { authorityHost, tenantId } = entra as Record<string, unknown>;
+  const violations: RuleViolation[] = [];
+  if (typeof authorityHost !== "string" || !/^https:\/\/[^/?#\s]+$/.test(authorityHost)) {
+    violations.push({ field: "entra.authorityHost", rule: "must be an https URL of a host (and port)" });
+  }
+  if (typeof tenantId !== "string" || tenantId === "") {
+    violations.push({ field: "entra.tenantId", rule: "must be a non-empty string" });
   }
   return violations;
 }

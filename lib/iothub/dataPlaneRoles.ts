@@ -101,6 +101,11 @@ export function contributorRoleFor(action: string): DataPlaneRole {
   return findRole("IoT Hub Data Contributor")!;
 }
 
+/** The built-in roles that grant `action`, in the table's order. */
+export function rolesGranting(action: string): DataPlaneRole[] {
+  return DATA_PLANE_ROLES.filter((role) => rolesGrant([role], action));
+}
+
 /** The role of that name (compared without regard to case, as Azure's role names are), or undefined. */
 export function findRole(name: string): DataPlaneRole | undefined {
   const wanted = name.toLowerCase();

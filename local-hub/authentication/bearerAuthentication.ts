@@ -1,8 +1,8 @@
-import { rolesGrant, type DataAction, type DataPlaneRole } from "../../lib/iothub/dataPlaneRoles";
+import { rolesGrant, rolesGranting, type DataAction } from "../../lib/iothub/dataPlaneRoles";
 import { verifyAccessToken, type Authority } from "../entra/accessToken";
 import type { TokenSigningKey } from "../entra/signingKey";
 import { unauthorized, type IotHubError } from "../errors/iotHubError";
-import type { Principal, PrincipalStore } from "../persistence/principalStore";
+import type { Principal, PrincipalStore, RolesAt } from "../persistence/principalStore";
 
 /**
  * The service API's second authenticator, beside the SAS one: `Authorization: Bearer <jwt>` from the hub's own
@@ -11,11 +11,13 @@ import type { Principal, PrincipalStore } from "../persistence/principalStore";
  * data actions (authorizeDataActions), judged per request, so a role removed with the CLI counts at once.
  */
 
-export const BEARER_PREFIX = "Bearer ";
+/** `Authorization: Bearer <token>`; the scheme's name is case-insensitive (RFC 9110), as Entra's clients know. */
+export function isBearerHeader(header: string | undefined): header is string {
+  return header !== undefined && /^bearer /i.test(header);
+}
 
 export type BearerAuthenticationResult =
-  | { ok: true; principal: Principal; roles: DataPlaneRole[] }
-  | { ok: false; error: IotHubError; reason: string };
+  { ok: true; principal: Principal; roles: RolesAt } | { ok: false; error: IotHubError; reason: string };
 
 /** What the caller learns of a refused token but an expired one (the reason goes to the hub's log). */
 const INVALID_TOKEN = "Unauthorized: invalid Microsoft Entra token.";
@@ -32,9 +34,9 @@ export class BearerAuthenticator {
     private readonly authority: () => Authority,
   ) {}
 
-  /** `header` is the whole Authorization header, which starts with BEARER_PREFIX. */
+  /** `header` is the whole Authorization header, a bearer one (isBearerHeader). */
   authenticate(header: string, now = Date.now()): BearerAuthenticationResult {
-    const token = header.slice(BEARER_PREFIX.length).trim();
+    const token = header.slice("bearer ".length).trim();
     let known = this.verified.get(token);
     if (!known || known.expiresAtMs <= now) {
       const verdict = verifyAccessToken(token, this.authority(), this.signingKey, now);
@@ -63,13 +65,13 @@ export class BearerAuthenticator {
 }
 
 /**
- * 401 unless the principal's roles grant every data action the operation needs. The message names the principal
- * and the first missing action, so whoever reads the SDK's error knows which role to assign; it has no `;` (the
- * service SDK keeps only the text up to one).
+ * 401 unless the principal's roles grant every data action the operation needs. The message names the principal,
+ * the first missing action and the built-in roles that grant it, so whoever reads the SDK's error knows which role
+ * to assign; it has no `;` (the service SDK keeps only the text up to one).
  */
 export function authorizeDataActions(
   principal: Principal,
-  roles: readonly DataPlaneRole[],
+  { effective: roles, pending }: RolesAt,
   actions: readonly DataAction[] | undefined,
 ): IotHubError | undefined {
   if (actions === undefined) {
@@ -79,8 +81,13 @@ export function authorizeDataActions(
   }
   const missing = actions.find((action) => !rolesGrant(roles, action));
   if (missing === undefined) return undefined;
-  const held = roles.length > 0 ? roles.map((role) => role.name).join(", ") : "none";
+  const held = [
+    roles.length > 0 ? roles.map((role) => role.name).join(", ") : "none",
+    ...pending.map(({ role, effectiveAtMs }) => `${role.name} from ${new Date(effectiveAtMs).toISOString()}`),
+  ].join(", ");
+  const granting = rolesGranting(missing).map((role) => role.name);
+  const which = `${granting.slice(0, -1).join(", ")}${granting.length > 1 ? " or " : ""}${granting[granting.length - 1]}`;
   return unauthorized(
-    `Unauthorized: principal '${principal.name}' lacks the data action ${missing} (its roles: ${held}).`,
+    `Unauthorized: principal '${principal.name}' lacks the data action ${missing}, which ${which} grants (its roles: ${held}).`,
   );
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { checkPrincipalName, checkRoleName, findRole } from "../../lib/iothub/dataPlaneRoles";
 import { PrincipalStore, type Principal } from "../persistence/principalStore";
-import { refuseViolations } from "./commandLine";
+import { refuseViolations, UsageError } from "./commandLine";
 import { stateOption, withDatabase } from "./hubCommands";
 import { outputOption, printOutput, type OutputFormat } from "./output";
 
@@ -19,6 +19,19 @@ interface StateFlags {
 
 interface RoleFlags extends StateFlags {
   role: string;
+  effectiveIn?: string;
+}
+
+/** Azure documents up to 10 minutes for a role assignment to take effect; an hour bounds the simulation. */
+const MAX_EFFECTIVE_IN_SECONDS = 3600;
+
+function parseEffectiveIn(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const seconds = Number(value);
+  if (!/^\d{1,4}$/.test(value) || seconds > MAX_EFFECTIVE_IN_SECONDS) {
+    throw new UsageError(`--effective-in: must be a whole number of seconds, 0-${MAX_EFFECTIVE_IN_SECONDS}`);
+  }
+  return seconds;
 }
 
 export function addEntraCommands(program: Command): void {
@@ -102,12 +115,20 @@ function addRoleCommands(program: Command): void {
     .command("assign <principal>")
     .description("assign a built-in IoT Hub role to a principal")
     .requiredOption("--role <role>", 'e.g. "IoT Hub Registry Contributor"')
+    .option(
+      "--effective-in <seconds>",
+      "the assignment takes effect this many seconds from now, as Azure's propagate (default 0)",
+    )
     .addOption(stateOption())
     .action((name: string, flags: RoleFlags) => {
       refuseViolations([...checkPrincipalName(name), ...checkRoleName(flags.role)]);
+      const delaySeconds = parseEffectiveIn(flags.effectiveIn);
       const roleName = findRole(flags.role)!.name;
-      const added = withDatabase(flags.state, (db) => new PrincipalStore(db).assign(name, roleName));
-      console.log(added ? `assigned '${roleName}' to ${name}` : `${name} already has '${roleName}'`);
+      const added = withDatabase(flags.state, (db) =>
+        new PrincipalStore(db).assign(name, roleName, delaySeconds * 1000),
+      );
+      const when = delaySeconds > 0 ? ` (in effect in ${delaySeconds} s)` : "";
+      console.log(added ? `assigned '${roleName}' to ${name}${when}` : `${name} already has '${roleName}'`);
     });
   role
     .command("list [principal]")
@@ -128,6 +149,7 @@ function addRoleCommands(program: Command): void {
           principal: principal.name,
           role: roleName,
           roleDefinitionId: findRole(roleName)!.definitionId,
+          effectiveFrom: new Date(principal.effectiveAtMs[roleName]).toISOString(),
         })),
       );
       printOutput(
@@ -136,6 +158,7 @@ function addRoleCommands(program: Command): void {
           { header: "Principal", value: (row) => row.principal },
           { header: "Role", value: (row) => row.role },
           { header: "RoleDefinitionId", value: (row) => row.roleDefinitionId },
+          { header: "EffectiveFrom", value: (row) => row.effectiveFrom },
         ],
         flags.output,
       );

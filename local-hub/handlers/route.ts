@@ -25,8 +25,9 @@ export interface HubResponse {
 
 /**
  * One operation of the service API. The server matches `method` + `pattern` (segments `:name` are parameters),
- * checks the SAS token (or Entra bearer token), requires `right` (or the route's data actions), counts the call against `operationClass` quotas and faults, then calls
- * `handle`. A handler throws IotHubError for every answer IoT Hub gives as an error.
+ * checks the SAS token (or the Entra bearer token), requires `right` (of a principal: the route's data actions),
+ * counts the call against `operationClass` quotas and faults, then calls `handle`. A handler throws IotHubError for
+ * every answer IoT Hub gives as an error.
  */
 export interface Route {
   method: "GET" | "PUT" | "PATCH" | "POST" | "DELETE";

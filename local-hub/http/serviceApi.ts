@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PolicyStore } from "../authentication/policyStore";
 import {
   authorizeDataActions,
-  BEARER_PREFIX,
+  isBearerHeader,
   type BearerAuthenticator,
 } from "../authentication/bearerAuthentication";
 import { routeDataActions } from "../authentication/routeDataActions";
@@ -35,8 +35,8 @@ export type RequestListener = (request: IncomingMessage, response: ServerRespons
 /**
  * The service API's request pipeline, in IoT Hub's order: the request target (as sent, not normalized), api-version,
  * the caller (an Entra bearer token, or a SAS token and the path inside its scope), route, the route's right (a
- * principal: its data actions), then faults and quotas of its operation class, then the JSON body and the handler. Every step refuses by throwing an IotHubError; the one error exit
- * answers it as IoT Hub's error body.
+ * principal: its data actions), then faults and quotas of its operation class, then the JSON body and the handler.
+ * Every step refuses by throwing an IotHubError; the one error exit answers it as IoT Hub's error body.
  */
 export function createServiceApi(options: ServiceApiOptions): RequestListener {
   const router = new Router(options.routes);
@@ -114,7 +114,7 @@ export function createServiceApi(options: ServiceApiOptions): RequestListener {
     segments: readonly string[],
     refuse: (error: IotHubError, reason: string) => never,
   ): (route: Route) => void {
-    if (header?.startsWith(BEARER_PREFIX)) {
+    if (isBearerHeader(header)) {
       const caller = options.bearer.authenticate(header);
       if (!caller.ok) return refuse(caller.error, caller.reason);
       return (route) => {

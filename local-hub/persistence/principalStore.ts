@@ -23,8 +23,16 @@ export interface Principal {
   clientId: string;
   /** The service principal's object id: `oid` in its tokens, what roles are assigned to. */
   objectId: string;
-  /** Built-in role names, sorted. */
+  /** Built-in role names, sorted: every assignment, also one not yet in effect. */
   roles: string[];
+  /** When each assignment takes (or took) effect, in ms since the epoch, by role name. */
+  effectiveAtMs: Record<string, number>;
+}
+
+/** A principal's roles at one moment: those in effect, and those assigned but not yet in effect. */
+export interface RolesAt {
+  effective: DataPlaneRole[];
+  pending: Array<{ role: DataPlaneRole; effectiveAtMs: number }>;
 }
 
 /** `add`'s answer: the secret is in it once and nowhere else. */
@@ -75,6 +83,7 @@ export class PrincipalStore {
     db.exec(`CREATE TABLE IF NOT EXISTS entra_role_assignments (
       principal TEXT NOT NULL REFERENCES entra_principals(name) ON DELETE CASCADE,
       role TEXT NOT NULL,
+      effective_at_ms INTEGER NOT NULL,
       PRIMARY KEY (principal, role)
     ) WITHOUT ROWID`);
     db.exec(`CREATE TABLE IF NOT EXISTS hub_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)`);
@@ -96,7 +105,13 @@ export class PrincipalStore {
     if (violations.length > 0) throw new PrincipalStoreError(describeViolations(violations));
     const clientSecret = randomBytes(SECRET_BYTES).toString("base64url");
     const salt = randomBytes(16);
-    const principal: Principal = { name, clientId: randomUUID(), objectId: randomUUID(), roles: [] };
+    const principal: Principal = {
+      name,
+      clientId: randomUUID(),
+      objectId: randomUUID(),
+      roles: [],
+      effectiveAtMs: {},
+    };
     const inserted = this.db
       .prepare(
         `INSERT OR IGNORE INTO entra_principals (name, client_id, object_id, secret_salt, secret_digest)
@@ -141,19 +156,32 @@ export class PrincipalStore {
     return { ok: true, principal: record.principal };
   }
 
-  /** The roles assigned to the principal with this object id (none for an object id no principal has). */
-  rolesOf(objectId: string): DataPlaneRole[] {
+  /** The roles of the principal with this object id at `now` (none for an object id no principal has). */
+  rolesOf(objectId: string, now = Date.now()): RolesAt {
     const record = [...this.cache.get().byName.values()].find((r) => r.principal.objectId === objectId);
-    return (record?.principal.roles ?? []).map((name) => findRole(name)!);
+    const rolesAt: RolesAt = { effective: [], pending: [] };
+    for (const name of record?.principal.roles ?? []) {
+      const role = findRole(name)!;
+      const effectiveAtMs = record!.principal.effectiveAtMs[name];
+      if (effectiveAtMs <= now) rolesAt.effective.push(role);
+      else rolesAt.pending.push({ role, effectiveAtMs });
+    }
+    return rolesAt;
   }
 
-  /** Assigns a built-in role; false when the principal already holds it. Throws for an unknown principal or role. */
-  assign(name: string, roleName: string): boolean {
+  /**
+   * Assigns a built-in role, in effect `delayMs` from now (Azure's assignments take minutes to propagate; a delay
+   * lets a client's wait for that be tested). False when the principal already holds it (its time stays). Throws
+   * for an unknown principal or role.
+   */
+  assign(name: string, roleName: string, delayMs = 0, now = Date.now()): boolean {
     const role = this.requireRole(roleName);
     this.requirePrincipal(name);
     const result = this.db
-      .prepare("INSERT OR IGNORE INTO entra_role_assignments (principal, role) VALUES (?, ?)")
-      .run(name, role.name);
+      .prepare(
+        "INSERT OR IGNORE INTO entra_role_assignments (principal, role, effective_at_ms) VALUES (?, ?, ?)",
+      )
+      .run(name, role.name, now + delayMs);
     this.cache.invalidate();
     return result.changes > 0;
   }
@@ -192,19 +220,28 @@ function secretDigest(salt: Buffer, secret: string): Buffer {
 function load(db: Database): { byName: Map<string, PrincipalRecord>; tenantId: string } {
   const rows = db.prepare("SELECT * FROM entra_principals ORDER BY name").all() as PrincipalRow[];
   const assignments = db
-    .prepare("SELECT principal, role FROM entra_role_assignments ORDER BY principal, role")
-    .all() as Array<{ principal: string; role: string }>;
+    .prepare("SELECT principal, role, effective_at_ms FROM entra_role_assignments ORDER BY principal, role")
+    .all() as Array<{ principal: string; role: string; effective_at_ms: number }>;
   const byName = new Map<string, PrincipalRecord>();
   for (const row of rows) {
     byName.set(row.name, {
-      principal: { name: row.name, clientId: row.client_id, objectId: row.object_id, roles: [] },
+      principal: {
+        name: row.name,
+        clientId: row.client_id,
+        objectId: row.object_id,
+        roles: [],
+        effectiveAtMs: {},
+      },
       salt: Buffer.from(row.secret_salt, "base64"),
       digest: Buffer.from(row.secret_digest, "base64"),
     });
   }
-  for (const { principal, role } of assignments) {
+  for (const { principal, role, effective_at_ms } of assignments) {
+    const holder = byName.get(principal)?.principal;
     // A role name this hub no longer knows grants nothing (and is not shown).
-    if (findRole(role)) byName.get(principal)?.principal.roles.push(role);
+    if (!holder || !findRole(role)) continue;
+    holder.roles.push(role);
+    holder.effectiveAtMs[role] = effective_at_ms;
   }
   const tenant = db.prepare("SELECT value FROM hub_settings WHERE name = 'entraTenantId'").pluck().get();
   return { byName, tenantId: tenant as string };

@@ -239,6 +239,16 @@ describe("iothub-local and a hub.json no running hub wrote", () => {
     ["pid 0 (the process group)", { pid: 0 }, "pid: must be a positive whole number"],
     ["a pid in a string", { pid: "4242" }, "pid: must be a positive whole number"],
     ["a port out of range", { mqttPort: 70000 }, "mqttPort: must be a port number (1-65535)"],
+    [
+      "an Entra authority that is not https",
+      { entra: { authorityHost: "http://localhost:8080", tenantId: "t" } },
+      "entra.authorityHost: must be an https URL of a host (and port)",
+    ],
+    [
+      "a disableLocalAuth that is no boolean",
+      { disableLocalAuth: "yes" },
+      "disableLocalAuth: must be true or false",
+    ],
   ])(
     "stop and start refuse hub.json with %s, naming the field and rule, and change nothing",
     async (_, fields, rule) => {

@@ -1,10 +1,13 @@
+import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { IOT_HUB_TOKEN_SCOPE } from "../../lib/iothub/dataPlaneRoles";
 import { issueAccessToken } from "../../local-hub/entra/accessToken";
 import { signJwt } from "../../local-hub/entra/jwt";
 import { ensureTokenSigningKey } from "../../local-hub/entra/signingKey";
 import type { HubInfo } from "../../local-hub/stateDir";
+import { collectOutput, PROJECT_ROOT } from "../support/hubProcess";
 import { useSuiteHub } from "../support/suiteHub";
+import { serviceRequest } from "./serviceRequest";
 import {
   addPrincipal,
   authorityOf,
@@ -49,17 +52,47 @@ describe("Entra ID principals on the service API", () => {
     await expect(suite.registry.get("entra-made")).rejects.toMatchObject({ name: "DeviceNotFoundError" });
   });
 
-  it("a Registry Contributor cannot read twins: 401 naming twins/read and its roles", async () => {
+  it("Registry.fromTokenCredential itself works, in a process that trusts the hub's CA by NODE_EXTRA_CA_CERTS", async () => {
+    // The SDK's own constructor installs an agent that trusts only Node's roots and NODE_EXTRA_CA_CERTS, and the
+    // credential then needs no tlsOptions either: the plain way a user's script meets the local hub.
+    const script = `
+      const { ClientSecretCredential } = require("@azure/identity");
+      const { Registry } = require("azure-iothub");
+      const env = process.env;
+      const credential = new ClientSecretCredential(env.TENANT_ID, env.CLIENT_ID, env.CLIENT_SECRET, {
+        authorityHost: env.AUTHORITY_HOST, disableInstanceDiscovery: true });
+      const registry = Registry.fromTokenCredential(env.HUB_HOST, credential);
+      registry.create({ deviceId: "sdk-made" })
+        .then((created) => registry.delete("sdk-made").then(() => console.log("made " + created.responseBody.deviceId)))
+        .then(() => process.exit(0), (error) => { console.error(error.name + ": " + error.message); process.exit(1); });`;
+    const { authorityHost, tenantId } = authorityOf(suite.hub.info);
+    const child = spawn(process.execPath, ["-e", script], {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        NODE_EXTRA_CA_CERTS: suite.hub.info.caFile,
+        TENANT_ID: tenantId,
+        CLIENT_ID: registryContributor.clientId,
+        CLIENT_SECRET: registryContributor.clientSecret,
+        AUTHORITY_HOST: authorityHost,
+        HUB_HOST: suite.hub.info.hostName,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    expect(await collectOutput(child)).toMatchObject({ code: 0, stdout: "made sdk-made\n" });
+  });
+
+  it("a Registry Contributor cannot read twins: 401 naming twins/read, the roles that grant it and its own", async () => {
     const registry = entraRegistry(registryContributor);
     await suite.registry.create({ deviceId: "twin-target" });
     await expect(registry.getTwin("twin-target")).rejects.toMatchObject({
       name: "UnauthorizedError",
       message:
-        "Unauthorized: principal 'provisioner' lacks the data action Microsoft.Devices/IotHubs/twins/read (its roles: IoT Hub Registry Contributor).",
+        "Unauthorized: principal 'provisioner' lacks the data action Microsoft.Devices/IotHubs/twins/read, which IoT Hub Data Contributor, IoT Hub Data Reader or IoT Hub Twin Contributor grants (its roles: IoT Hub Registry Contributor).",
     });
   });
 
-  it("a Twin Contributor reads and updates twins but cannot create devices (401 naming devices/write)", async () => {
+  it("a Twin Contributor reads and updates twins but cannot create devices (401 naming devices/write and its roles)", async () => {
     const registry = entraRegistry(twinContributor);
     const twin = await registry.getTwin("twin-target");
     expect(twin.responseBody.deviceId).toBe("twin-target");
@@ -70,7 +103,7 @@ describe("Entra ID principals on the service API", () => {
     await expect(registry.create({ deviceId: "not-allowed" })).rejects.toMatchObject({
       name: "UnauthorizedError",
       message:
-        "Unauthorized: principal 'twin-writer' lacks the data action Microsoft.Devices/IotHubs/devices/write (its roles: IoT Hub Twin Contributor).",
+        "Unauthorized: principal 'twin-writer' lacks the data action Microsoft.Devices/IotHubs/devices/write, which IoT Hub Data Contributor or IoT Hub Registry Contributor grants (its roles: IoT Hub Twin Contributor).",
     });
     await expect(suite.registry.get("not-allowed")).rejects.toMatchObject({ name: "DeviceNotFoundError" });
   });
@@ -96,7 +129,7 @@ describe("Entra ID principals on the service API", () => {
     const registry = entraRegistry(reader);
     await expect(registry.get("twin-target")).rejects.toMatchObject({
       message:
-        "Unauthorized: principal 'late-reader' lacks the data action Microsoft.Devices/IotHubs/devices/read (its roles: none).",
+        "Unauthorized: principal 'late-reader' lacks the data action Microsoft.Devices/IotHubs/devices/read, which IoT Hub Data Contributor, IoT Hub Data Reader or IoT Hub Registry Contributor grants (its roles: none).",
     });
     expect((await suite.hub.cli("role", "assign", "late-reader", "--role", "IoT Hub Data Reader")).code).toBe(
       0,
@@ -111,6 +144,26 @@ describe("Entra ID principals on the service API", () => {
       0,
     );
     await expect(registry.get("twin-target")).rejects.toMatchObject({ name: "UnauthorizedError" });
+  });
+
+  it("a role assigned to take effect later grants nothing yet, and the 401 says from when it will", async () => {
+    const waiting = await addPrincipal(suite.hub, "waiting");
+    const assigned = await suite.hub.cli(
+      "role",
+      "assign",
+      "waiting",
+      "--role",
+      "IoT Hub Data Reader",
+      "--effective-in",
+      "3600",
+    );
+    expect(assigned.code).toBe(0);
+    await expect(entraRegistry(waiting).get("twin-target")).rejects.toMatchObject({
+      name: "UnauthorizedError",
+      message: expect.stringMatching(
+        /^Unauthorized: principal 'waiting' lacks the data action Microsoft\.Devices\/IotHubs\/devices\/read, which .* grants \(its roles: none, IoT Hub Data Reader from \d{4}-\d\d-\d\dT[\d:.]+Z\)\.$/,
+      ),
+    });
   });
 
   it("a removed principal's token is refused at once, though it has not expired", async () => {
@@ -137,6 +190,7 @@ describe("Entra ID principals on the service API", () => {
           clientId: registryContributor.clientId,
           objectId: registryContributor.objectId,
           roles: [],
+          effectiveAtMs: {},
         },
         { ...authorityOf(suite.hub.info), tokenIssuer: issuerOf(suite.hub.info) },
         key,
@@ -151,8 +205,12 @@ describe("Entra ID principals on the service API", () => {
 
     const list = (token: string) => bearerRequest(suite.hub.info, "GET", "/devices", token);
 
-    it("accepts the hub's own token (the forgeries below differ from it in one thing each)", async () => {
+    it("accepts the hub's own token (the forgeries below differ from it in one thing each), scheme in any case", async () => {
       expect((await list(forgedToken({}))).status).toBe(200);
+      const lowercase = await serviceRequest(suite.hub.info, "GET", "/devices", undefined, {
+        authorization: `bearer ${forgedToken({})}`,
+      });
+      expect(lowercase.status).toBe(200);
     });
 
     it("an expired token: 401 saying it expired", async () => {

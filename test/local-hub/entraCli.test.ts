@@ -1,5 +1,5 @@
 import BetterSqlite3 from "better-sqlite3";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../support/hubProcess";
@@ -69,11 +69,13 @@ describe("iothub-local principal and role", () => {
         principal: "deployer",
         role: "IoT Hub Registry Contributor",
         roleDefinitionId: "4ea46cd5-c1b2-4a8e-910b-273211f9ce47",
+        effectiveFrom: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       },
       {
         principal: "deployer",
         role: "IoT Hub Twin Contributor",
         roleDefinitionId: "494bdba2-168f-4f31-a0a1-191d2f7c028c",
+        effectiveFrom: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       },
     ]);
     expect(await cli("role", "remove", "deployer", "--role", "IoT Hub Twin Contributor")).toMatchObject({
@@ -110,6 +112,42 @@ describe("iothub-local principal and role", () => {
     expect(databaseText()).toBe(before);
   });
 
+  it("role assign --effective-in takes 0-3600 whole seconds and says when the role takes effect", async () => {
+    const before = databaseText();
+    for (const value of ["abc", "-5", "3601", "1e3", "1.5", "9".repeat(500)]) {
+      const refused = await cli(
+        "role",
+        "assign",
+        "other",
+        "--role",
+        "IoT Hub Data Reader",
+        "--effective-in",
+        value,
+      );
+      expect([value, refused.code]).toEqual([value, 2]);
+      expect(refused.stderr).toContain("--effective-in: must be a whole number of seconds, 0-3600");
+    }
+    expect(databaseText()).toBe(before);
+    const delayed = await cli(
+      "role",
+      "assign",
+      "other",
+      "--role",
+      "IoT Hub Data Reader",
+      "--effective-in",
+      "600",
+    );
+    expect(delayed).toMatchObject({
+      code: 0,
+      stdout: "assigned 'IoT Hub Data Reader' to other (in effect in 600 s)\n",
+    });
+    const [listed] = JSON.parse((await cli("role", "list", "other", "-o", "json")).stdout) as Array<{
+      effectiveFrom: string;
+    }>;
+    // Ten minutes on from about now (the CLI's clock is this machine's).
+    expect(Date.parse(listed.effectiveFrom) - Date.now()).toBeGreaterThan(500_000);
+  });
+
   it("fails (exit 1) for a principal or an assignment that does not exist", async () => {
     expect(await cli("role", "assign", "nobody", "--role", "IoT Hub Data Reader")).toMatchObject({
       code: 1,
@@ -129,6 +167,18 @@ describe("iothub-local principal and role", () => {
       stdout: "removed deployer\n",
     });
     expect(databaseText()).not.toContain("deployer");
+  });
+
+  it("start refuses an --entra-port that is no port, naming the flag, before anything is written", async () => {
+    const fresh = mkdtempSync(join(tmpdir(), "iothub-local-entra-port-"));
+    for (const value of ["70000", "-1", "0x50", "port", "4".repeat(1000)]) {
+      const result = await runCli(["start", "--state", fresh, "--host", "127.0.0.1", "--entra-port", value]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("--entra-port: '");
+      expect(result.stderr).toContain("' must be a port number 0-65535");
+    }
+    expect(existsSync(join(fresh, "hub.db"))).toBe(false);
+    expect(existsSync(join(fresh, "token-signing-key.pem"))).toBe(false);
   });
 
   it("refuses a state dir without hub.db for every command but principal add", async () => {
