@@ -150,6 +150,30 @@ describe("auth entra through the provider server", () => {
     );
   });
 
+  it("waits out a role assignment that takes effect later, as Azure's propagate", async () => {
+    const propagating = await addPrincipal(hub, "propagating");
+    const assigned = await hub.cli(
+      "role",
+      "assign",
+      "propagating",
+      "--role",
+      "IoT Hub Registry Contributor",
+      "--effective-in",
+      "5",
+    );
+    expect(assigned.code).toBe(0);
+    const inputs = {
+      ...entraArgs(propagating, { authorizationWaitMs: 120_000 }),
+      deviceId: "propagating-device",
+    };
+    const { outs } = await createResource("DeviceIdentity", inputs);
+    // refused while the assignment was not yet effective, then created
+    expect(hub.output()).toMatch(/401 PUT \/devices\/propagating-device/);
+    expect(outs.primaryKey).toBe(
+      (await admin.get("propagating-device")).responseBody.authentication?.symmetricKey?.primaryKey,
+    );
+  });
+
   it("refuses a wrong client secret at once with the credential's error, not after the role wait", async () => {
     const inputs = {
       ...entraArgs({ ...provisioner, clientSecret: "not-the-secret" }, { authorizationWaitMs: 600_000 }),
