@@ -371,7 +371,10 @@ function deviceLinks(value: unknown): FleetDeviceLinks {
  * variable) and what `pulumi.runtime.setAllConfig` sets under mocks. Values are read in plain text only to
  * validate them: keys end up wrapped in pulumi.secret where they are used.
  */
-export function readStackConfig(allConfig: Record<string, string> = pulumi.runtime.allConfig()): StackConfig {
+export function readStackConfig(
+  allConfig: Record<string, string> = pulumi.runtime.allConfig(),
+  isSecretKey: (fullKey: string) => boolean = isConfigSecret,
+): StackConfig {
   const raw: Record<string, unknown> = {};
   const violations: RuleViolation[] = [];
   const prefix = `${CONFIG_NAMESPACE}:`;
@@ -394,6 +397,38 @@ export function readStackConfig(allConfig: Record<string, string> = pulumi.runti
       } else raw[key] = text;
     }
   }
-  if (violations.length > 0) throw new StackConfigError(violations);
-  return parseStackConfig(raw);
+  // A client secret written in clear would sit in the stack file, in git: only a config secret is taken.
+  const secretViolations: RuleViolation[] = [];
+  if (
+    isPlainObject(raw.entra) &&
+    raw.entra.clientSecret !== undefined &&
+    // Older language hosts name keys `<namespace>:config:<key>`, as in PULUMI_CONFIG.
+    !isSecretKey(`${prefix}entra`) &&
+    !isSecretKey(`${prefix}config:entra`)
+  ) {
+    secretViolations.push({
+      field: configPath(["entra", "clientSecret"]),
+      rule:
+        "must be a config secret: pulumi config set --secret --path 'iothub-provisioner:entra.clientSecret' " +
+        "(or leave it out and set AZURE_CLIENT_SECRET)",
+    });
+  }
+  if (violations.length > 0) throw new StackConfigError([...violations, ...secretViolations]);
+  try {
+    const config = parseStackConfig(raw);
+    if (secretViolations.length > 0) throw new StackConfigError(secretViolations);
+    return config;
+  } catch (error) {
+    if (!(error instanceof StackConfigError) || error.violations === secretViolations) throw error;
+    throw new StackConfigError([...error.violations, ...secretViolations]);
+  }
+}
+
+/**
+ * Whether the language host marked a key secret (PULUMI_CONFIG_SECRET_KEYS; `setAllConfig`'s second argument under
+ * mocks). `runtime.isConfigSecret` is marked internal in @pulumi/pulumi's typings, hence the cast.
+ */
+function isConfigSecret(fullKey: string): boolean {
+  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+  return runtime.isConfigSecret?.(fullKey) ?? false;
 }

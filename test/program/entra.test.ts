@@ -133,7 +133,12 @@ describe("auth entra on the local target", () => {
   };
 
   it("makes no policy; the providers get the hub's authority and the principal, the secret only as a secret", async () => {
-    const run = await runProgram({ stack: "local", config: localEntra, engine: fakeCloud() });
+    const run = await runProgram({
+      stack: "local",
+      config: localEntra,
+      secretKeys: ["entra"],
+      engine: fakeCloud(),
+    });
     expect(byType(run.registrations, "pulumi-nodejs:dynamic/iothub:LocalHubPolicy")).toEqual([]);
     expect(byType(run.registrations, "pulumi-nodejs:dynamic/iothub:LocalHubEndpoint")).toHaveLength(1);
     const [module] = byType(run.registrations, "pulumi-nodejs:dynamic/iothub:ModuleIdentity");
@@ -185,6 +190,18 @@ describe("the auth and entra config keys", () => {
     expect(await configError({ target: "local", auth: "entra" })).toContain(
       "iothub-provisioner:entra.clientId: is required with auth: entra on the local target",
     );
+  });
+
+  it("takes a local client secret only as a config secret, never echoing it", async () => {
+    const message = await configError({
+      target: "local",
+      auth: "entra",
+      entra: { clientId: "provisioner-client", clientSecret: "written-in-clear" },
+    });
+    expect(message).toContain(
+      "iothub-provisioner:entra.clientSecret: must be a config secret: pulumi config set --secret --path",
+    );
+    expect(message).not.toContain("written-in-clear");
   });
 
   it("refuses malformed, oversized and misspelt entra values, naming the key and never the value", async () => {
