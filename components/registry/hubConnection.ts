@@ -65,7 +65,7 @@ export function hubAccessOf(inputs: HubConnectionInputs): HubAccess {
     : { auth: "sas", serviceConnectionString: inputs.serviceConnectionString ?? "" };
 }
 
-// A DNS name or an IP address, without a port (the service SDK always uses 443).
+// A DNS name or an IPv4 address, without a port (the service SDK always uses 443).
 const HOST_NAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 
 /** Violations of the hub arguments. Never quotes the connection string or the credential (they hold keys). */
