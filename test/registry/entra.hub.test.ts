@@ -218,6 +218,31 @@ describe("auth entra through the provider server", () => {
   });
 });
 
+describe("diff() between the auth modes", () => {
+  it("moving a stack from sas to entra on the same hub is an update; another hub is a replace", async () => {
+    const entraInputs = { ...entraArgs(provisioner), deviceId: "migrating" };
+    const { entra: _entra, auth: _auth, ...common } = entraInputs;
+    const sasState = {
+      ...common,
+      serviceConnectionString: hub.info.connectionString,
+      status: "enabled",
+      authenticationType: "sas",
+      etag: "e1",
+      generationId: "g1",
+    };
+    expect(await server.diff(texts.DeviceIdentity, "migrating", sasState, entraInputs)).toMatchObject({
+      changes: "some",
+      replaces: [],
+    });
+    expect(
+      await server.diff(texts.DeviceIdentity, "migrating", sasState, {
+        ...entraInputs,
+        hostName: "other-hub.example",
+      }),
+    ).toMatchObject({ changes: "some", replaces: ["hostName"] });
+  });
+});
+
 describe("check() of the entra hub arguments", () => {
   async function failuresOf(inputs: Props): Promise<string[]> {
     const checked = await server.check(texts.DeviceIdentity, {}, { deviceId: "checked", ...inputs });
