@@ -5,7 +5,7 @@ import { Fleet } from "./components/fleet";
 import { AzureHub } from "./components/hub/azureHub";
 import type { HubOutputs } from "./components/hub/hubOutputs";
 import { LocalHub } from "./components/hub/localHub";
-import type { StackOutputs } from "./lib/iothub/stackOutputs";
+import { publicEntraSettings, type StackOutputs } from "./lib/iothub/stackOutputs";
 
 /**
  * The program: stack config -> hub (Azure or the local hub) -> fleet, deployments and configurations -> stack
@@ -27,11 +27,25 @@ const config = loadConfig();
 
 const hub: HubOutputs =
   config.target === "azure"
-    ? new AzureHub("hub", { hub: config.hub, policyName: config.policyName })
-    : new LocalHub("hub", { stateDir: config.localHub.stateDir, policyName: config.policyName });
+    ? new AzureHub("hub", {
+        hub: config.hub,
+        policyName: config.policyName,
+        auth: config.auth,
+        entra: config.entra,
+      })
+    : new LocalHub("hub", {
+        stateDir: config.localHub.stateDir,
+        policyName: config.policyName,
+        auth: config.auth,
+        entra: config.entra,
+      });
 
 const fleet = new Fleet("fleet", {
+  auth: hub.auth,
   serviceConnectionString: hub.serviceConnectionString,
+  hostName: hub.hostName,
+  entra: hub.entra,
+  dependsOn: hub.registryDependencies,
   caCertificate: hub.caCertificate,
   gatewayHostName: hub.gatewayHostName,
   devices: config.devices,
@@ -39,7 +53,11 @@ const fleet = new Fleet("fleet", {
 });
 
 const deviceManagement = new DeviceManagement("adm", {
+  auth: hub.auth,
   serviceConnectionString: hub.serviceConnectionString,
+  hostName: hub.hostName,
+  entra: hub.entra,
+  dependsOn: hub.registryDependencies,
   caCertificate: hub.caCertificate,
   deployments: config.deployments,
   configurations: config.configurations,
@@ -49,12 +67,15 @@ const deviceManagement = new DeviceManagement("adm", {
 // The stack outputs: the contract the verify command reads (lib/iothub/stackOutputs.ts), every key of it.
 const stackOutputs = {
   hostName: hub.hostName,
-  serviceConnectionString: pulumi.secret(hub.serviceConnectionString),
+  serviceConnectionString: hub.serviceConnectionString && pulumi.secret(hub.serviceConnectionString),
   caFile: config.target === "local" ? hub.caFile : undefined,
+  auth: hub.auth === "entra" ? hub.auth : undefined,
+  // Without the client secret, so the output need not be secret (verify reads the secret from its environment).
+  entra: hub.entra && pulumi.unsecret(hub.entra.apply(publicEntraSettings)),
   modules: fleet.modules,
   deployments: deviceManagement.deployments,
   configurations: deviceManagement.configurations,
 } satisfies Record<keyof StackOutputs, unknown>;
 
-export const { hostName, serviceConnectionString, caFile, modules, deployments, configurations } =
+export const { hostName, serviceConnectionString, caFile, auth, entra, modules, deployments, configurations } =
   stackOutputs;

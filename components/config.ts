@@ -9,7 +9,9 @@ import {
   describeViolations,
   checkPolicyName,
 } from "../lib/iothub/rules";
+import { checkRoleName, findRole } from "../lib/iothub/dataPlaneRoles";
 import { checkIdentityStatus, checkStatusReason, type IdentityStatus } from "../lib/iothub/identity";
+import { HUB_AUTH_MODES } from "../lib/iothub/serviceClient";
 import { isPlainObject, type TwinDocument } from "../lib/iothub/twin";
 import { configurationSchema, deploymentSchema, resolveAdmConfig, type AdmConfig } from "./admConfig";
 import { checkFleetDevices, type FleetDeviceLinks } from "./fleet";
@@ -135,6 +137,74 @@ const localHubSchema = closedObject({
   stateDir: z.string().min(1, "must not be empty").default(".iothub-local"),
 });
 
+/** The data-plane roles the provisioner's principal gets on Azure unless `entra.roles` says otherwise. */
+export const DEFAULT_ENTRA_ROLES = ["IoT Hub Registry Contributor", "IoT Hub Twin Contributor"] as const;
+
+/** The principal types of a role assignment that can sign in or hold members (azure-native's PrincipalType). */
+export const ENTRA_PRINCIPAL_TYPES = ["User", "ServicePrincipal", "Group"] as const;
+
+// An Entra object id (a GUID), and the tenant/client id rule (GUIDs on Azure, names on the local hub).
+const OBJECT_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const ENTRA_ID = /^[A-Za-z0-9._-]{1,128}$/;
+const ENTRA_ID_RULE = "must be 1-128 letters, digits, '.', '_' or '-'";
+
+/** A role name by dataPlaneRoles' rule, without quoting what was written (config rules never echo a value). */
+const roleName = z.string().superRefine(
+  ruleRefinement((value: string, field: string) =>
+    checkRoleName(value, field).map((violation) => ({
+      ...violation,
+      rule: violation.rule.startsWith(`'${value}' `)
+        ? violation.rule.slice(value.length + 3)
+        : violation.rule,
+    })),
+  ),
+);
+
+/**
+ * `iothub-provisioner:entra`, read with `auth: entra`. Azure: which principal gets which data-plane roles at the
+ * hub's scope (default: the deploying principal, DEFAULT_ENTRA_ROLES). Local target: the principal the providers
+ * sign in as (`iothub-local principal add`), its secret a config secret or AZURE_CLIENT_SECRET.
+ */
+const entraSchema = closedObject({
+  /** Azure: the object id that gets the roles; default the deploying principal (getClientConfig's objectId). */
+  principalId: z.string().regex(OBJECT_ID, "must be an Entra object id (a GUID)").optional(),
+  /**
+   * Azure: what kind of principal `principalId` (or the deploying one) is; Azure checks it against the principal.
+   * Default User (azure-native's default, right for `az login`); a CI service principal needs ServicePrincipal.
+   */
+  principalType: z
+    .enum(ENTRA_PRINCIPAL_TYPES, {
+      errorMap: () => ({ message: `must be one of ${ENTRA_PRINCIPAL_TYPES.join(", ")}` }),
+    })
+    .default("User"),
+  /** Azure: the data-plane roles assigned at the hub's scope. */
+  roles: z
+    .array(roleName)
+    .min(1, "must name at least one role")
+    .max(4, "must name each of IoT Hub's four data-plane roles at most once")
+    .superRefine((roles, context) => {
+      const seen = new Set<string>();
+      roles.forEach((role, index) => {
+        const canonical = findRole(role)?.name ?? role;
+        if (seen.has(canonical)) {
+          context.addIssue({ code: z.ZodIssueCode.custom, message: "is listed twice", path: [index] });
+        }
+        seen.add(canonical);
+      });
+    })
+    .default([...DEFAULT_ENTRA_ROLES]),
+  /** The tenant: Azure, the one DefaultAzureCredential signs in to; local, default the hub's (hub.json). */
+  tenantId: z.string().regex(ENTRA_ID, ENTRA_ID_RULE).optional(),
+  /** Local target: the principal's client id (required there). */
+  clientId: z.string().regex(ENTRA_ID, ENTRA_ID_RULE).optional(),
+  /** Local target: the principal's client secret, as a config secret; absent = AZURE_CLIENT_SECRET. */
+  clientSecret: z
+    .string()
+    .min(1, "must not be empty")
+    .max(1024, "must be at most 1024 characters")
+    .optional(),
+});
+
 /** What both targets read. */
 const sharedSettings = {
   policyName: z.string().superRefine(ruleRefinement(checkPolicyName)).default("provisioner"),
@@ -145,6 +215,13 @@ const sharedSettings = {
   deployments: z.array(deploymentSchema).default([]),
   /** ADM configurations of device or module twins (components/admConfig.ts). */
   configurations: z.array(configurationSchema).default([]),
+  /** How the providers reach the service API: a policy key (`sas`) or Microsoft Entra ID (`entra`). */
+  auth: z
+    .enum(HUB_AUTH_MODES as ["sas", "entra"], {
+      errorMap: () => ({ message: `must be one of ${HUB_AUTH_MODES.join(", ")}` }),
+    })
+    .default("sas"),
+  entra: entraSchema.optional(),
 };
 
 /**
@@ -180,7 +257,7 @@ const anyTargetSchema = closedObject({
 const STACK_KEYS = Object.keys(anyTargetSchema.shape);
 
 /** The keys `pulumi config set` stores as plain text; every other key holds YAML structure (stored as JSON). */
-const PLAIN_TEXT_KEYS: ReadonlySet<string> = new Set(["target", "policyName"]);
+const PLAIN_TEXT_KEYS: ReadonlySet<string> = new Set(["target", "policyName", "auth"]);
 
 /** A parsed config with its deployments and configurations resolved (their content read and checked). */
 type WithAdm<Config> = Config extends unknown ? Omit<Config, keyof AdmConfig> & AdmConfig : never;
@@ -188,6 +265,7 @@ type WithAdm<Config> = Config extends unknown ? Omit<Config, keyof AdmConfig> & 
 export type StackConfig = WithAdm<z.infer<typeof stackSchema>>;
 export type AzureStackConfig = Extract<StackConfig, { target: "azure" }>;
 export type AzureHubConfig = AzureStackConfig["hub"];
+export type EntraConfig = z.infer<typeof entraSchema>;
 export type IdentityAuthenticationConfig = z.infer<typeof identityAuthenticationSchema>;
 export type ModuleConfig = z.infer<typeof moduleSchema>;
 export type DeviceConfig = z.infer<typeof deviceSchema>;
@@ -240,9 +318,42 @@ function crossKeyViolations(raw: Record<string, unknown>): RuleViolation[] {
       rule: `must not be ${OWNER_POLICY_NAME} when hub.ownerPolicy is true (that name is the owner policy's)`,
     });
   }
+  violations.push(...entraKeyViolations(raw));
   const devices = Array.isArray(raw.devices) ? raw.devices.map(deviceLinks) : [];
   for (const violation of checkFleetDevices(devices)) {
     violations.push({ field: `${CONFIG_NAMESPACE}:${violation.field}`, rule: violation.rule });
+  }
+  return violations;
+}
+
+/** Which `entra` keys fit the auth mode and the target (each key's own rule is the schema's). */
+function entraKeyViolations(raw: Record<string, unknown>): RuleViolation[] {
+  const violations: RuleViolation[] = [];
+  if (raw.auth === "entra" && raw.target === "local" && !(isPlainObject(raw.entra) && raw.entra.clientId)) {
+    violations.push({
+      field: configPath(["entra", "clientId"]),
+      rule: "is required with auth: entra on the local target (the client id `iothub-local principal add` printed)",
+    });
+  }
+  if (raw.entra === undefined) return violations;
+  if (raw.auth !== "entra") {
+    return [{ field: configPath(["entra"]), rule: "is used only with auth: entra" }];
+  }
+  if (!isPlainObject(raw.entra)) return violations;
+  const entra = raw.entra;
+  const azureOnly =
+    "is for the azure target (on the local hub, assign roles with `iothub-local role assign`)";
+  const localOnly =
+    "is for the local target (on Azure, DefaultAzureCredential reads AZURE_CLIENT_ID and AZURE_CLIENT_SECRET)";
+  for (const key of raw.target === "local"
+    ? ["principalId", "principalType", "roles"]
+    : ["clientId", "clientSecret"]) {
+    if (entra[key] !== undefined) {
+      violations.push({
+        field: configPath(["entra", key]),
+        rule: raw.target === "local" ? azureOnly : localOnly,
+      });
+    }
   }
   return violations;
 }
@@ -273,6 +384,7 @@ function deviceLinks(value: unknown): FleetDeviceLinks {
 export function readStackConfig(
   allConfig: Record<string, string> = pulumi.runtime.allConfig(),
   projectDir = process.cwd(),
+  isSecretKey: (fullKey: string) => boolean = isConfigSecret,
 ): StackConfig {
   const raw: Record<string, unknown> = {};
   const violations: RuleViolation[] = [];
@@ -296,6 +408,38 @@ export function readStackConfig(
       } else raw[key] = text;
     }
   }
-  if (violations.length > 0) throw new StackConfigError(violations);
-  return parseStackConfig(raw, projectDir);
+  // A client secret written in clear would sit in the stack file, in git: only a config secret is taken.
+  const secretViolations: RuleViolation[] = [];
+  if (
+    isPlainObject(raw.entra) &&
+    raw.entra.clientSecret !== undefined &&
+    // Older language hosts name keys `<namespace>:config:<key>`, as in PULUMI_CONFIG.
+    !isSecretKey(`${prefix}entra`) &&
+    !isSecretKey(`${prefix}config:entra`)
+  ) {
+    secretViolations.push({
+      field: configPath(["entra", "clientSecret"]),
+      rule:
+        "must be a config secret: pulumi config set --secret --path 'iothub-provisioner:entra.clientSecret' " +
+        "(or leave it out and set AZURE_CLIENT_SECRET)",
+    });
+  }
+  if (violations.length > 0) throw new StackConfigError([...violations, ...secretViolations]);
+  try {
+    const config = parseStackConfig(raw, projectDir);
+    if (secretViolations.length > 0) throw new StackConfigError(secretViolations);
+    return config;
+  } catch (error) {
+    if (!(error instanceof StackConfigError) || error.violations === secretViolations) throw error;
+    throw new StackConfigError([...error.violations, ...secretViolations]);
+  }
+}
+
+/**
+ * Whether the language host marked a key secret (PULUMI_CONFIG_SECRET_KEYS; `setAllConfig`'s second argument under
+ * mocks). `runtime.isConfigSecret` is marked internal in @pulumi/pulumi's typings, hence the cast.
+ */
+function isConfigSecret(fullKey: string): boolean {
+  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+  return runtime.isConfigSecret?.(fullKey) ?? false;
 }

@@ -1,3 +1,4 @@
+import { isCredentialError } from "../lib/iothub/entraCredential";
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { ModuleClient, Twin } from "azure-iot-device";
@@ -227,6 +228,19 @@ async function roundTrip(
  */
 function serviceRefusalNextStep(error: unknown): string {
   const text = describeError(error);
+  // auth entra: the credential got no token, or the hub refused its principal.
+  if (isCredentialError(error)) {
+    return (
+      "The Microsoft Entra credential got no token: check the principal's client id and tenant in the outputs " +
+      "and its secret in AZURE_CLIENT_SECRET (on Azure: `az login`, or the pipeline's workload identity)."
+    );
+  }
+  if (/Microsoft Entra|principal '/.test(text)) {
+    return (
+      "The hub refused the stack's Microsoft Entra principal: the canary patch needs the data action " +
+      "Microsoft.Devices/IotHubs/twins/write, which IoT Hub Twin Contributor grants, at the hub's scope."
+    );
+  }
   const missingRight = /does not grant (\w+)/.exec(text);
   if (missingRight) {
     return `The service connection string's policy lacks ${missingRight[1]}: use a policy with ServiceConnect and RegistryRead or RegistryWrite (the provisioner policy has both).`;

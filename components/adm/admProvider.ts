@@ -73,7 +73,7 @@ export const ADM_OUTPUTS = {
 };
 
 /** Only the connection string the resources echo is secret (an EdgeDeployment may add its content). */
-export const ADM_SECRET_INPUTS = ["serviceConnectionString"];
+export const ADM_SECRET_INPUTS = ["serviceConnectionString", "entra"];
 
 export type AdmOutputs<I extends AdmInputs> = I & DeclaredOutputs<typeof ADM_OUTPUTS>;
 

@@ -1,15 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
 import * as iothub from "@pulumi/azure-native/iothub";
 import * as resources from "@pulumi/azure-native/resources";
+import { findRole } from "../../lib/iothub/dataPlaneRoles";
+import type { EntraCredentialSettings } from "../../lib/iothub/entraCredential";
 import { serviceConnectionString } from "../../lib/iothub/sas";
-import { AzureHubConfig, OWNER_POLICY_NAME } from "../config";
+import type { HubAuthMode } from "../../lib/iothub/serviceClient";
+import { AzureHubConfig, DEFAULT_ENTRA_ROLES, OWNER_POLICY_NAME, type EntraConfig } from "../config";
 import { HubOutputs } from "./hubOutputs";
 
-/** What the Azure target needs: the hub's settings from stack config and the provisioner policy's name. */
+/** What the Azure target needs: the hub's settings from stack config and how the provisioner authenticates. */
 export interface AzureHubArgs {
   hub: AzureHubConfig;
-  /** The shared access policy the registry resources use (RegistryWrite + ServiceConnect). */
+  /** The shared access policy the registry resources use with auth sas (RegistryWrite + ServiceConnect). */
   policyName: string;
+  /** `sas` (default): a provisioner policy; `entra`: local auth disabled, data-plane roles for a principal. */
+  auth?: HubAuthMode;
+  /** With auth entra: which principal gets which roles (default: the deploying principal, DEFAULT_ENTRA_ROLES). */
+  entra?: EntraConfig;
 }
 
 // azure-native's enum value for exactly the provisioner's rights.
@@ -17,22 +25,35 @@ const PROVISIONER_ACCESS_RIGHTS = iothub.AccessRights.RegistryWrite_ServiceConne
 const OWNER_ACCESS_RIGHTS = iothub.AccessRights.RegistryRead_RegistryWrite_ServiceConnect_DeviceConnect;
 
 /**
- * A resource group and an IoT hub in Azure whose shared access policies are exactly the provisioner policy (and
- * the owner policy when configured): `authorizationPolicies` replaces Azure's default list, so nothing broader is
- * left behind. Its connection string is read back with listIotHubResourceKeysForKeyName and kept secret.
+ * A resource group and an IoT hub in Azure.
+ *
+ * Auth sas: the hub's shared access policies are exactly the provisioner policy (and the owner policy when
+ * configured): `authorizationPolicies` replaces Azure's default list, so nothing broader is left behind. Its
+ * connection string is read back with listIotHubResourceKeysForKeyName and kept secret.
+ *
+ * Auth entra: `disableLocalAuth: true` (no shared access policy reaches the service API; devices keep their SAS
+ * keys and X.509), no provisioner policy and no connection string; the principal (the configured `principalId`,
+ * else the deploying one) gets each configured data-plane role at the hub's scope, and the registry resources
+ * wait for those assignments (registryDependencies).
  */
 export class AzureHub extends pulumi.ComponentResource implements HubOutputs {
   readonly hostName: pulumi.Output<string>;
-  readonly serviceConnectionString: pulumi.Output<string>;
+  readonly auth: HubAuthMode;
+  readonly serviceConnectionString: pulumi.Output<string> | undefined;
+  readonly entra: pulumi.Output<EntraCredentialSettings> | undefined;
   readonly caFile: pulumi.Output<string | undefined>;
   readonly caCertificate: pulumi.Output<string | undefined>;
   readonly gatewayHostName: pulumi.Output<string | undefined>;
+  readonly registryDependencies: pulumi.Resource[];
   readonly resourceGroup: resources.ResourceGroup;
   readonly iotHub: iothub.IotHubResource;
+  /** The principal's data-plane role assignments at the hub's scope (auth entra). */
+  readonly roleAssignments: authorization.RoleAssignment[];
 
   constructor(name: string, args: AzureHubArgs, opts?: pulumi.ComponentResourceOptions) {
     super("iothub-provisioner:hub:AzureHub", name, {}, opts);
     const { hub, policyName } = args;
+    const entra = args.auth === "entra";
 
     const resourceGroup = new resources.ResourceGroup(
       `${name}-rg`,
@@ -41,9 +62,11 @@ export class AzureHub extends pulumi.ComponentResource implements HubOutputs {
       { parent: this, deleteBeforeReplace: true },
     );
 
-    const authorizationPolicies: Array<{ keyName: string; rights: iothub.AccessRights }> = [
-      { keyName: policyName, rights: PROVISIONER_ACCESS_RIGHTS },
-    ];
+    // With entra, the list holds no provisioner policy: empty unless the owner policy is asked for (it is then
+    // for the portal and tools that read keys; disableLocalAuth keeps it off the service API).
+    const authorizationPolicies: Array<{ keyName: string; rights: iothub.AccessRights }> = entra
+      ? []
+      : [{ keyName: policyName, rights: PROVISIONER_ACCESS_RIGHTS }];
     if (hub.ownerPolicy)
       authorizationPolicies.push({ keyName: OWNER_POLICY_NAME, rights: OWNER_ACCESS_RIGHTS });
 
@@ -54,7 +77,7 @@ export class AzureHub extends pulumi.ComponentResource implements HubOutputs {
         resourceGroupName: resourceGroup.name,
         location: resourceGroup.location,
         sku: { name: hub.sku, capacity: hub.capacity },
-        properties: { authorizationPolicies },
+        properties: { authorizationPolicies, ...(entra ? { disableLocalAuth: true } : {}) },
         tags: hub.tags,
       },
       // Hub names are global in Azure: a replacement (new location, resource group) must free the name first.
@@ -62,6 +85,24 @@ export class AzureHub extends pulumi.ComponentResource implements HubOutputs {
     );
 
     const hostName = iotHub.properties.hostName;
+    this.resourceGroup = resourceGroup;
+    this.iotHub = iotHub;
+    this.hostName = hostName;
+    this.auth = entra ? "entra" : "sas";
+    this.caFile = pulumi.output(undefined);
+    this.caCertificate = pulumi.output(undefined);
+    this.gatewayHostName = pulumi.output(undefined);
+
+    if (entra) {
+      this.roleAssignments = dataPlaneRoleAssignments(name, iotHub, args.entra, this);
+      this.registryDependencies = this.roleAssignments;
+      this.serviceConnectionString = undefined;
+      // DefaultAzureCredential in the provider process: nothing to carry but the tenant, when configured.
+      this.entra = pulumi.secret(args.entra?.tenantId ? { tenantId: args.entra.tenantId } : {});
+      this.registerOutputs({ hostName });
+      return;
+    }
+
     const keys = iothub.listIotHubResourceKeysForKeyNameOutput(
       { keyName: policyName, resourceGroupName: resourceGroup.name, resourceName: iotHub.name },
       { parent: this },
@@ -73,14 +114,40 @@ export class AzureHub extends pulumi.ComponentResource implements HubOutputs {
         return serviceConnectionString(host, policyName, key);
       }),
     );
-
-    this.resourceGroup = resourceGroup;
-    this.iotHub = iotHub;
-    this.hostName = hostName;
+    this.roleAssignments = [];
+    this.registryDependencies = [];
     this.serviceConnectionString = connectionString;
-    this.caFile = pulumi.output(undefined);
-    this.caCertificate = pulumi.output(undefined);
-    this.gatewayHostName = pulumi.output(undefined);
+    this.entra = undefined;
     this.registerOutputs({ hostName, serviceConnectionString: connectionString });
   }
+}
+
+/**
+ * One RoleAssignment per configured role, at the hub's scope, for the configured principal or else the one
+ * deploying (getClientConfig's objectId). Built-in role definitions live at the subscription:
+ * `/subscriptions/<id>/providers/Microsoft.Authorization/roleDefinitions/<definitionId>`.
+ */
+function dataPlaneRoleAssignments(
+  name: string,
+  iotHub: iothub.IotHubResource,
+  entra: EntraConfig | undefined,
+  parent: pulumi.Resource,
+): authorization.RoleAssignment[] {
+  const client = authorization.getClientConfigOutput({ parent });
+  const principalId = entra?.principalId ?? client.objectId;
+  const roles = entra?.roles ?? DEFAULT_ENTRA_ROLES;
+  return roles.map((roleName) => {
+    // The config's schema admits only the built-in roles' names (any case).
+    const role = findRole(roleName)!;
+    return new authorization.RoleAssignment(
+      `${name}-role-${role.name.toLowerCase().replace(/ /g, "-")}`,
+      {
+        principalId,
+        principalType: entra?.principalType ?? "User",
+        roleDefinitionId: pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${role.definitionId}`,
+        scope: iotHub.id,
+      },
+      { parent },
+    );
+  });
 }

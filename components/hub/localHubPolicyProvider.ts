@@ -1,10 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { sep } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { buildConnectionString, parseConnectionString } from "../../lib/iothub/sas";
-import { DEFAULT_MQTT_PORT, DEFAULT_STATE_DIR } from "../../local-hub/configuration";
-import { hasHubDatabase, hubInfoPath, hubOnStateDir, type HubInfo } from "../../local-hub/stateDir";
+import { hasHubDatabase } from "../../local-hub/stateDir";
+import { gatewayHostNameOf, requireRunningHub } from "./runningLocalHub";
 import type { LocalHubPolicyInputs, LocalHubPolicyOutputs } from "./localHubPolicy";
 import { asState } from "../registry/providerKit";
 
@@ -30,23 +29,6 @@ function stderrOf(error: unknown): string {
  */
 function failureOf(error: unknown): string {
   return stderrOf(error) || `exit code ${String((error as { status?: unknown }).status)}`;
-}
-
-/** hub.json of the hub running on the state dir, or an error saying why there is none and how to start one. */
-function requireRunningHub(stateDir: string): HubInfo {
-  const found = hubOnStateDir(stateDir);
-  if (found.state === "running") return found.info;
-  const infoFile = hubInfoPath(stateDir);
-  const startHint =
-    `Start it with \`npm run hub${stateDir.endsWith(`${sep}${DEFAULT_STATE_DIR}`) ? "" : ` -- --state ${stateDir}`}\`` +
-    " (or run `npm run local`, which starts it in the background).";
-  const why =
-    found.state === "none"
-      ? `${infoFile} does not exist`
-      : found.reason === "exited"
-        ? `${infoFile} names process ${found.info.pid}, which has exited`
-        : `${infoFile} names process ${found.info.pid}, which is not an iothub-local hub`;
-  throw new Error(`The local IoT Hub is not running: ${why}. ${startHint}`);
 }
 
 /**
@@ -95,7 +77,7 @@ export const localHubPolicyProvider: pulumi.dynamic.ResourceProvider<
       serviceConnectionString: connectionString,
       caFile: info.caFile,
       caCertificate: readFileSync(info.caFile, "utf8"),
-      gatewayHostName: info.mqttPort === DEFAULT_MQTT_PORT ? undefined : `${info.hostName}:${info.mqttPort}`,
+      gatewayHostName: gatewayHostNameOf(info),
     };
     return { id: `${inputs.stateDir}#${inputs.policyName}`, outs: asState(outputs) };
   },

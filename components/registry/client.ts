@@ -2,19 +2,27 @@ import * as fs from "node:fs";
 import type { Registry } from "azure-iothub";
 import { apiVersion } from "azure-iothub/dist/version";
 import type { ConfigurationContent, ConfigurationRecord } from "../../lib/iothub/configuration";
+import { DATA_ACTIONS, type DataAction } from "../../lib/iothub/dataPlaneRoles";
 import type { DeviceIdentity, ModuleIdentity } from "../../lib/iothub/identity";
-import { serviceRegistry } from "../../lib/iothub/serviceClient";
+import { hubAccessRegistry } from "../../lib/iothub/serviceClient";
+import { withAuthorizationWait } from "./authorizationWait";
 import type { ServiceTwin, TwinPatchBody, TwinProperties } from "../../lib/iothub/twin";
 import { isAlreadyExists } from "./errors";
-import { hubHostName, type HubConnectionInputs } from "./hubConnection";
-import { resolveRetryOptions, paceFor, type OperationClass, type RegistryProviderOptions } from "./options";
+import { authModeOf, connectionHostName, hubAccessOf, type HubConnectionInputs } from "./hubConnection";
+import {
+  paceFor,
+  resolveAuthorizationWaitMs,
+  resolveRetryOptions,
+  type OperationClass,
+  type RegistryProviderOptions,
+} from "./options";
 import { pacerFor } from "./pacer";
 import { withRetry, type RetryReport } from "./retry";
 
 /** What every registry resource needs to reach its hub (plain values: the engine strips secrets before calling). */
 export type HubConnection = Pick<
   HubConnectionInputs,
-  "serviceConnectionString" | "caCertificate" | "registry"
+  "auth" | "serviceConnectionString" | "hostName" | "entra" | "caCertificate" | "registry"
 >;
 
 /** An identity as the hub's REST API carries it: a device, or a module (then `moduleId` and `managedBy`). */
@@ -41,22 +49,26 @@ export interface ConfigurationBody {
 
 /**
  * The registry calls the providers make, each paced (one limiter per hub in the process) and retried within the
- * resource's budget. Built on the service SDK's Registry so errors keep the SDK's classification.
+ * resource's budget. Built on the service SDK's Registry so errors keep the SDK's classification. With auth entra,
+ * a refusal for want of a role is waited out (a fresh role assignment takes minutes to be effective) within
+ * `registry.authorizationWaitMs` (authorizationWait.ts).
  */
 export class HubClient {
   readonly hostName: string;
   private readonly registry: Registry;
   private readonly options: RegistryProviderOptions | undefined;
+  private readonly entra: boolean;
 
   constructor(connection: HubConnection) {
-    this.hostName = hubHostName(connection.serviceConnectionString);
-    // One Registry per hub, key and CA in the process, shared by the four providers.
-    this.registry = serviceRegistry(connection.serviceConnectionString, connection.caCertificate);
+    this.hostName = connectionHostName(connection);
+    // One Registry per hub, key or credential and CA in the process, shared by the four providers.
+    this.registry = hubAccessRegistry(hubAccessOf(connection), connection.caCertificate);
     this.options = connection.registry;
+    this.entra = authModeOf(connection) === "entra";
   }
 
   getDevice(deviceId: string): Promise<IdentityBody> {
-    return this.call("registry", () => this.registry.get(deviceId));
+    return this.call("registry", DATA_ACTIONS.devicesRead, () => this.registry.get(deviceId));
   }
 
   /**
@@ -75,17 +87,18 @@ export class HubClient {
    * device changed since), or "*" without one.
    */
   updateDevice(device: IdentityBody, etag?: string): Promise<IdentityBody> {
-    if (etag === undefined) return this.call("registry", () => this.registry.update(device as never));
+    if (etag === undefined)
+      return this.call("registry", DATA_ACTIONS.devicesWrite, () => this.registry.update(device as never));
     const path = `/devices/${encodeURIComponent(device.deviceId)}?api-version=${apiVersion}`;
-    return this.call("registry", () => this.requestIfMatch("PUT", path, device, etag));
+    return this.call("registry", DATA_ACTIONS.devicesWrite, () => this.requestIfMatch("PUT", path, device, etag));
   }
 
   deleteDevice(deviceId: string): Promise<void> {
-    return this.call("registry", () => this.registry.delete(deviceId));
+    return this.call("registry", DATA_ACTIONS.devicesDelete, () => this.registry.delete(deviceId));
   }
 
   getModule(deviceId: string, moduleId: string): Promise<IdentityBody> {
-    return this.call("registry", () => this.registry.getModule(deviceId, moduleId));
+    return this.call("registry", DATA_ACTIONS.devicesRead, () => this.registry.getModule(deviceId, moduleId));
   }
 
   async createModule(module: IdentityBody): Promise<IdentityBody> {
@@ -98,15 +111,19 @@ export class HubClient {
   /** A full replace like updateDevice: If-Match `etag` when given, else "*". */
   updateModule(module: IdentityBody, etag?: string): Promise<IdentityBody> {
     const conditional = etag === undefined ? module : { ...module, etag };
-    return this.call("registry", () => this.registry.updateModule(conditional as never, etag === undefined));
+    return this.call("registry", DATA_ACTIONS.devicesWrite, () =>
+      this.registry.updateModule(conditional as never, etag === undefined),
+    );
   }
 
   deleteModule(deviceId: string, moduleId: string): Promise<void> {
-    return this.call("registry", () => this.registry.removeModule(deviceId, moduleId));
+    return this.call("registry", DATA_ACTIONS.devicesDelete, () =>
+      this.registry.removeModule(deviceId, moduleId),
+    );
   }
 
   async getTwin(deviceId: string, moduleId?: string): Promise<TwinBody> {
-    const twin = await this.call<ServiceTwin>("twinRead", () =>
+    const twin = await this.call<ServiceTwin>("twinRead", DATA_ACTIONS.twinsRead, () =>
       moduleId === undefined
         ? this.registry.getTwin(deviceId)
         : this.registry.getModuleTwin(deviceId, moduleId),
@@ -121,7 +138,7 @@ export class HubClient {
     patch: TwinPatchBody,
     etag: string,
   ): Promise<TwinBody> {
-    const twin = await this.call<ServiceTwin>("twinUpdate", () =>
+    const twin = await this.call<ServiceTwin>("twinUpdate", DATA_ACTIONS.twinsWrite, () =>
       moduleId === undefined
         ? this.registry.updateTwin(deviceId, patch, etag)
         : this.registry.updateModuleTwin(deviceId, moduleId, patch, etag),
@@ -130,7 +147,7 @@ export class HubClient {
   }
 
   getConfiguration(id: string): Promise<ConfigurationRecord> {
-    return this.call("configurations", () => this.registry.getConfiguration(id));
+    return this.call("configurations", DATA_ACTIONS.configurationsRead, () => this.registry.getConfiguration(id));
   }
 
   /**
@@ -142,12 +159,13 @@ export class HubClient {
       () => this.registry.addConfiguration({ ...configuration } as never),
       () => this.getConfiguration(configuration.id),
       "configurations",
+      DATA_ACTIONS.configurationsWrite,
     );
   }
 
   /** PUT with If-Match `configuration.etag` (412 when it changed since): priority, condition, labels, metrics. */
   updateConfiguration(configuration: ConfigurationBody & { etag: string }): Promise<ConfigurationRecord> {
-    return this.call("configurations", () =>
+    return this.call("configurations", DATA_ACTIONS.configurationsWrite, () =>
       this.registry.updateConfiguration({ ...configuration } as never, false),
     );
   }
@@ -158,12 +176,14 @@ export class HubClient {
    */
   deleteConfiguration(id: string): Promise<void> {
     const path = `/configurations/${encodeURIComponent(id)}?api-version=${apiVersion}`;
-    return this.call("configurations", () => this.requestIfMatch("DELETE", path, null, "*"));
+    return this.call("configurations", DATA_ACTIONS.configurationsDelete, () =>
+      this.requestIfMatch("DELETE", path, null, "*"),
+    );
   }
 
   /** `az iot edge set-modules`: a deployment's content written into one IoT Edge device's module twins. */
   applyConfigurationContentOnDevice(deviceId: string, content: ConfigurationContent): Promise<void> {
-    return this.call("configurations", () =>
+    return this.call("configurations", DATA_ACTIONS.configurationsApplyToEdgeDevice, () =>
       this.registry.applyConfigurationContentOnDevice(deviceId, content as never),
     );
   }
@@ -193,10 +213,11 @@ export class HubClient {
     create: () => Promise<unknown>,
     read: () => Promise<T>,
     operation: OperationClass = "registry",
+    action: DataAction = DATA_ACTIONS.devicesWrite,
   ): Promise<T> {
     let report: RetryReport | undefined;
     try {
-      return await this.call(operation, create, (r) => (report = r));
+      return await this.call(operation, action, create, (r) => (report = r));
     } catch (error) {
       if (isAlreadyExists(error) && report?.ambiguousFailure) return read();
       throw error;
@@ -205,21 +226,30 @@ export class HubClient {
 
   private async call<T>(
     operation: OperationClass,
+    action: DataAction,
     call: () => Promise<unknown>,
     onReport?: (report: RetryReport) => void,
   ): Promise<T> {
     const pace = paceFor(this.options, operation);
     const pacer = pace ? pacerFor(this.hostName, pace.limiterName, pace.opsPerSecond, pace.burst) : undefined;
-    const result = await withRetry(
-      async (report) => {
-        onReport?.(report);
-        countCall(operation);
-        return call();
-      },
-      resolveRetryOptions(this.options),
-      undefined,
-      pacer ? () => pacer.acquire() : undefined,
-    );
+    const retried = () =>
+      withRetry(
+        async (report) => {
+          onReport?.(report);
+          countCall(operation);
+          return call();
+        },
+        resolveRetryOptions(this.options),
+        undefined,
+        pacer ? () => pacer.acquire() : undefined,
+      );
+    const result = this.entra
+      ? await withAuthorizationWait(retried, {
+          hostName: this.hostName,
+          action,
+          waitMs: resolveAuthorizationWaitMs(this.options),
+        })
+      : await retried();
     return (result as { responseBody?: T } | undefined)?.responseBody as T;
   }
 }

@@ -79,6 +79,10 @@ export class RequestTimeoutError extends Error {
  * An error naming the resource, what was attempted and the cause. Never includes request bodies (they may hold keys).
  */
 export function describeFailure(resource: string, action: string, error: unknown): Error {
+  // The Entra path's own errors say what is wrong already (authorizationWait.ts).
+  if ((error as { name?: unknown } | undefined)?.name === "EntraAccessError") {
+    return new Error(`${resource}: ${action} failed: ${(error as Error).message}`);
+  }
   const status = statusOf(error);
   const cause = hubMessage(error);
   let hint = "";

@@ -3,7 +3,7 @@ import type { RuleViolation } from "../../lib/iothub/rules";
 import { authenticationFromOutputs, authenticationOutputs } from "./authentication";
 import { HubClient, type IdentityBody } from "./client";
 import { describeFailure, isAlreadyExists, isNotFound, isPreconditionFailed } from "./errors";
-import { hubHostName, identityConnectionString } from "./hubConnection";
+import { connectionHostName, identityConnectionString } from "./hubConnection";
 import {
   assertValid,
   asState,
@@ -52,7 +52,7 @@ export const IDENTITY_OUTPUTS = {
 export type IdentityOutputFields = DeclaredOutputs<typeof IDENTITY_OUTPUTS>;
 
 /** Inputs every identity echoes that hold key material: secret outputs even when the input was plain. */
-export const IDENTITY_SECRET_INPUTS = ["serviceConnectionString", "authentication"];
+export const IDENTITY_SECRET_INPUTS = ["serviceConnectionString", "entra", "authentication"];
 
 /**
  * The outputs a device and a module identity share, from the hub's identity: `moduleId` undefined for a device.
@@ -67,7 +67,7 @@ export function identityOutputFields(
   const auth = authenticationOutputs(identity);
   const previousKey = auth[previousKeySlot(inputs.rotation)];
   return {
-    hostName: hubHostName(inputs.serviceConnectionString),
+    hostName: connectionHostName(inputs),
     etag: identity.etag ?? "",
     generationId: identity.generationId ?? "",
     ...auth,

@@ -57,6 +57,12 @@ export const registryProviderOptionsSchema = closedObject({
   maxDelayMs: positiveNumber.optional(),
   /** A call not answered within this many milliseconds counts as a timeout and is retried (default 30000). */
   requestTimeoutMs: positiveNumber.optional(),
+  /**
+   * auth entra: how long, in milliseconds, a call the hub refuses with 401/403 is tried again, waiting for a fresh
+   * role assignment to be effective (IoT Hub takes minutes), before failing with the role that is missing
+   * (default 300000).
+   */
+  authorizationWaitMs: positiveNumber.optional(),
 });
 
 export type RegistryProviderOptions = z.infer<typeof registryProviderOptionsSchema>;
@@ -77,6 +83,11 @@ export function resolveRetryOptions(options: RegistryProviderOptions | undefined
     maxDelayMs: options?.maxDelayMs ?? 15_000,
     requestTimeoutMs: options?.requestTimeoutMs ?? 30_000,
   };
+}
+
+/** How long auth entra waits for a role assignment to be effective (see `authorizationWaitMs`). */
+export function resolveAuthorizationWaitMs(options: RegistryProviderOptions | undefined): number {
+  return options?.authorizationWaitMs ?? 300_000;
 }
 
 /** The pace for one operation class: undefined = unpaced. `shared` = one limiter for every class of the hub. */

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { describeViolations, type RuleViolation } from "../../lib/iothub/rules";
-import { hubHostName, type HubConnectionInputs } from "./hubConnection";
+import { connectionHostName, type HubConnectionInputs } from "./hubConnection";
 import { jsonEqual } from "./twinOwnership";
 
 /**
@@ -50,24 +50,29 @@ export function targetLabel(
 /** The engine's placeholder for a value not known yet, e.g. during preview (@pulumi/pulumi's rpc.unknownValue). */
 const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** True unless the connection string is known to point at another hub (unknown during preview: decided at up). */
-export function sameHub(
-  olds: { serviceConnectionString: string },
-  news: { serviceConnectionString: string },
-): boolean {
+/**
+ * True unless the hub arguments are known to point at another hub (a connection string or host name unknown during
+ * preview: decided at up). Switching auth mode on the same host is the same hub.
+ */
+export function sameHub(olds: HubConnectionInputs, news: HubConnectionInputs): boolean {
   return (
     news.serviceConnectionString === UNKNOWN_VALUE ||
-    hubHostName(olds.serviceConnectionString) === hubHostName(news.serviceConnectionString)
+    news.hostName === UNKNOWN_VALUE ||
+    connectionHostName(olds) === connectionHostName(news)
   );
 }
 
 /**
  * True when the hub arguments are exactly the same. Any change is an update (even to the same hub): the outputs
- * echo these inputs, and a new key or CA must reach the state that delete will run with.
+ * echo these inputs, and a new key, credential or CA must reach the state that delete will run with.
  */
 export function sameConnectionSettings(olds: HubConnectionInputs, news: HubConnectionInputs): boolean {
   return (
+    (olds.auth ?? "sas") === (news.auth ?? "sas") &&
     olds.serviceConnectionString === news.serviceConnectionString &&
+    // An identity's state holds a hostName output whatever the mode: only entra's hostName is an input.
+    (news.auth !== "entra" || olds.hostName === news.hostName) &&
+    jsonEqual(olds.entra ?? null, news.entra ?? null) &&
     olds.caCertificate === news.caCertificate &&
     olds.gatewayHostName === news.gatewayHostName &&
     jsonEqual(olds.registry ?? null, news.registry ?? null)
@@ -132,7 +137,7 @@ export function diffAnswer(
   settingsDiffer: boolean,
 ): pulumi.dynamic.DiffResult {
   const replaces: string[] = idFields(target).filter((field) => olds[field] !== news[field]);
-  if (!sameHub(olds, news)) replaces.push("serviceConnectionString");
+  if (!sameHub(olds, news)) replaces.push(news.auth === "entra" ? "hostName" : "serviceConnectionString");
   const changes = replaces.length > 0 || settingsDiffer || !sameConnectionSettings(olds, news);
   return { changes, replaces, deleteBeforeReplace: false };
 }

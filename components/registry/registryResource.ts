@@ -5,8 +5,8 @@ import { secretOutputNames, type OutputDeclarations } from "./providerKit";
 
 /**
  * The project's dynamic resource types, `pulumi-nodejs:dynamic/iothub:<type>`: the four registry resources, the
- * local hub's policy (components/hub/localHubPolicy.ts) and the ADM resources (components/adm/), which register the
- * same way.
+ * local hub's policy (components/hub/localHubPolicy.ts) and endpoint (localHubEndpoint.ts), and the ADM resources
+ * (components/adm/), which register the same way.
  */
 export type RegistryResourceType =
   | "DeviceIdentity"
@@ -14,6 +14,7 @@ export type RegistryResourceType =
   | "ModuleTwin"
   | "DeviceTwin"
   | "LocalHubPolicy"
+  | "LocalHubEndpoint"
   | "Configuration"
   | "EdgeDeployment"
   | "EdgeDeviceModules";

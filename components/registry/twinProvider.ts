@@ -35,8 +35,8 @@ export const TWIN_OUTPUTS = {
   etag: plainOutput<string>(),
 };
 
-/** A twin derives no key: only the service connection string it echoes is secret. */
-export const TWIN_SECRET_INPUTS = ["serviceConnectionString"];
+/** A twin derives no key: only the hub credentials it echoes (connection string, Entra settings) are secret. */
+export const TWIN_SECRET_INPUTS = ["serviceConnectionString", "entra"];
 
 /** The outputs: each owned section as the hub holds it (drift shows there), plus the twin's version and etag. */
 export type TwinOutputs = TwinInputs & DeclaredOutputs<typeof TWIN_OUTPUTS>;

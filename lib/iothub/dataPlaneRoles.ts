@@ -87,6 +87,20 @@ export function rolesGrant(roles: readonly DataPlaneRole[], action: string): boo
   return roles.some((role) => role.dataActions.some((pattern) => patternGrants(pattern, action)));
 }
 
+/**
+ * The narrowest built-in role that grants `action` and lets a provisioner change what it reads: IoT Hub Registry
+ * Contributor for identities, IoT Hub Twin Contributor for twins, else IoT Hub Data Contributor. What an error
+ * names when a principal lacks the action.
+ */
+export function contributorRoleFor(action: string): DataPlaneRole {
+  const preference = ["IoT Hub Registry Contributor", "IoT Hub Twin Contributor", "IoT Hub Data Contributor"];
+  for (const name of preference) {
+    const role = findRole(name)!;
+    if (rolesGrant([role], action)) return role;
+  }
+  return findRole("IoT Hub Data Contributor")!;
+}
+
 /** The built-in roles that grant `action`, in the table's order. */
 export function rolesGranting(action: string): DataPlaneRole[] {
   return DATA_PLANE_ROLES.filter((role) => rolesGrant([role], action));

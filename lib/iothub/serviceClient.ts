@@ -6,6 +6,7 @@ import { Amqp, Client, Registry, SharedAccessSignature } from "azure-iothub";
 import { RestApiClient } from "azure-iothub/dist/common-http/rest_api_client";
 import { defaultTrustPlus, readableCertificates } from "./caCertificates";
 import { IOT_HUB_TOKEN_SCOPE } from "./dataPlaneRoles";
+import { entraCredential, type EntraCredentialSettings } from "./entraCredential";
 import { describeViolations } from "./rules";
 import { checkServiceConnectionString, parseConnectionString } from "./sas";
 
@@ -106,6 +107,28 @@ export function tokenCredentialRegistry(
 }
 
 const credentialRegistries = new WeakMap<TokenCredential, Map<string, Registry>>();
+
+/** How a client reaches the service API: with a policy key (`sas`) or with a Microsoft Entra credential. */
+export type HubAuthMode = "sas" | "entra";
+export const HUB_AUTH_MODES: readonly HubAuthMode[] = ["sas", "entra"];
+
+/** What a client needs to authenticate to one hub, by auth mode. */
+export type HubAccess =
+  | { auth: "sas"; serviceConnectionString: string }
+  | { auth: "entra"; hostName: string; entra?: EntraCredentialSettings };
+
+/**
+ * The one factory of a hub's Registry for both auth modes: serviceRegistry for a policy key, tokenCredentialRegistry
+ * on entraCredential's credential (the same CA trusted for the hub and for a local authority) for Entra.
+ */
+export function hubAccessRegistry(access: HubAccess, caCertificate?: string): Registry {
+  if (access.auth === "sas") return serviceRegistry(access.serviceConnectionString, caCertificate);
+  return tokenCredentialRegistry(
+    access.hostName,
+    entraCredential(access.entra, caCertificate),
+    caCertificate,
+  );
+}
 
 function serviceClientsFor(
   serviceConnectionString: string,

@@ -6,6 +6,7 @@ import {
   type ConfigurationContent,
   type ConfigurationKind,
 } from "./configuration";
+import { checkEntraCredentialSettings, type EntraCredentialSettings } from "./entraCredential";
 import { checkDeviceId, checkModuleId, type RuleViolation } from "./rules";
 import { checkServiceConnectionString, parseConnectionString } from "./sas";
 import { isPlainObject, type TwinDocument } from "./twin";
@@ -56,16 +57,32 @@ export interface ConfigurationOutput<Computed = string, Content = ConfigurationC
 
 export interface StackOutputs {
   hostName: string;
-  /** Secret: the provisioner policy's connection string. */
-  serviceConnectionString: string;
+  /** Secret: the provisioner policy's connection string. Auth sas only: absent with auth entra. */
+  serviceConnectionString?: string;
   /** The local hub's CA (local target only). */
   caFile?: string;
+  /** `entra` when the service API is reached with Microsoft Entra ID (no policy exists); absent = sas. */
+  auth?: "entra";
+  /**
+   * Auth entra: what a client's credential needs besides its secret (the local hub's authorityHost, tenantId and
+   * clientId; `{}` on Azure, where DefaultAzureCredential needs nothing). Never a secret.
+   */
+  entra?: PublicEntraSettings;
   /** One entry per declared module, in config order. */
   modules: ModuleOutput[];
   /** Extension: one entry per declared IoT Edge deployment, in config order (absent = none). */
   deployments?: ConfigurationOutput[];
   /** Extension: one entry per declared ADM configuration, in config order (absent = none). */
   configurations?: ConfigurationOutput[];
+}
+
+/** The Entra credential settings without the client secret: what the stack outputs may carry. */
+export type PublicEntraSettings = Omit<EntraCredentialSettings, "clientSecret">;
+
+/** The settings with the client secret left out (the program exports these; verify reads the secret elsewhere). */
+export function publicEntraSettings(settings: EntraCredentialSettings): PublicEntraSettings {
+  const { clientSecret: _secret, ...shown } = settings;
+  return shown;
 }
 
 /** What `pulumi stack output` prints for a secret when --show-secrets was not given. */
@@ -84,9 +101,29 @@ export function readStackOutputs(json: unknown): StackOutputsReading {
   }
   const violations: RuleViolation[] = [];
   const hostName = requireString(json, "hostName", violations);
-  const serviceConnectionString = requireSecretString(json, "serviceConnectionString", violations);
-  if (serviceConnectionString !== undefined) {
-    violations.push(...checkServiceConnectionString(serviceConnectionString));
+  let auth: "entra" | undefined;
+  let entra: PublicEntraSettings | undefined;
+  let serviceConnectionString: string | undefined;
+  if (json.auth !== undefined && json.auth !== null && json.auth !== "sas" && json.auth !== "entra") {
+    violations.push({ field: "auth", rule: "must be sas or entra when present" });
+  } else if (json.auth === "entra") {
+    auth = "entra";
+    if (json.entra !== undefined && json.entra !== null) {
+      const found = checkEntraCredentialSettings(json.entra, "entra");
+      if (isPlainObject(json.entra) && json.entra.clientSecret !== undefined) {
+        found.push({
+          field: "entra.clientSecret",
+          rule: "must not be in the stack outputs (use AZURE_CLIENT_SECRET)",
+        });
+      }
+      violations.push(...found);
+      if (found.length === 0) entra = json.entra as PublicEntraSettings;
+    }
+  } else {
+    serviceConnectionString = requireSecretString(json, "serviceConnectionString", violations);
+    if (serviceConnectionString !== undefined) {
+      violations.push(...checkServiceConnectionString(serviceConnectionString));
+    }
   }
   let caFile: string | undefined;
   if (json.caFile !== undefined && json.caFile !== null) {
@@ -113,9 +150,11 @@ export function readStackOutputs(json: unknown): StackOutputsReading {
   }
   const deployments = readConfigurations(json, "deployments", violations);
   const configurations = readConfigurations(json, "configurations", violations);
-  if (violations.length > 0 || hostName === undefined || serviceConnectionString === undefined) {
-    return { violations };
+  if (violations.length > 0 || hostName === undefined) return { violations };
+  if (auth === "entra") {
+    return { outputs: { hostName, auth, entra: entra ?? {}, caFile, modules, deployments, configurations } };
   }
+  if (serviceConnectionString === undefined) return { violations };
   return { outputs: { hostName, serviceConnectionString, caFile, modules, deployments, configurations } };
 }
 

@@ -35,6 +35,7 @@ it.each([
     "DeviceIdentity",
     [
       "serviceConnectionString",
+      "entra",
       "authentication",
       "primaryKey",
       "secondaryKey",
@@ -46,6 +47,7 @@ it.each([
     "ModuleIdentity",
     [
       "serviceConnectionString",
+      "entra",
       "authentication",
       "primaryKey",
       "secondaryKey",
@@ -53,8 +55,8 @@ it.each([
       "previousConnectionString",
     ],
   ],
-  ["ModuleTwin", ["serviceConnectionString"]],
-  ["DeviceTwin", ["serviceConnectionString"]],
+  ["ModuleTwin", ["serviceConnectionString", "entra"]],
+  ["DeviceTwin", ["serviceConnectionString", "entra"]],
 ])("%s registers %j as secret outputs", async (kind, secrets) => {
   const seen: string[] = [];
   const hub = { serviceConnectionString: "HostName=h;SharedAccessKeyName=p;SharedAccessKey=a2V5" };

@@ -9,6 +9,15 @@ export const FAKE_POLICY_KEY = Buffer.alloc(32, 7).toString("base64");
 /** The key of the identities' previous connection strings (the key active before the last rotation). */
 export const FAKE_PREVIOUS_KEY = Buffer.alloc(32, 9).toString("base64");
 export const FAKE_LOCAL_HOST = "127.0.0.42";
+/** The deploying principal and its subscription, as azure-native's getClientConfig answers for it. */
+export const FAKE_CLIENT_CONFIG = {
+  clientId: "0a0a0a0a-1111-2222-3333-444444444444",
+  objectId: "0b0b0b0b-5555-6666-7777-888888888888",
+  subscriptionId: "0c0c0c0c-9999-aaaa-bbbb-cccccccccccc",
+  tenantId: "0d0d0d0d-dddd-eeee-ffff-000000000000",
+};
+export const FAKE_AUTHORITY_HOST = `https://${FAKE_LOCAL_HOST}:14443`;
+export const FAKE_TENANT_ID = "local-tenant";
 export const FAKE_CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n";
 
 export interface FakeCloud extends MockEngine {
@@ -79,6 +88,24 @@ export function fakeCloud(): FakeCloud {
             id: `${String(inputs.name)}-00000000`,
             state: { ...inputs, configurationId: `${String(inputs.name)}-00000000`, etag: "MQ==" },
           };
+        case "pulumi-nodejs:dynamic/iothub:LocalHubEndpoint":
+          return {
+            id: String(inputs.stateDir),
+            state: {
+              ...inputs,
+              hostName: FAKE_LOCAL_HOST,
+              caFile: "/fake/state/ca.pem",
+              caCertificate: FAKE_CA_PEM,
+              gatewayHostName: `${FAKE_LOCAL_HOST}:18883`,
+              authorityHost: FAKE_AUTHORITY_HOST,
+              tenantId: FAKE_TENANT_ID,
+            },
+          };
+        case "azure-native:authorization:RoleAssignment":
+          return {
+            id: `${String(inputs.scope)}/providers/Microsoft.Authorization/roleAssignments/${args.name}`,
+            state: { ...inputs },
+          };
         default:
           // components, twins: their inputs are their state
           return { id: args.custom ? `${args.name}-id` : undefined, state: { ...inputs } };
@@ -94,6 +121,7 @@ export function fakeCloud(): FakeCloud {
           rights: "RegistryWrite, ServiceConnect",
         };
       }
+      if (args.token === "azure-native:authorization:getClientConfig") return { ...FAKE_CLIENT_CONFIG };
       throw new Error(`unexpected invoke ${args.token}`);
     },
   };

@@ -22,6 +22,8 @@ export interface Registration {
   additionalSecretOutputs: string[];
   /** Whether a replacement deletes the old resource first. */
   deleteBeforeReplace: boolean;
+  /** The URNs of the resources it waits for (`dependsOn` and the resources its inputs come from). */
+  dependencies: string[];
 }
 
 /** The parts of the engine's RegisterResourceRequest the runner reads. */
@@ -30,6 +32,7 @@ interface RegisterRequest {
   getName(): string;
   getAdditionalsecretoutputsList(): string[];
   getDeletebeforereplace(): boolean;
+  getDependenciesList(): string[];
 }
 
 export interface MockEngine {
@@ -91,7 +94,7 @@ export async function runProgram(options: {
   const registrations: Registration[] = [];
   const registrationOptions = new Map<
     string,
-    { additionalSecretOutputs: string[]; deleteBeforeReplace: boolean }
+    { additionalSecretOutputs: string[]; deleteBeforeReplace: boolean; dependencies: string[] }
   >();
   const failures: unknown[] = [];
   let onFailure: (error: unknown) => void = () => undefined;
@@ -111,6 +114,7 @@ export async function runProgram(options: {
           registrationOptions.get(`${args.type}::${args.name}`)?.additionalSecretOutputs ?? [],
         deleteBeforeReplace:
           registrationOptions.get(`${args.type}::${args.name}`)?.deleteBeforeReplace ?? false,
+        dependencies: registrationOptions.get(`${args.type}::${args.name}`)?.dependencies ?? [],
       });
       inFlight++;
       try {
@@ -145,6 +149,7 @@ export async function runProgram(options: {
       registrationOptions.set(`${request.getType()}::${request.getName()}`, {
         additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
         deleteBeforeReplace: request.getDeletebeforereplace(),
+        dependencies: request.getDependenciesList(),
       });
       registerResource(request, callback);
     };
