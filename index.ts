@@ -77,5 +77,13 @@ const stackOutputs = {
   configurations: deviceManagement.configurations,
 } satisfies Record<keyof StackOutputs, unknown>;
 
-export const { hostName, serviceConnectionString, caFile, auth, entra, modules, deployments, configurations } =
-  stackOutputs;
+export const {
+  hostName,
+  serviceConnectionString,
+  caFile,
+  auth,
+  entra,
+  modules,
+  deployments,
+  configurations,
+} = stackOutputs;

@@ -90,7 +90,9 @@ export class HubClient {
     if (etag === undefined)
       return this.call("registry", DATA_ACTIONS.devicesWrite, () => this.registry.update(device as never));
     const path = `/devices/${encodeURIComponent(device.deviceId)}?api-version=${apiVersion}`;
-    return this.call("registry", DATA_ACTIONS.devicesWrite, () => this.requestIfMatch("PUT", path, device, etag));
+    return this.call("registry", DATA_ACTIONS.devicesWrite, () =>
+      this.requestIfMatch("PUT", path, device, etag),
+    );
   }
 
   deleteDevice(deviceId: string): Promise<void> {
@@ -147,7 +149,9 @@ export class HubClient {
   }
 
   getConfiguration(id: string): Promise<ConfigurationRecord> {
-    return this.call("configurations", DATA_ACTIONS.configurationsRead, () => this.registry.getConfiguration(id));
+    return this.call("configurations", DATA_ACTIONS.configurationsRead, () =>
+      this.registry.getConfiguration(id),
+    );
   }
 
   /**
