@@ -1,7 +1,14 @@
 import { Message, type ModuleClient, type Twin } from "azure-iot-device";
 import { parseConnectionString } from "../../lib/iothub/sas";
 import { openModuleClient } from "../../verify/moduleClient";
-import { connected, end, listenForDesired, rawMqttClient } from "../local-hub/mqttSupport";
+import {
+  connected,
+  end,
+  listenForDesired,
+  openDeviceClientWithCertificate,
+  rawMqttClient,
+  selfSignedCertificate,
+} from "../local-hub/mqttSupport";
 import type { Props, ProviderCallError } from "../support/providerServer";
 import { useProvidersOnHub } from "./providersOnHub";
 
@@ -256,5 +263,59 @@ describe("rotation of keys given in the declaration", () => {
     ).rejects.toThrow(/authentication\.primaryKey: must stay as it was/);
     const device = (await suite.registry.get("rot-declared-bad")).responseBody;
     expect(device.authentication?.symmetricKey).toEqual({ primaryKey: KEY_A, secondaryKey: KEY_B });
+  });
+});
+
+describe("X.509 rotation through the two thumbprints", () => {
+  /** Whether a device client with `certificate` connects (and reads its twin), or the hub refuses it. */
+  async function connects(deviceId: string, certificate: { cert: string; key: string }): Promise<boolean> {
+    try {
+      const client = await openDeviceClientWithCertificate(suite.hub.info, deviceId, certificate);
+      await client.getTwin();
+      await client.close();
+      return true;
+    } catch (error) {
+      if ((error as Error).name === "UnauthorizedError") return false;
+      throw error;
+    }
+  }
+
+  it("each step replaces the thumbprint devices no longer use: both certificates connect in between", async () => {
+    const [first, second, third] = ["rot-x509", "rot-x509", "rot-x509"].map((name) =>
+      selfSignedCertificate(name),
+    );
+    const inputs0 = {
+      ...hubArgs,
+      deviceId: "rot-x509",
+      authentication: { type: "selfSigned", primaryThumbprint: first.sha256 },
+    };
+    const outs0 = await create("DeviceIdentity", inputs0);
+    expect(await connects("rot-x509", first)).toBe(true);
+    expect(await connects("rot-x509", second)).toBe(false);
+
+    // Step 1: the new certificate's thumbprint in the slot not in use; devices on the first keep connecting.
+    const inputs1 = {
+      ...inputs0,
+      authentication: { ...inputs0.authentication, secondaryThumbprint: second.sha256 },
+    };
+    const outs1 = await up("DeviceIdentity", "rot-x509", { inputs: inputs0, outs: outs0 }, inputs1);
+    expect(outs1.connectionString).toBe(outs0.connectionString); // x509=true: no key in it
+    expect(await connects("rot-x509", first)).toBe(true);
+    expect(await connects("rot-x509", second)).toBe(true);
+
+    // Step 2, once every device moved: the next certificate replaces the first; the first no longer connects.
+    const inputs2 = {
+      ...inputs1,
+      authentication: { ...inputs1.authentication, primaryThumbprint: third.sha256 },
+    };
+    await up("DeviceIdentity", "rot-x509", { inputs: inputs1, outs: outs1 }, inputs2);
+    const device = (await suite.registry.get("rot-x509")).responseBody;
+    expect(device.authentication?.x509Thumbprint).toEqual({
+      primaryThumbprint: third.sha256.toUpperCase(),
+      secondaryThumbprint: second.sha256.toUpperCase(),
+    });
+    expect(await connects("rot-x509", first)).toBe(false);
+    expect(await connects("rot-x509", second)).toBe(true);
+    expect(await connects("rot-x509", third)).toBe(true);
   });
 });
