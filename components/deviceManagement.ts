@@ -5,22 +5,11 @@ import type { ConfigurationOutput } from "../lib/iothub/stackOutputs";
 import { Configuration, EdgeDeployment } from "./adm";
 import { checkAdmEntries, type ConfigurationConfig, type DeploymentConfig } from "./admConfig";
 import { dottedPath } from "./schemaViolations";
-import type { EntraCredentialSettings } from "../lib/iothub/entraCredential";
-import type { HubAuthMode } from "../lib/iothub/serviceClient";
+import { resourceHubConnection, type ComponentHubArgs } from "./hubAccess";
 import type { RegistryProviderOptions } from "./registry";
 
 /** What the component needs: the hub (from either target) and the resolved entries of the stack config. */
-export interface DeviceManagementArgs {
-  /** How the providers authenticate: `sas` (default) or `entra`, as the Fleet's. */
-  auth?: HubAuthMode;
-  /** Auth sas: connection string of the provisioner policy (secret). */
-  serviceConnectionString?: pulumi.Input<string>;
-  /** Auth entra: the hub's host name. */
-  hostName?: pulumi.Input<string>;
-  /** Auth entra: the credential settings (kept secret: they may hold a client secret). */
-  entra?: pulumi.Input<EntraCredentialSettings>;
-  /** Resources every configuration waits for (auth entra: the principal's role assignments). */
-  dependsOn?: pulumi.Input<pulumi.Resource>[];
+export interface DeviceManagementArgs extends ComponentHubArgs {
   /** The local hub's CA (PEM), trusted by the providers besides the system CAs. */
   caCertificate?: pulumi.Input<string | undefined>;
   deployments: DeploymentConfig[];
@@ -62,15 +51,8 @@ export class DeviceManagement extends pulumi.ComponentResource {
       throw new Error(`DeviceManagement "${name}": invalid args: ${describeViolations(violations)}`);
     }
     super("iothub-provisioner:adm:DeviceManagement", name, {}, opts);
-    const connection =
-      args.auth === "entra"
-        ? { auth: "entra" as const, hostName: args.hostName, entra: args.entra && pulumi.secret(args.entra) }
-        : {
-            serviceConnectionString:
-              args.serviceConnectionString && pulumi.secret(args.serviceConnectionString),
-          };
     const hub = {
-      ...connection,
+      ...resourceHubConnection(args),
       caCertificate: args.caCertificate as pulumi.Input<string> | undefined,
       registry: args.registry,
     };

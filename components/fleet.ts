@@ -4,21 +4,10 @@ import type { ModuleOutput } from "../lib/iothub/stackOutputs";
 import { DeviceIdentity, DeviceTwin, ModuleIdentity, ModuleTwin } from "./registry";
 import type { IdentityAuthentication, RegistryProviderOptions } from "./registry";
 import type { DeviceConfig, IdentityAuthenticationConfig, ModuleConfig } from "./config";
-import type { EntraCredentialSettings } from "../lib/iothub/entraCredential";
-import type { HubAuthMode } from "../lib/iothub/serviceClient";
+import { resourceHubConnection, type ComponentHubArgs } from "./hubAccess";
 
 /** What the fleet needs: the hub to provision into (from either target) and the devices from stack config. */
-export interface FleetArgs {
-  /** How the registry providers authenticate: `sas` (default) or `entra`. */
-  auth?: HubAuthMode;
-  /** Auth sas: connection string of the provisioner policy (secret). */
-  serviceConnectionString?: pulumi.Input<string>;
-  /** Auth entra: the hub's host name. */
-  hostName?: pulumi.Input<string>;
-  /** Auth entra: the credential settings (kept secret: they may hold a client secret). */
-  entra?: pulumi.Input<EntraCredentialSettings>;
-  /** Resources every identity waits for (auth entra: the principal's role assignments). */
-  dependsOn?: pulumi.Resource[];
+export interface FleetArgs extends ComponentHubArgs {
   /** The local hub's CA (PEM), trusted by the providers besides the system CAs. */
   caCertificate?: pulumi.Input<string | undefined>;
   /** `host:port` for device and module connection strings when MQTT is not on 8883. */
@@ -192,15 +181,8 @@ export class Fleet extends pulumi.ComponentResource {
       throw new Error(`Fleet "${name}": invalid args: ${describeViolations(violations)}`);
     }
     super("iothub-provisioner:fleet:Fleet", name, {}, opts);
-    const connection =
-      args.auth === "entra"
-        ? { auth: "entra" as const, hostName: args.hostName, entra: args.entra && pulumi.secret(args.entra) }
-        : {
-            serviceConnectionString:
-              args.serviceConnectionString && pulumi.secret(args.serviceConnectionString),
-          };
     const hub = {
-      ...connection,
+      ...resourceHubConnection(args),
       caCertificate: args.caCertificate as pulumi.Input<string> | undefined,
       gatewayHostName: args.gatewayHostName as pulumi.Input<string> | undefined,
       registry: args.registry,
