@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackConfigError, readStackConfig, type StackConfig } from "./components/config";
 import { DeviceManagement } from "./components/deviceManagement";
 import { Fleet } from "./components/fleet";
+import type { ComponentHubArgs } from "./components/hubAccess";
 import { AzureHub } from "./components/hub/azureHub";
 import type { HubOutputs } from "./components/hub/hubOutputs";
 import { LocalHub } from "./components/hub/localHub";
@@ -40,12 +41,17 @@ const hub: HubOutputs =
         entra: config.entra,
       });
 
-const fleet = new Fleet("fleet", {
+// How both components' resources reach the hub, whichever target made it.
+const hubAccess: ComponentHubArgs = {
   auth: hub.auth,
   serviceConnectionString: hub.serviceConnectionString,
   hostName: hub.hostName,
   entra: hub.entra,
   dependsOn: hub.registryDependencies,
+};
+
+const fleet = new Fleet("fleet", {
+  ...hubAccess,
   caCertificate: hub.caCertificate,
   gatewayHostName: hub.gatewayHostName,
   devices: config.devices,
@@ -53,11 +59,7 @@ const fleet = new Fleet("fleet", {
 });
 
 const deviceManagement = new DeviceManagement("adm", {
-  auth: hub.auth,
-  serviceConnectionString: hub.serviceConnectionString,
-  hostName: hub.hostName,
-  entra: hub.entra,
-  dependsOn: hub.registryDependencies,
+  ...hubAccess,
   caCertificate: hub.caCertificate,
   deployments: config.deployments,
   configurations: config.configurations,
