@@ -6,7 +6,7 @@ import { secretOutputNames, type OutputDeclarations } from "./providerKit";
 /**
  * The project's dynamic resource types, `pulumi-nodejs:dynamic/iothub:<type>`: the four registry resources, the
  * local hub's policy (components/hub/localHubPolicy.ts) and endpoint (localHubEndpoint.ts), and the ADM resources
- * (components/adm/), which register the same way.
+ * (components/adm/) and the DPS enrollments (components/dps/), which register the same way.
  */
 export type RegistryResourceType =
   | "DeviceIdentity"
@@ -17,7 +17,9 @@ export type RegistryResourceType =
   | "LocalHubEndpoint"
   | "Configuration"
   | "EdgeDeployment"
-  | "EdgeDeviceModules";
+  | "EdgeDeviceModules"
+  | "EnrollmentGroup"
+  | "IndividualEnrollment";
 
 /** The arguments a device identity and a module identity both take. */
 export interface IdentityArgs extends HubConnectionArgs {

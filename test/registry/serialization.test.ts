@@ -21,7 +21,7 @@ describe("registry providers, closure-serialized", () => {
     { ok: boolean; text?: string; error?: string }
   >;
 
-  it("serializes all seven providers", () => {
+  it("serializes all nine providers", () => {
     expect(run.status).toBe(0);
     expect(Object.keys(results).sort()).toEqual([
       "Configuration",
@@ -29,6 +29,8 @@ describe("registry providers, closure-serialized", () => {
       "DeviceTwin",
       "EdgeDeployment",
       "EdgeDeviceModules",
+      "EnrollmentGroup",
+      "IndividualEnrollment",
       "ModuleIdentity",
       "ModuleTwin",
     ]);
@@ -43,6 +45,8 @@ describe("registry providers, closure-serialized", () => {
     ["Configuration", "adm"],
     ["EdgeDeployment", "adm"],
     ["EdgeDeviceModules", "adm"],
+    ["EnrollmentGroup", "dps"],
+    ["IndividualEnrollment", "dps"],
   ])("%s holds no key, connection string or token", (name, folder) => {
     const text = results[name]?.text ?? "";
     expect(text.length).toBeGreaterThan(0);

@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { admProviders } from "../../../components/adm/providers";
+import { dpsProviders } from "../../../components/dps/providers";
 import { localHubEndpointResourceProvider } from "../../../components/hub/localHubEndpoint";
 import { localHubPolicyResourceProvider } from "../../../components/hub/localHubPolicy";
 import { providers } from "../../../components/registry/providers";
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   const all: Record<string, pulumi.dynamic.ResourceProvider> = {
     ...providers,
     ...admProviders,
+    ...dpsProviders,
     LocalHubPolicy: localHubPolicyResourceProvider,
     LocalHubEndpoint: localHubEndpointResourceProvider,
   };
