@@ -5,7 +5,7 @@ import { secretOutputNames, type OutputDeclarations } from "./providerKit";
 
 /**
  * The project's dynamic resource types, `pulumi-nodejs:dynamic/iothub:<type>`: the four registry resources, the
- * local hub's policy (components/hub/localHubPolicy.ts) and endpoint (localHubEndpoint.ts), and the ADM resources
+ * local hub's policy (components/hub/localHubPolicy.ts), endpoint (localHubEndpoint.ts) and DPS (localDps.ts), and the ADM resources
  * (components/adm/) and the DPS enrollments (components/dps/), which register the same way.
  */
 export type RegistryResourceType =
@@ -15,6 +15,7 @@ export type RegistryResourceType =
   | "DeviceTwin"
   | "LocalHubPolicy"
   | "LocalHubEndpoint"
+  | "LocalDps"
   | "Configuration"
   | "EdgeDeployment"
   | "EdgeDeviceModules"

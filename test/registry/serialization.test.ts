@@ -124,3 +124,15 @@ describe("the local hub policy provider, closure-serialized", () => {
     expect(text).not.toMatch(/["'`][A-Za-z0-9+/]{22,86}={1,2}["'`]/);
   });
 });
+
+/** The local DPS resource's stub likewise loads components/hub/localDpsProvider.ts in the provider process. */
+describe("the local DPS provider, closure-serialized", () => {
+  it("is the small stub, and holds no key, connection string or token", () => {
+    const text = serializeProgramProviders().LocalDps ?? "";
+    expect(text).toContain("hub/localDpsProvider.ts");
+    expect(text).not.toContain("runs no DPS"); // the implementation stays in the project
+    expect(text.length).toBeLessThan(8 * 1024);
+    expect(text).not.toMatch(/SharedAccessKey=[A-Za-z0-9+/]/);
+    expect(text).not.toMatch(/["'`][A-Za-z0-9+/]{22,86}={1,2}["'`]/);
+  });
+});
