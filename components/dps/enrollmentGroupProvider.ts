@@ -4,6 +4,7 @@ import type { RuleViolation } from "../../lib/iothub/rules";
 import type { OutputsOf } from "../registry/providerKit";
 import {
   checkEnrollmentInputs,
+  checkEnrollmentSettings,
   ENROLLMENT_OUTPUTS,
   enrollmentProvider,
   type EnrollmentInputs,
@@ -27,6 +28,11 @@ const enrollmentGroupKind: EnrollmentKind = {
 /** Every violation of an enrollment group's inputs, each naming the field and the rule. */
 export function checkEnrollmentGroup(inputs: EnrollmentGroupInputs): RuleViolation[] {
   return checkEnrollmentInputs(enrollmentGroupKind, inputs);
+}
+
+/** What checkEnrollmentGroup checks but the DPS arguments (the stack config's entries). */
+export function checkEnrollmentGroupSettings(inputs: Partial<EnrollmentGroupInputs>): RuleViolation[] {
+  return checkEnrollmentSettings(enrollmentGroupKind, inputs);
 }
 
 /** A DPS enrollment group: many devices, one attestation (a group key, or a signing certificate). */

@@ -195,7 +195,7 @@ function settingsOf(kind: EnrollmentKind, inputs: EnrollmentInputs): unknown {
   };
 }
 
-/** Every rule an enrollment's inputs follow: the DPS arguments', the fields it takes, and lib/dps's body rules. */
+/** Every rule an enrollment's inputs follow: the DPS arguments', the fields it takes, and its settings'. */
 export function checkEnrollmentInputs(kind: EnrollmentKind, inputs: EnrollmentInputs): RuleViolation[] {
   const violations = checkDpsConnection(inputs);
   const known = new Set<string>([
@@ -216,12 +216,23 @@ export function checkEnrollmentInputs(kind: EnrollmentKind, inputs: EnrollmentIn
   if (!absent(inputs.adopt) && typeof inputs.adopt !== "boolean") {
     violations.push({ field: "adopt", rule: "must be a boolean" });
   }
+  violations.push(...checkEnrollmentSettings(kind, inputs));
+  return violations;
+}
+
+/**
+ * The rules of what an enrollment is (its id and settings, all but the DPS arguments; the stack config checks its
+ * entries with them): lib/dps's body rules.
+ */
+export function checkEnrollmentSettings(
+  kind: EnrollmentKind,
+  inputs: Partial<EnrollmentInputs>,
+): RuleViolation[] {
   // The DPS decides which hubs are linked (it refuses others on create); here only their form is checked.
   const hubs = Array.isArray(inputs.iotHubs) ? inputs.iotHubs.filter((hub) => typeof hub === "string") : [];
   const body: Record<string, unknown> = {};
   for (const field of [...kind.ownFields, ...SETTINGS_FIELDS]) body[field] = inputs[field];
-  violations.push(...kind.parseBody(inputs[kind.idField] as string, body, hubs).violations);
-  return violations;
+  return kind.parseBody(inputs[kind.idField] as string, body, hubs).violations;
 }
 
 /** The dynamic provider of one enrollment kind (loaded by the lazy stub in the provider process: lazyProvider.ts). */
