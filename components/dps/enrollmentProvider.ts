@@ -9,6 +9,7 @@ import {
   checkAnswer,
   plainOutput,
   secretOutput,
+  UNKNOWN_VALUE,
   type DeclaredOutputs,
 } from "../registry/providerKit";
 import { jsonEqual } from "../registry/twinOwnership";
@@ -265,7 +266,7 @@ export function enrollmentProvider(kind: EnrollmentKind): pulumi.dynamic.Resourc
     async diff(_id: string, olds: EnrollmentOutputs<EnrollmentInputs>, news: EnrollmentInputs) {
       const replaces: string[] = [];
       if (olds[kind.idField] !== news[kind.idField]) replaces.push(kind.idField);
-      const unknownHost = news.serviceConnectionString === "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+      const unknownHost = news.serviceConnectionString === UNKNOWN_VALUE;
       if (
         !unknownHost &&
         dpsHostName(olds.serviceConnectionString) !== dpsHostName(news.serviceConnectionString)
@@ -313,8 +314,11 @@ export function enrollmentProvider(kind: EnrollmentKind): pulumi.dynamic.Resourc
         if (!answer) return { id: "", props: {} };
         const outputs = await outputsOf(calls, props, answer);
         const asHeld: Record<string, unknown> = { ...outputs };
+        // What DPS answers replaces the state's; a field DPS holds as null is absent (its default), so a declared
+        // value cleared out of band shows as drift.
         for (const field of [...kind.ownFields, ...SETTINGS_FIELDS]) {
-          if (field !== "attestation" && !absent(answer[field])) asHeld[field] = answer[field];
+          if (field === "attestation" || !(field in answer)) continue;
+          asHeld[field] = absent(answer[field]) ? undefined : answer[field];
         }
         if (!absent(answer.initialTwin)) asHeld.initialTwin = withoutMetadata(answer.initialTwin);
         asHeld.attestation = heldAttestation(props, answer, outputs);

@@ -256,6 +256,20 @@ describe("IndividualEnrollment", () => {
     expect((await suite.server.read(suite.texts.IndividualEnrollment, id, updated)).id).toBe("");
   });
 
+  it("sees a deviceId cleared out of band as drift", async () => {
+    const inputs = enrollment("solo-4", { deviceId: "solo-device-4" });
+    const { id, outs } = await createResource("IndividualEnrollment", inputs);
+    const held = (await dps().getIndividualEnrollment("solo-4")).responseBody;
+    await dps().createOrUpdateIndividualEnrollment({ ...held, deviceId: undefined } as never);
+    const read = await suite.server.read(suite.texts.IndividualEnrollment, id, outs);
+    expect(read.props.deviceId).toBeUndefined();
+    expect(await suite.server.diff(suite.texts.IndividualEnrollment, id, read.props, inputs)).toEqual({
+      changes: "some",
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+  });
+
   it("creates an X.509 enrollment from the device's client certificate", async () => {
     const device = selfSignedCertificate("solo-x509");
     const { outs } = await createResource(
