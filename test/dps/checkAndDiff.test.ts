@@ -201,6 +201,13 @@ describe("check()", () => {
     expect(bad.join("\n")).not.toContain(KEY);
   });
 
+  it("leaves values unknown in preview to be checked when known", async () => {
+    const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    expect(
+      await reasons("EnrollmentGroup", group({ serviceConnectionString: unknown, attestation: unknown })),
+    ).toEqual([]);
+  });
+
   it("create refuses what check refuses, before calling the DPS", async () => {
     await expect(
       server.create(providers.EnrollmentGroup, group({ enrollmentGroupId: "Bad" })),
@@ -248,6 +255,23 @@ describe("diff()", () => {
         deleteBeforeReplace: false,
       });
     }
+  });
+
+  it("compares X.509 certificates by thumbprint: another certificate is an update, the same one no change", async () => {
+    const x509 = (pem: string): Props =>
+      group({
+        attestation: { type: "x509", x509: { signingCertificates: { primary: { certificate: pem } } } },
+      });
+    const first = selfSignedCertificate("ca-1").cert;
+    const second = selfSignedCertificate("ca-2").cert;
+    expect(
+      (await server.diff(providers.EnrollmentGroup, "fleet", outs(x509(first)), x509(first))).changes,
+    ).toBe("none");
+    expect(await server.diff(providers.EnrollmentGroup, "fleet", outs(x509(first)), x509(second))).toEqual({
+      changes: "some",
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
   });
 
   it("replaces an individual enrollment on another registrationId, updates it for another deviceId", async () => {
