@@ -3,7 +3,7 @@ import { DPS_LIMITS } from "../lib/dps/rules";
 import type { RuleViolation } from "../lib/iothub/rules";
 import { isPlainObject, type TwinDocument } from "../lib/iothub/twin";
 import { checkEnrollmentGroupSettings } from "./dps/enrollmentGroupProvider";
-import type { AttestationArgs } from "./dps/enrollmentProvider";
+import type { AttestationArgs } from "./dps/enrollmentArgs";
 import { closedObject, type SchemaPath } from "./schemaViolations";
 
 /**

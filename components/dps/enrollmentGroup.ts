@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { projectProvider } from "../registry/lazyProvider";
 import { registryResourceClass } from "../registry/registryResource";
-import { ENROLLMENT_SECRET_INPUTS, type EnrollmentArgs } from "./enrollmentProvider";
+import { ENROLLMENT_SECRET_INPUTS, type EnrollmentArgs } from "./enrollmentArgs";
 import { ENROLLMENT_GROUP_OUTPUTS, type EnrollmentGroupOutputs } from "./enrollmentGroupProvider";
 
 export interface EnrollmentGroupArgs extends EnrollmentArgs {

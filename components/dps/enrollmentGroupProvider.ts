@@ -2,14 +2,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { parseEnrollmentGroupBody } from "../../lib/dps/enrollment";
 import type { RuleViolation } from "../../lib/iothub/rules";
 import type { OutputsOf } from "../registry/providerKit";
-import {
-  checkEnrollmentInputs,
-  checkEnrollmentSettings,
-  ENROLLMENT_OUTPUTS,
-  enrollmentProvider,
-  type EnrollmentInputs,
-  type EnrollmentKind,
-} from "./enrollmentProvider";
+import { ENROLLMENT_OUTPUTS, type EnrollmentInputs, type EnrollmentKind } from "./enrollmentArgs";
+import { checkEnrollmentInputs, checkEnrollmentSettings, enrollmentProvider } from "./enrollmentProvider";
 
 export type EnrollmentGroupInputs = EnrollmentInputs & { enrollmentGroupId: string };
 

@@ -2,13 +2,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { parseIndividualEnrollmentBody } from "../../lib/dps/enrollment";
 import type { RuleViolation } from "../../lib/iothub/rules";
 import type { OutputsOf } from "../registry/providerKit";
-import {
-  checkEnrollmentInputs,
-  ENROLLMENT_OUTPUTS,
-  enrollmentProvider,
-  type EnrollmentInputs,
-  type EnrollmentKind,
-} from "./enrollmentProvider";
+import { ENROLLMENT_OUTPUTS, type EnrollmentInputs, type EnrollmentKind } from "./enrollmentArgs";
+import { checkEnrollmentInputs, enrollmentProvider } from "./enrollmentProvider";
 
 export type IndividualEnrollmentInputs = EnrollmentInputs & { registrationId: string; deviceId?: string };
 
