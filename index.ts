@@ -1,16 +1,19 @@
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfigError, readStackConfig, type StackConfig } from "./components/config";
 import { DeviceManagement } from "./components/deviceManagement";
+import { Enrollments } from "./components/enrollments";
 import { Fleet } from "./components/fleet";
 import type { ComponentHubArgs } from "./components/hubAccess";
 import { AzureHub } from "./components/hub/azureHub";
 import type { HubOutputs } from "./components/hub/hubOutputs";
+import { LocalDps } from "./components/hub/localDps";
 import { LocalHub } from "./components/hub/localHub";
 import { publicEntraSettings, type StackOutputs } from "./lib/iothub/stackOutputs";
 
 /**
- * The program: stack config -> hub (Azure or the local hub) -> fleet, deployments and configurations -> stack
- * outputs. Both targets yield the same
+ * The program: stack config -> hub (Azure or the local hub) -> fleet, deployments and configurations (and the
+ * local target's DPS enrollment groups) -> stack outputs. Both targets yield the same
  * HubOutputs, so everything after the hub is identical for both.
  */
 
@@ -65,6 +68,17 @@ const deviceManagement = new DeviceManagement("adm", {
   configurations: config.configurations,
   registry: config.registry,
 });
+
+// The stack's DPS: on the local target the local hub's (hub.json's dps); the config refuses `dps` on azure so far.
+if (config.target === "local" && config.dps !== undefined) {
+  const dps = new LocalDps("dps", { stateDir: path.resolve(config.localHub.stateDir) });
+  new Enrollments("enrollments", {
+    serviceConnectionString: dps.serviceConnectionString,
+    caCertificate: dps.caCertificate,
+    enrollmentGroups: config.enrollmentGroups,
+    serviceCalls: config.registry,
+  });
+}
 
 // The stack outputs: the contract the verify command reads (lib/iothub/stackOutputs.ts), every key of it.
 const stackOutputs = {

@@ -14,6 +14,13 @@ import { checkIdentityStatus, checkStatusReason, type IdentityStatus } from "../
 import { HUB_AUTH_MODES } from "../lib/iothub/serviceClient";
 import { isPlainObject, type TwinDocument } from "../lib/iothub/twin";
 import { configurationSchema, deploymentSchema, resolveAdmConfig, type AdmConfig } from "./admConfig";
+import {
+  declaresGroupKeys,
+  dpsConfigViolations,
+  dpsSchema,
+  enrollmentGroupSchema,
+  type EnrollmentGroupConfig,
+} from "./dpsConfig";
 import { checkFleetDevices, type FleetDeviceLinks } from "./fleet";
 import { identityAuthenticationSchema } from "./registry/authentication";
 import { registryProviderOptionsSchema } from "./registry/options";
@@ -215,6 +222,10 @@ const sharedSettings = {
   deployments: z.array(deploymentSchema).default([]),
   /** ADM configurations of device or module twins (components/admConfig.ts). */
   configurations: z.array(configurationSchema).default([]),
+  /** The Device Provisioning Service (components/dpsConfig.ts); local target: the local hub's (`--dps-host`). */
+  dps: dpsSchema.optional(),
+  /** DPS enrollment groups, as the EnrollmentGroup resource takes them (components/dpsConfig.ts). */
+  enrollmentGroups: z.array(enrollmentGroupSchema).default([]),
   /** How the providers reach the service API: a policy key (`sas`) or Microsoft Entra ID (`entra`). */
   auth: z
     .enum(HUB_AUTH_MODES as ["sas", "entra"], {
@@ -262,7 +273,12 @@ const PLAIN_TEXT_KEYS: ReadonlySet<string> = new Set(["target", "policyName", "a
 /** A parsed config with its deployments and configurations resolved (their content read and checked). */
 type WithAdm<Config> = Config extends unknown ? Omit<Config, keyof AdmConfig> & AdmConfig : never;
 
-export type StackConfig = WithAdm<z.infer<typeof stackSchema>>;
+/** The groups as checked by the EnrollmentGroup provider's rules (dpsConfigViolations), typed as it takes them. */
+type WithDps<Config> = Config extends unknown
+  ? Omit<Config, "enrollmentGroups"> & { enrollmentGroups: EnrollmentGroupConfig[] }
+  : never;
+
+export type StackConfig = WithDps<WithAdm<z.infer<typeof stackSchema>>>;
 export type AzureStackConfig = Extract<StackConfig, { target: "azure" }>;
 export type AzureHubConfig = AzureStackConfig["hub"];
 export type EntraConfig = z.infer<typeof entraSchema>;
@@ -319,6 +335,7 @@ function crossKeyViolations(raw: Record<string, unknown>): RuleViolation[] {
     });
   }
   violations.push(...entraKeyViolations(raw));
+  violations.push(...dpsConfigViolations(raw, configPath));
   const devices = Array.isArray(raw.devices) ? raw.devices.map(deviceLinks) : [];
   for (const violation of checkFleetDevices(devices)) {
     violations.push({ field: `${CONFIG_NAMESPACE}:${violation.field}`, rule: violation.rule });
@@ -422,6 +439,19 @@ export function readStackConfig(
       rule:
         "must be a config secret: pulumi config set --secret --path 'iothub-provisioner:entra.clientSecret' " +
         "(or leave it out and set AZURE_CLIENT_SECRET)",
+    });
+  }
+  // Declared group keys likewise: DPS-generated ones never reach the config at all.
+  if (
+    declaresGroupKeys(raw) &&
+    !isSecretKey(`${prefix}enrollmentGroups`) &&
+    !isSecretKey(`${prefix}config:enrollmentGroups`)
+  ) {
+    secretViolations.push({
+      field: configPath(["enrollmentGroups"]),
+      rule:
+        "must be a config secret when a group declares symmetric keys: pulumi config set --secret --path " +
+        "'iothub-provisioner:enrollmentGroups[0].attestation.symmetricKey.primaryKey' (or let DPS generate them)",
     });
   }
   if (violations.length > 0) throw new StackConfigError([...violations, ...secretViolations]);

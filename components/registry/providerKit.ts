@@ -48,7 +48,7 @@ export function targetLabel(
 }
 
 /** The engine's placeholder for a value not known yet, e.g. during preview (@pulumi/pulumi's rpc.unknownValue). */
-const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /**
  * True unless the hub arguments are known to point at another hub (a connection string or host name unknown during

@@ -5,8 +5,8 @@ import { secretOutputNames, type OutputDeclarations } from "./providerKit";
 
 /**
  * The project's dynamic resource types, `pulumi-nodejs:dynamic/iothub:<type>`: the four registry resources, the
- * local hub's policy (components/hub/localHubPolicy.ts) and endpoint (localHubEndpoint.ts), and the ADM resources
- * (components/adm/), which register the same way.
+ * local hub's policy (components/hub/localHubPolicy.ts), endpoint (localHubEndpoint.ts) and DPS (localDps.ts), and the ADM resources
+ * (components/adm/) and the DPS enrollments (components/dps/), which register the same way.
  */
 export type RegistryResourceType =
   | "DeviceIdentity"
@@ -15,9 +15,12 @@ export type RegistryResourceType =
   | "DeviceTwin"
   | "LocalHubPolicy"
   | "LocalHubEndpoint"
+  | "LocalDps"
   | "Configuration"
   | "EdgeDeployment"
-  | "EdgeDeviceModules";
+  | "EdgeDeviceModules"
+  | "EnrollmentGroup"
+  | "IndividualEnrollment";
 
 /** The arguments a device identity and a module identity both take. */
 export interface IdentityArgs extends HubConnectionArgs {

@@ -576,7 +576,7 @@ describe("an invalid stack config", () => {
     [
       "fleet",
       [],
-      "known keys: target, hub, localHub, policyName, registry, devices, deployments, configurations, auth, entra",
+      "known keys: target, hub, localHub, policyName, registry, devices, deployments, configurations, dps, enrollmentGroups, auth, entra",
     ],
   ])("refuses the unknown top-level key %s (%s)", async (key, value, suggestion) => {
     const cloud = fakeCloud();

@@ -21,7 +21,7 @@ describe("registry providers, closure-serialized", () => {
     { ok: boolean; text?: string; error?: string }
   >;
 
-  it("serializes all seven providers", () => {
+  it("serializes all nine providers", () => {
     expect(run.status).toBe(0);
     expect(Object.keys(results).sort()).toEqual([
       "Configuration",
@@ -29,6 +29,8 @@ describe("registry providers, closure-serialized", () => {
       "DeviceTwin",
       "EdgeDeployment",
       "EdgeDeviceModules",
+      "EnrollmentGroup",
+      "IndividualEnrollment",
       "ModuleIdentity",
       "ModuleTwin",
     ]);
@@ -43,6 +45,8 @@ describe("registry providers, closure-serialized", () => {
     ["Configuration", "adm"],
     ["EdgeDeployment", "adm"],
     ["EdgeDeviceModules", "adm"],
+    ["EnrollmentGroup", "dps"],
+    ["IndividualEnrollment", "dps"],
   ])("%s holds no key, connection string or token", (name, folder) => {
     const text = results[name]?.text ?? "";
     expect(text.length).toBeGreaterThan(0);
@@ -117,6 +121,18 @@ describe("the local hub policy provider, closure-serialized", () => {
     expect(text.length).toBeLessThan(8 * 1024);
     expect(text).not.toMatch(/SharedAccessKey=[A-Za-z0-9+/]/);
     expect(text).not.toMatch(/sig=[A-Za-z0-9%+/]{20,}/);
+    expect(text).not.toMatch(/["'`][A-Za-z0-9+/]{22,86}={1,2}["'`]/);
+  });
+});
+
+/** The local DPS resource's stub likewise loads components/hub/localDpsProvider.ts in the provider process. */
+describe("the local DPS provider, closure-serialized", () => {
+  it("is the small stub, and holds no key, connection string or token", () => {
+    const text = serializeProgramProviders().LocalDps ?? "";
+    expect(text).toContain("hub/localDpsProvider.ts");
+    expect(text).not.toContain("runs no DPS"); // the implementation stays in the project
+    expect(text.length).toBeLessThan(8 * 1024);
+    expect(text).not.toMatch(/SharedAccessKey=[A-Za-z0-9+/]/);
     expect(text).not.toMatch(/["'`][A-Za-z0-9+/]{22,86}={1,2}["'`]/);
   });
 });

@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { admProviders } from "../../components/adm/providers";
+import { dpsProviders } from "../../components/dps/providers";
 import { HubClient } from "../../components/registry/client";
 import { providers } from "../../components/registry/providers";
 
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
     });
   }
   const results: Record<string, { ok: boolean; text?: string; error?: string }> = {};
-  for (const [name, provider] of Object.entries({ ...providers, ...admProviders })) {
+  for (const [name, provider] of Object.entries({ ...providers, ...admProviders, ...dpsProviders })) {
     try {
       const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
       results[name] = { ok: true, text: serialized.text };

@@ -101,6 +101,18 @@ export function fakeCloud(): FakeCloud {
               tenantId: FAKE_TENANT_ID,
             },
           };
+        case "pulumi-nodejs:dynamic/iothub:LocalDps":
+          return {
+            id: String(inputs.stateDir),
+            state: {
+              ...inputs,
+              hostName: "127.0.0.2",
+              idScope: "0ne00000001",
+              provisioningHost: "127.0.0.2:8883",
+              serviceConnectionString: `HostName=127.0.0.2;SharedAccessKeyName=provisioningserviceowner;SharedAccessKey=${FAKE_POLICY_KEY}`,
+              caCertificate: FAKE_CA_PEM,
+            },
+          };
         case "azure-native:authorization:RoleAssignment":
           return {
             id: `${String(inputs.scope)}/providers/Microsoft.Authorization/roleAssignments/${args.name}`,
