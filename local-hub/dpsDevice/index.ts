@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
-import { createServer, type TLSSocket } from "node:tls";
+import type { TLSSocket } from "node:tls";
+import { createDeviceTlsServer } from "../mqtt/deviceTlsServer";
 import { SizeLimitedConnection } from "../mqtt/sizeLimitedConnection";
 import { RegistrationBroker, type DpsDeviceChaos } from "./registrationBroker";
 import type { DeviceRegistrations } from "./registrations";
@@ -42,35 +43,21 @@ export async function startDpsDeviceApi(options: DpsDeviceApiOptions): Promise<D
     log: options.log,
   });
   const sockets = new Set<TLSSocket>();
-  // As on the hub's MQTT (mqtt/index.ts): this server requests a client certificate and never requires one (SAS
-  // devices send none); an X.509 device's certificate is accepted only when an enrollment registered its thumbprint
-  // (attestation.ts). Clients always verify this server.
-  const server = createServer(
-    {
-      key: options.key,
-      cert: options.cert,
-      ca: options.ca,
-      requestCert: true,
-      rejectUnauthorized: false,
-      noDelay: true,
-    },
-    (socket) => {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-      broker.aedes.handle(
-        new SizeLimitedConnection(
-          socket,
-          (refusal) =>
-            options.log?.(
-              `dps: closed the connection of ${peer}: ${refusal.packetType} of ${refusal.bytes} bytes (${refusal.rule})`,
-            ),
-          MAX_REGISTRATION_REQUEST_BYTES,
-        ),
-      );
-    },
-  );
-  server.on("tlsClientError", () => undefined);
+  const server = createDeviceTlsServer({ key: options.key, cert: options.cert, ca: options.ca }, (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    broker.aedes.handle(
+      new SizeLimitedConnection(
+        socket,
+        (refusal) =>
+          options.log?.(
+            `dps: closed the connection of ${peer}: ${refusal.packetType} of ${refusal.bytes} bytes (${refusal.rule})`,
+          ),
+        MAX_REGISTRATION_REQUEST_BYTES,
+      ),
+    );
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { createServer, type TLSSocket } from "node:tls";
+import type { TLSSocket } from "node:tls";
 import type { Database } from "better-sqlite3";
 import { IdentityStore } from "../persistence/identityStore";
 import type { EventEmitter } from "node:events";
@@ -7,6 +7,7 @@ import type { HubEvents, IdentityRef } from "../events";
 import type { MethodInvoker, MethodRequest, MethodResult } from "../handlers/methods";
 import type { DeviceApiBackend, DeviceApiChaos } from "./backend";
 import { DeviceBroker } from "./deviceBroker";
+import { createDeviceTlsServer } from "./deviceTlsServer";
 import { MemorySessionStore, SqliteSessionStore } from "./sessions";
 import { SizeLimitedConnection } from "./sizeLimitedConnection";
 import { TelemetryTap, telemetryTapPath, type TelemetryMessage } from "./telemetryTap";
@@ -60,38 +61,19 @@ export async function startDeviceApi(options: DeviceApiOptions): Promise<DeviceA
   });
 
   const sockets = new Set<TLSSocket>();
-  // `rejectUnauthorized: false` below is this SERVER's policy for CLIENT certificates; no client skips verifying
-  // the hub (every client verifies this server against the hub's CA). IoT Hub requests a client certificate but
-  // never requires one: SAS clients send none, and X.509 devices present self-signed certificates that no CA
-  // vouches for, which Node would drop before the MQTT CONNECT with `true`. The check happens in
-  // mqtt/authenticate.ts instead: a presented certificate is accepted only when its SHA-1/SHA-256 thumbprint is
-  // registered on a selfSigned identity and it is inside its validity period; anything else is "not authorized".
-  const server = createServer(
-    {
-      key: options.key,
-      cert: options.cert,
-      ca: options.ca,
-      requestCert: true,
-      rejectUnauthorized: false,
-      // Hub->device packets are small and each is awaited (twin answers, pushes, method calls): Nagle's algorithm
-      // would hold one back until the client ACKs the last, and clients delay ACKs (docs/field-notes.md, Latency).
-      noDelay: true,
-    },
-    (socket) => {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-      broker.aedes.handle(
-        new SizeLimitedConnection(socket, (refusal) =>
-          options.log?.(
-            `mqtt: closed the connection of ${peer}: ${refusal.packetType} of ${refusal.bytes} bytes (${refusal.rule})`,
-          ),
+  const server = createDeviceTlsServer({ key: options.key, cert: options.cert, ca: options.ca }, (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    broker.aedes.handle(
+      new SizeLimitedConnection(socket, (refusal) =>
+        options.log?.(
+          `mqtt: closed the connection of ${peer}: ${refusal.packetType} of ${refusal.bytes} bytes (${refusal.rule})`,
         ),
-      );
-    },
-  );
+      ),
+    );
+  });
   // A failed handshake is the client's problem; the SDK reports it as "Not authorized".
-  server.on("tlsClientError", () => undefined);
 
   try {
     await new Promise<void>((resolve, reject) => {
