@@ -92,11 +92,17 @@ export class DeviceBroker implements MethodInvoker {
         : done(new Error("aedes' client has no _parser: QoS 2 subscriptions cannot be capped"), false);
     // Only the hub's own answers reach clients; nothing a client publishes is forwarded to another client.
     aedes.authorizeForward = (_client, packet) => (isHubToDeviceTopic(packet.topic) ? packet : null);
-    // The connection is live from its CONNACK on. aedes reads the packets a client sends after CONNACK only once
-    // this event has run, but emits `clientReady` later still: by then the client may have subscribed and be
-    // waiting for a push or a method call.
+    // The identity counts as connected from before its CONNACK: aedes emits `client` as it registers an
+    // authenticated connection (after closing the one it takes over), before writing the CONNACK, so a deletion,
+    // re-key or disable the service API takes after the device saw CONNACK always finds the connection to drop,
+    // and the registry already says Connected. (From `connackSent`, it could miss: that event waits for the
+    // CONNACK's write callback, a loop turn in which the service API may answer a request.)
+    aedes.on("client", (client) => this.onConnected(client));
+    // Calls may go to the connection from its CONNACK on. aedes reads the packets a client sends after CONNACK
+    // only once this event has run, but emits `clientReady` later still: by then the client may have subscribed
+    // and be waiting for a push or a method call.
     aedes.on("connackSent", (connack, client) => {
-      if (connack.returnCode === 0) this.onConnected(client);
+      if (connack.returnCode === 0) this.onConnackSent(client);
     });
     aedes.on("clientDisconnect", (client) => this.onClientDisconnect(client));
     aedes.on("publish", (packet, client) => {
@@ -204,8 +210,14 @@ export class DeviceBroker implements MethodInvoker {
     } catch (error) {
       this.options.log?.(`mqtt: could not record the connect of ${key}: ${String(error)}`);
     }
+  }
+
+  private onConnackSent(client: Client): void {
+    const identity = this.identities.get(client);
+    if (!identity || client.closed) return;
     // A restored session may already listen for methods: calls waiting for this identity can go now.
-    if (this.options.sessions.subscriptions(client.id).has(METHOD_REQUESTS)) this.methodListeners.emit(key);
+    if (this.options.sessions.subscriptions(client.id).has(METHOD_REQUESTS))
+      this.methodListeners.emit(identityKey(identity));
   }
 
   private onClientDisconnect(client: Client): void {
@@ -244,26 +256,15 @@ export class DeviceBroker implements MethodInvoker {
 
   private authorizePublish(
     client: Client | null,
-    { topic, qos }: { topic: string; qos: number },
+    packet: { topic: string; qos: number },
     done: (error?: Error | null) => void,
   ): void {
-    // IoT Hub has no QoS 2 and closes the connection of a device that publishes with it. Refused here, before aedes
-    // answers PUBREC or stores the packet, so nothing of it is delivered.
-    if (qos === 2) {
-      this.options.log?.(
-        `mqtt: ${client?.id ?? "?"} published with QoS 2 to ${topic}: closing the connection`,
-      );
-      done(new Error("QoS 2 is not supported"));
-      return;
-    }
-    const identity = client ? this.identities.get(client) : undefined;
-    if (!identity || !classifyPublish(identity, topic)) {
-      // IoT Hub closes the connection of a client that publishes where it may not.
-      this.options.log?.(`mqtt: ${client?.id ?? "?"} may not publish to ${topic}`);
-      done(new Error(`not authorized to publish to ${topic}`));
-      return;
-    }
-    done(null);
+    done(
+      publishRefusal(packet, client, "mqtt", this.options.log, () => {
+        const identity = client ? this.identities.get(client) : undefined;
+        return identity !== undefined && classifyPublish(identity, packet.topic) !== undefined;
+      }),
+    );
   }
 
   private authorizeSubscribe(
@@ -409,6 +410,29 @@ export class DeviceBroker implements MethodInvoker {
 interface ParsedPacket {
   cmd: string;
   subscriptions?: { qos: number }[];
+}
+
+/**
+ * A device's PUBLISH as IoT Hub and DPS judge it: QoS 2 is not supported, and a topic the client may not publish to
+ * (`mayPublish`) is refused; either closes the connection (aedes closes it on the error returned here). Refused
+ * before aedes answers PUBREC or stores the packet, so nothing of it is delivered. Null: admitted.
+ */
+export function publishRefusal(
+  { topic, qos }: { topic: string; qos: number },
+  client: Client | null,
+  logName: string,
+  log: ((line: string) => void) | undefined,
+  mayPublish: () => boolean,
+): Error | null {
+  if (qos === 2) {
+    log?.(`${logName}: ${client?.id ?? "?"} published with QoS 2 to ${topic}: closing the connection`);
+    return new Error("QoS 2 is not supported");
+  }
+  if (!client || !mayPublish()) {
+    log?.(`${logName}: ${client?.id ?? "?"} may not publish to ${topic}`);
+    return new Error(`not authorized to publish to ${topic}`);
+  }
+  return null;
 }
 
 /**
