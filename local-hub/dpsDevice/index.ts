@@ -1,7 +1,4 @@
-import type { AddressInfo } from "node:net";
-import type { TLSSocket } from "node:tls";
-import { createDeviceTlsServer } from "../mqtt/deviceTlsServer";
-import { SizeLimitedConnection } from "../mqtt/sizeLimitedConnection";
+import { listenForDevices } from "../mqtt/deviceTlsServer";
 import { RegistrationBroker, type DpsDeviceChaos } from "./registrationBroker";
 import type { DeviceRegistrations } from "./registrations";
 
@@ -42,43 +39,14 @@ export async function startDpsDeviceApi(options: DpsDeviceApiOptions): Promise<D
     chaos: options.chaos,
     log: options.log,
   });
-  const sockets = new Set<TLSSocket>();
-  const server = createDeviceTlsServer({ key: options.key, cert: options.cert, ca: options.ca }, (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    broker.aedes.handle(
-      new SizeLimitedConnection(
-        socket,
-        (refusal) =>
-          options.log?.(
-            `dps: closed the connection of ${peer}: ${refusal.packetType} of ${refusal.bytes} bytes (${refusal.rule})`,
-          ),
-        MAX_REGISTRATION_REQUEST_BYTES,
-      ),
-    );
+  const endpoint = await listenForDevices({
+    credentials: { key: options.key, cert: options.cert, ca: options.ca },
+    host: options.host,
+    port: options.port,
+    broker,
+    logName: "dps",
+    maxMessageBytes: MAX_REGISTRATION_REQUEST_BYTES,
+    log: options.log,
   });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port, options.host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-  } catch (error) {
-    await broker.close();
-    throw error;
-  }
-  let closing: Promise<void> | undefined;
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      (closing ??= (async () => {
-        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await broker.close();
-        for (const socket of sockets) socket.destroy();
-        await serverClosed;
-      })()),
-  };
+  return { port: endpoint.port, close: endpoint.close };
 }

@@ -15,7 +15,7 @@ import {
 import { isPlainObject } from "../../lib/iothub/twin";
 import { DPS_ERROR_CODES, DpsError, dpsBadRequest } from "../errors/dpsError";
 import { peerCertificateThumbprints } from "../mqtt/authenticate";
-import { grantAtMostQos1 } from "../mqtt/deviceBroker";
+import { grantAtMostQos1, publishRefusal } from "../mqtt/deviceBroker";
 import { TokenExpiry } from "../mqtt/tokenExpiry";
 import { attestConnect, type Attestation } from "./attestation";
 import { RegistrationOperations } from "./operations";
@@ -128,23 +128,19 @@ export class RegistrationBroker {
 
   private authorizePublish(
     client: Client | null,
-    { topic, qos }: { topic: string; qos: number },
+    packet: { topic: string; qos: number },
     done: (error?: Error | null) => void,
   ): void {
-    // As the hub: no QoS 2, and a publish to a topic that is no DPS request closes the connection.
-    if (qos === 2) {
-      this.options.log?.(
-        `dps: ${client?.id ?? "?"} published with QoS 2 to ${topic}: closing the connection`,
-      );
-      done(new Error("QoS 2 is not supported"));
-      return;
-    }
-    if (!client || !this.attested.has(client) || !parseDpsDeviceTopic(topic)) {
-      this.options.log?.(`dps: ${client?.id ?? "?"} may not publish to ${topic}`);
-      done(new Error(`not authorized to publish to ${topic}`));
-      return;
-    }
-    done(null);
+    // As the hub: a publish to a topic that is no DPS request (or before attestation) closes the connection.
+    done(
+      publishRefusal(
+        packet,
+        client,
+        "dps",
+        this.options.log,
+        () => client !== null && this.attested.has(client) && Boolean(parseDpsDeviceTopic(packet.topic)),
+      ),
+    );
   }
 
   private authorizeSubscribe(

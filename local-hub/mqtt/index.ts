@@ -1,5 +1,3 @@
-import type { AddressInfo } from "node:net";
-import type { TLSSocket } from "node:tls";
 import type { Database } from "better-sqlite3";
 import { IdentityStore } from "../persistence/identityStore";
 import type { EventEmitter } from "node:events";
@@ -7,9 +5,8 @@ import type { HubEvents, IdentityRef } from "../events";
 import type { MethodInvoker, MethodRequest, MethodResult } from "../handlers/methods";
 import type { DeviceApiBackend, DeviceApiChaos } from "./backend";
 import { DeviceBroker } from "./deviceBroker";
-import { createDeviceTlsServer } from "./deviceTlsServer";
+import { listenForDevices } from "./deviceTlsServer";
 import { MemorySessionStore, SqliteSessionStore } from "./sessions";
-import { SizeLimitedConnection } from "./sizeLimitedConnection";
 import { TelemetryTap, telemetryTapPath, type TelemetryMessage } from "./telemetryTap";
 
 export type { DeviceApiBackend, DeviceApiChaos, DeviceApiChaosVerdict } from "./backend";
@@ -60,33 +57,15 @@ export async function startDeviceApi(options: DeviceApiOptions): Promise<DeviceA
     log: options.log,
   });
 
-  const sockets = new Set<TLSSocket>();
-  const server = createDeviceTlsServer({ key: options.key, cert: options.cert, ca: options.ca }, (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    broker.aedes.handle(
-      new SizeLimitedConnection(socket, (refusal) =>
-        options.log?.(
-          `mqtt: closed the connection of ${peer}: ${refusal.packetType} of ${refusal.bytes} bytes (${refusal.rule})`,
-        ),
-      ),
-    );
-  });
   // A failed handshake is the client's problem; the SDK reports it as "Not authorized".
-
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port, options.host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-  } catch (error) {
-    await broker.close();
-    throw error;
-  }
+  const endpoint = await listenForDevices({
+    credentials: { key: options.key, cert: options.cert, ca: options.ca },
+    host: options.host,
+    port: options.port,
+    broker,
+    logName: "mqtt",
+    log: options.log,
+  });
 
   let tap: TelemetryTap | undefined;
   if (options.stateDir) {
@@ -97,17 +76,14 @@ export async function startDeviceApi(options: DeviceApiOptions): Promise<DeviceA
 
   let closing: Promise<void> | undefined;
   return {
-    port: (server.address() as AddressInfo).port,
+    port: endpoint.port,
     telemetry: broker.telemetry,
     connectionCount: () => broker.connectionCount,
     invokeMethod: (identity: IdentityRef, request: MethodRequest): Promise<MethodResult> =>
       broker.invokeMethod(identity, request),
     close: () =>
       (closing ??= (async () => {
-        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await broker.close();
-        for (const socket of sockets) socket.destroy();
-        await serverClosed;
+        await endpoint.close();
         await tap?.close();
       })()),
   };
