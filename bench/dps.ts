@@ -152,6 +152,39 @@ const processFigures = (pid: number, cpuBefore: number, items: number): ProcessF
   ...memoryOf(pid),
 });
 
+/** Device i's registration id and device id, in both halves. */
+const itemId = (i: number): string => `bench-${String(i).padStart(7, "0")}`;
+
+/**
+ * Runs `items` pieces of work, at most `concurrency` at a time, and what they cost: the wall time, the hub's and the
+ * provider process's CPU per item and memory afterwards. A failed item is an error line, not the end of the run.
+ */
+async function measured(
+  pids: { hub: number; provider: number },
+  items: number,
+  concurrency: number,
+  work: (i: number) => Promise<void>,
+): Promise<Omit<HalfFigures, "state" | "latencyMs">> {
+  const errors: string[] = [];
+  const cpuBefore = { hub: cpuSecondsOf(pids.hub), provider: cpuSecondsOf(pids.provider) };
+  const started = performance.now();
+  await pool(items, concurrency, (i) =>
+    work(i).catch((error: unknown) => {
+      errors.push(`${itemId(i)}: ${(error as { details?: string }).details ?? String(error)}`);
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    items,
+    failed: errors.length,
+    seconds,
+    perSecond: (items - errors.length) / seconds,
+    hub: processFigures(pids.hub, cpuBefore.hub, items),
+    provider: processFigures(pids.provider, cpuBefore.provider, items),
+    errors: errors.slice(0, 5),
+  };
+}
+
 function stateFigures(
   resources: ResourceV3[],
   items: number,
@@ -162,6 +195,15 @@ function stateFigures(
   );
   const bytes = Buffer.byteLength(text);
   return { resources: resources.length, bytes, bytesPerItem: bytes / Math.max(1, items) };
+}
+
+/** What both halves run with: the flags, the provider texts, the program's registrations, the stack they make. */
+interface BenchRun {
+  options: DpsBenchOptions;
+  /** The serialized providers (`__provider`), by resource name. */
+  texts: Record<string, string>;
+  program: ProgramRegistrations;
+  stack: StackIdentity;
 }
 
 /** Runs `half` on a hub (with its DPS when asked) and a provider server of its own, and stops both. */
@@ -182,12 +224,7 @@ async function onOwnHub<T>(
   }
 }
 
-async function dpsHalf(
-  options: DpsBenchOptions,
-  texts: Record<string, string>,
-  program: ProgramRegistrations,
-  stack: StackIdentity,
-): Promise<HalfFigures> {
+async function dpsHalf({ options, texts, program, stack }: BenchRun): Promise<HalfFigures> {
   return onOwnHub(true, async (hub, server) => {
     const info = hub.info;
     const dps = info.dps!;
@@ -203,13 +240,13 @@ async function dpsHalf(
 
     const registrationMs: number[] = [];
     const twinMs: number[] = [];
-    const errors: string[] = [];
-    const cpuBefore = { hub: cpuSecondsOf(info.pid), provider: cpuSecondsOf(server.pid) };
-    const started = performance.now();
-    await pool(options.devices, options.concurrency, async (i) => {
-      const registrationId = `bench-${String(i).padStart(7, "0")}`;
-      const key = deriveDeviceKey(groupKey, registrationId);
-      try {
+    const cost = await measured(
+      { hub: info.pid, provider: server.pid },
+      options.devices,
+      options.concurrency,
+      async (i) => {
+        const registrationId = itemId(i);
+        const key = deriveDeviceKey(groupKey, registrationId);
         const registering = performance.now();
         const result = await registerDevice({
           provisioningHost: `${dps.host}:${dps.mqttPort}`,
@@ -229,17 +266,13 @@ async function dpsHalf(
         await client.open();
         try {
           const twin = await client.getTwin();
-          if (twin.properties.desired.interval !== 10)
-            throw new Error(`${registrationId} has no initial twin`);
+          if (twin.properties.desired.interval !== 10) throw new Error("no initial twin");
           twinMs.push(performance.now() - connecting);
         } finally {
           await client.close();
         }
-      } catch (error) {
-        errors.push(`${registrationId}: ${String(error)}`);
-      }
-    });
-    const seconds = (performance.now() - started) / 1000;
+      },
+    );
     registrationMs.sort((a, b) => a - b);
     twinMs.sort((a, b) => a - b);
     const resources = [
@@ -248,12 +281,7 @@ async function dpsHalf(
       customResourceState(stack, program.group, group, encrypter, time),
     ];
     return {
-      items: options.devices,
-      failed: errors.length,
-      seconds,
-      perSecond: (options.devices - errors.length) / seconds,
-      hub: processFigures(info.pid, cpuBefore.hub, options.devices),
-      provider: processFigures(server.pid, cpuBefore.provider, options.devices),
+      ...cost,
       state: stateFigures(resources, options.devices, encrypter),
       latencyMs: {
         registrationP50: percentile(registrationMs, 50),
@@ -261,17 +289,11 @@ async function dpsHalf(
         connectAndTwinP50: percentile(twinMs, 50),
         connectAndTwinP99: percentile(twinMs, 99),
       },
-      errors: errors.slice(0, 5),
     };
   });
 }
 
-async function identitiesHalf(
-  options: DpsBenchOptions,
-  texts: Record<string, string>,
-  program: ProgramRegistrations,
-  stack: StackIdentity,
-): Promise<HalfFigures> {
+async function identitiesHalf({ options, texts, program, stack }: BenchRun): Promise<HalfFigures> {
   return onOwnHub(false, async (hub, server) => {
     const info = hub.info;
     const hubArgs = {
@@ -282,34 +304,21 @@ async function identitiesHalf(
     const time = new Date().toISOString();
     const encrypter = passphraseEncrypter();
     const states: ResourceV3[] = [];
-    const errors: string[] = [];
-    const cpuBefore = { hub: cpuSecondsOf(info.pid), provider: cpuSecondsOf(server.pid) };
-    const started = performance.now();
-    await pool(options.devices, options.parallel, async (i) => {
-      const deviceId = `bench-${String(i).padStart(7, "0")}`;
-      const registration = { ...program.device, name: deviceResourceName("fleet", "device", deviceId) };
-      try {
+    const cost = await measured(
+      { hub: info.pid, provider: server.pid },
+      options.devices,
+      options.parallel,
+      async (i) => {
+        const registration = { ...program.device, name: deviceResourceName("fleet", "device", itemId(i)) };
         const step = await createResource(server, texts.DeviceIdentity, registration, {
           ...hubArgs,
-          deviceId,
+          deviceId: itemId(i),
         });
         states.push(customResourceState(stack, registration, step, encrypter, time));
-      } catch (error) {
-        errors.push(`${deviceId}: ${(error as { details?: string }).details ?? String(error)}`);
-      }
-    });
-    const seconds = (performance.now() - started) / 1000;
+      },
+    );
     const resources = [...stackResources(stack, time), componentState(stack, program.fleet, time), ...states];
-    return {
-      items: options.devices,
-      failed: errors.length,
-      seconds,
-      perSecond: states.length / seconds,
-      hub: processFigures(info.pid, cpuBefore.hub, options.devices),
-      provider: processFigures(server.pid, cpuBefore.provider, options.devices),
-      state: stateFigures(resources, options.devices, encrypter),
-      errors: errors.slice(0, 5),
-    };
+    return { ...cost, state: stateFigures(resources, options.devices, encrypter) };
   });
 }
 
@@ -377,9 +386,9 @@ async function main(options: DpsBenchOptions): Promise<void> {
     projectRoot: PROJECT_ROOT,
     providerId: randomUUID(),
   };
-  const dps = options.only === "identities" ? undefined : await dpsHalf(options, texts, program, stack);
-  const identities =
-    options.only === "dps" ? undefined : await identitiesHalf(options, texts, program, stack);
+  const run: BenchRun = { options, texts, program, stack };
+  const dps = options.only === "identities" ? undefined : await dpsHalf(run);
+  const identities = options.only === "dps" ? undefined : await identitiesHalf(run);
   const load = os.loadavg()[0];
   if (options.json) {
     const { devices, concurrency, parallel } = options;
