@@ -4,7 +4,7 @@ import { registerDevice } from "../../lib/dps/deviceClient";
 import { deriveDeviceKey } from "../../lib/dps/deviceKey";
 import { dpsServiceClient } from "../../lib/dps/serviceClient";
 import { generateKey } from "../../lib/iothub/sas";
-import { selfSignedCertificate } from "../local-hub/mqttSupport";
+import { selfSignedCertificate, testCertificateAuthority } from "../support/testCertificates";
 import { useProvidersOnHub } from "../registry/providersOnHub";
 import type { Props } from "../support/providerServer";
 
@@ -200,7 +200,7 @@ describe("EnrollmentGroup", () => {
   });
 
   it("creates an X.509 group from a signing certificate; read keeps the declared certificate while DPS holds it", async () => {
-    const ca = selfSignedCertificate("fleet-ca");
+    const ca = testCertificateAuthority("fleet-ca");
     const inputs = group("x509-group", {
       attestation: { type: "x509", x509: { signingCertificates: { primary: { certificate: ca.cert } } } },
     });
