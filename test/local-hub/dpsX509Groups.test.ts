@@ -4,7 +4,8 @@ import type { EnrollmentGroup } from "azure-iot-provisioning-service/dist/interf
 import type { RegistrationResult } from "azure-iot-provisioning-device/dist/interfaces";
 import { registerDevice } from "../../lib/dps/deviceClient";
 import { dpsServiceClient } from "../../lib/dps/serviceClient";
-import { useSuiteHub } from "../support/suiteHub";
+import { deviceExists, useSuiteHub } from "../support/suiteHub";
+import { rejection } from "./dpsSupport";
 import {
   issueCertificate,
   selfSignedCertificate,
@@ -64,15 +65,6 @@ async function putGroup(
   ).responseBody;
 }
 
-async function rejection(call: Promise<unknown>): Promise<Error & { result?: { status?: string } }> {
-  try {
-    await call;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the call to fail");
-}
-
 /** A refused service call's status and DPS error body. */
 async function serviceFailure(call: Promise<unknown>): Promise<{ status: number; message: string }> {
   const failed = (await rejection(call)) as Error & {
@@ -81,16 +73,6 @@ async function serviceFailure(call: Promise<unknown>): Promise<{ status: number;
   };
   const body = JSON.parse(failed.responseBody ?? "{}") as { message: string };
   return { status: failed.response?.statusCode ?? 0, message: body.message };
-}
-
-async function deviceExists(deviceId: string): Promise<boolean> {
-  try {
-    await suite.registry.get(deviceId);
-    return true;
-  } catch (error) {
-    if ((error as Error).name === "DeviceNotFoundError") return false;
-    throw error;
-  }
 }
 
 /** The registration ids DPS lists under a group. */
@@ -200,7 +182,7 @@ describe("X.509 enrollment groups: device registration with the device SDK", () 
     expect((await suite.registry.getTwin("sensor-0004")).responseBody.tags).toEqual({ site: "fleet-root" });
     // Without the intermediate the leaf leads nowhere: DPS has only the root.
     await rejection(register("sensor-0005", withChain(issueCertificate(lineC, "sensor-0005"))));
-    expect(await deviceExists("sensor-0005")).toBe(false);
+    expect(await deviceExists(suite.registry, "sensor-0005")).toBe(false);
     await dps().deleteEnrollmentGroup("fleet-root");
   });
 
@@ -222,7 +204,7 @@ describe("X.509 enrollment groups: device registration with the device SDK", () 
     );
     expect(refused.message).toMatch(/not authorized|unauthorized/i);
     await logged;
-    expect(await deviceExists("stranger-0001")).toBe(false);
+    expect(await deviceExists(suite.registry, "stranger-0001")).toBe(false);
     await expect(dps().getDeviceRegistrationState("stranger-0001")).rejects.toThrow();
   });
 
@@ -231,12 +213,12 @@ describe("X.509 enrollment groups: device registration with the device SDK", () 
     const forged = issueCertificate(forger, "fleet-intermediate", { ca: true });
     const leaf = issueCertificate(forged, "forged-0001");
     await rejection(register("forged-0001", withChain(leaf, forged)));
-    expect(await deviceExists("forged-0001")).toBe(false);
+    expect(await deviceExists(suite.registry, "forged-0001")).toBe(false);
     // Nor does a device's own leaf, used as a CA to sign another, carry the chain on.
     const notCa = issueCertificate(intermediate, "not-a-ca");
     const below = issueCertificate(notCa, "below-0001");
     await rejection(register("below-0001", withChain(below, notCa)));
-    expect(await deviceExists("below-0001")).toBe(false);
+    expect(await deviceExists(suite.registry, "below-0001")).toBe(false);
   });
 
   it("refuses an expired leaf of the group's CA, saying why", async () => {
@@ -248,7 +230,7 @@ describe("X.509 enrollment groups: device registration with the device SDK", () 
     );
     await rejection(register("expired-0001", withChain(expired)));
     await logged;
-    expect(await deviceExists("expired-0001")).toBe(false);
+    expect(await deviceExists(suite.registry, "expired-0001")).toBe(false);
   });
 
   it("refuses a registration id that is not the certificate's CN", async () => {
@@ -258,8 +240,8 @@ describe("X.509 enrollment groups: device registration with the device SDK", () 
     );
     await rejection(register("sensor-9999", withChain(leaf)));
     await logged;
-    expect(await deviceExists("sensor-9999")).toBe(false);
-    expect(await deviceExists("sensor-0003")).toBe(false);
+    expect(await deviceExists(suite.registry, "sensor-9999")).toBe(false);
+    expect(await deviceExists(suite.registry, "sensor-0003")).toBe(false);
   });
 
   it("answers a disabled group's device `disabled` and creates nothing", async () => {
@@ -267,7 +249,7 @@ describe("X.509 enrollment groups: device registration with the device SDK", () 
     await putGroup("paused-fleet", ca, { provisioningStatus: "disabled" });
     const refused = await rejection(register("paused-0001", withChain(issueCertificate(ca, "paused-0001"))));
     expect(refused.result?.status).toBe("disabled");
-    expect(await deviceExists("paused-0001")).toBe(false);
+    expect(await deviceExists(suite.registry, "paused-0001")).toBe(false);
   });
 
   it("a re-registration with a renewed leaf of the same CA moves the identity to the new certificate", async () => {
