@@ -171,6 +171,13 @@ describe("X.509 enrollment groups: device registration with the device SDK", () 
     const leaf = issueCertificate(deeper, "sensor-0002");
     const result = await register("sensor-0002", withChain(leaf, deeper, intermediate));
     expect(result).toMatchObject({ deviceId: "sensor-0002", status: "assigned" });
+    // The hub takes the device presenting the same chain (it goes by the leaf's thumbprint).
+    const client = await openDeviceClientWithCertificate(
+      suite.hub.info,
+      "sensor-0002",
+      withChain(leaf, deeper, intermediate),
+    );
+    await client.close();
     // Of the two groups on its chain, the one whose CA is closest to the leaf (the intermediate) takes it.
     expect((await suite.registry.getTwin("sensor-0002")).responseBody.tags).toEqual({
       site: "fleet-intermediate",
