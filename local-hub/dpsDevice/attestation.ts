@@ -186,6 +186,13 @@ function checkGroupCertificate(
   chain: readonly X509Certificate[],
   now: Date,
 ): AttestationResult {
+  const groups = backend.x509Groups();
+  if (groups.length === 0) {
+    return {
+      ok: false,
+      reason: `no X.509 individual enrollment for '${registrationId}' and no X.509 enrollment group`,
+    };
+  }
   const leaf = chain[0];
   if (!leaf) return { ok: false, reason: "the client certificate could not be read" };
   if (commonNameOf(leaf) !== registrationId) {
@@ -197,7 +204,6 @@ function checkGroupCertificate(
   let best: { group: EnrollmentGroupRecord; links: number } | undefined;
   // Why a chain that reaches a group's certificate was still refused (validity), for the log.
   let refusal: string | undefined;
-  const groups = backend.x509Groups();
   for (const group of groups) {
     const signing = group.attestation.x509?.signingCertificates;
     for (const entry of [signing?.primary, signing?.secondary]) {
@@ -215,10 +221,7 @@ function checkGroupCertificate(
   if (!best) {
     return {
       ok: false,
-      reason:
-        groups.length === 0
-          ? `no X.509 individual enrollment for '${registrationId}' and no X.509 enrollment group`
-          : `the client certificate chains to no X.509 enrollment group's signing certificate${refusal ? ` (${refusal})` : ""}`,
+      reason: `the client certificate chains to no X.509 enrollment group's signing certificate${refusal ? ` (${refusal})` : ""}`,
     };
   }
   return {
