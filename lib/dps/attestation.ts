@@ -70,8 +70,9 @@ const CERTIFICATE_MAX_CHARS = 16 * 1024;
 /**
  * The attestation of a PUT body with DPS's rules: a known type; `symmetricKey` with both keys (base64, 16-64
  * bytes) or neither (then both are generated: `registerAttestation`); `x509` with the certificates the kind takes
- * (individual: `clientCertificates`, group: `signingCertificates`), each a parseable X.509 certificate. Returns the
- * attestation as registered (keys generated) only when there is no violation.
+ * (individual: `clientCertificates`, group: `signingCertificates`), each one parseable X.509 certificate and no
+ * other PEM block, a group's a CA certificate. Returns the attestation as registered (keys generated) only when
+ * there is no violation.
  */
 export function parseAttestation(
   value: unknown,
