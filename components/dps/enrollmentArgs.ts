@@ -10,20 +10,24 @@ import type { DpsConnectionArgs } from "./dpsConnection";
  * resource classes and the providers read them), and what differs between the two kinds.
  */
 
-/** A certificate as DPS takes it: PEM, or base64 of its DER. */
+/**
+ * A certificate as DPS takes it: one PEM certificate, or base64 of its DER (at most 16 KB; no chain, no private
+ * key). It may come from another resource or a file read by the program (`fs.readFileSync(...)`), hence an Input.
+ */
 export interface CertificateArgs {
-  certificate: string;
+  certificate: pulumi.Input<string>;
 }
 
 export interface X509CertificatesArgs {
-  primary: CertificateArgs;
-  secondary?: CertificateArgs;
+  primary: pulumi.Input<CertificateArgs>;
+  secondary?: pulumi.Input<CertificateArgs>;
 }
 
 /**
  * DPS's attestation, in its service API's shape: `symmetricKey` with both keys (base64, 16-64 bytes) or none
  * (DPS generates them), or `x509` with the certificates the kind takes (a group: the CA or intermediate
- * `signingCertificates`; an individual enrollment: the device's `clientCertificates`).
+ * `signingCertificates`, which must be CA certificates, and every device whose certificate chain leads to one of
+ * them may register, under its certificate's CN; an individual enrollment: the device's `clientCertificates`).
  */
 export type AttestationArgs =
   | { type: "symmetricKey"; symmetricKey?: { primaryKey: string; secondaryKey: string } }

@@ -70,8 +70,9 @@ const CERTIFICATE_MAX_CHARS = 16 * 1024;
 /**
  * The attestation of a PUT body with DPS's rules: a known type; `symmetricKey` with both keys (base64, 16-64
  * bytes) or neither (then both are generated: `registerAttestation`); `x509` with the certificates the kind takes
- * (individual: `clientCertificates`, group: `signingCertificates`), each a parseable X.509 certificate. Returns the
- * attestation as registered (keys generated) only when there is no violation.
+ * (individual: `clientCertificates`, group: `signingCertificates`), each one parseable X.509 certificate and no
+ * other PEM block, a group's a CA certificate. Returns the attestation as registered (keys generated) only when
+ * there is no violation.
  */
 export function parseAttestation(
   value: unknown,
@@ -132,7 +133,7 @@ function parseX509(
       rule: `is not taken by an ${kind === "enrollment" ? "individual enrollment" : "enrollment group"}: give ${wanted}`,
     });
   }
-  const certificates = parseCertificates(value[wanted], `${field}.${wanted}`, violations);
+  const certificates = parseCertificates(value[wanted], `${field}.${wanted}`, kind, violations);
   if (violations.length > 0 || !certificates) return { violations };
   return {
     attestation: {
@@ -152,63 +153,75 @@ function parseX509(
 function parseCertificates(
   value: unknown,
   field: string,
+  kind: EnrollmentKind,
   violations: RuleViolation[],
 ): X509Certificates | undefined {
   if (!isPlainObject(value)) {
     violations.push({ field, rule: "is required: an object with a primary certificate" });
     return undefined;
   }
-  const primary = parseCertificate(value.primary, `${field}.primary`, violations);
+  const primary = parseCertificate(value.primary, `${field}.primary`, kind, violations);
   if (!primary && (value.primary === undefined || value.primary === null)) {
     violations.push({ field: `${field}.primary`, rule: "is required" });
   }
   const secondary =
     value.secondary === undefined || value.secondary === null
       ? null
-      : (parseCertificate(value.secondary, `${field}.secondary`, violations) ?? null);
+      : (parseCertificate(value.secondary, `${field}.secondary`, kind, violations) ?? null);
   return primary ? { primary, secondary } : undefined;
 }
 
 function parseCertificate(
   value: unknown,
   field: string,
+  kind: EnrollmentKind,
   violations: RuleViolation[],
 ): X509CertificateWithInfo | undefined {
   if (value === undefined || value === null) return undefined;
   const text = isPlainObject(value) ? value.certificate : undefined;
+  const refuse = (rule: string): undefined => void violations.push({ field: `${field}.certificate`, rule });
   if (typeof text !== "string" || text.trim() === "") {
-    violations.push({ field: `${field}.certificate`, rule: "must be a certificate (PEM or base64 DER)" });
-    return undefined;
+    return refuse("must be a certificate (PEM or base64 DER)");
   }
   if (text.length > CERTIFICATE_MAX_CHARS) {
-    violations.push({
-      field: `${field}.certificate`,
-      rule: `must be at most ${CERTIFICATE_MAX_CHARS} characters`,
-    });
-    return undefined;
+    return refuse(`must be at most ${CERTIFICATE_MAX_CHARS} characters`);
   }
-  const info = certificateInfo(text);
-  if (!info) {
-    violations.push({
-      field: `${field}.certificate`,
-      rule: "must be an X.509 certificate (PEM or base64 DER)",
-    });
-    return undefined;
+  // Node reads the first PEM block and ignores the rest: a chain or a pasted private key would pass unseen.
+  const blocks = text.match(/-----BEGIN [^-]*-----/g) ?? [];
+  if (blocks.some((block) => block !== "-----BEGIN CERTIFICATE-----")) {
+    return refuse("must hold certificates only (PEM blocks BEGIN CERTIFICATE; never a private key)");
   }
-  return { certificate: text, info };
+  if (blocks.length > 1) return refuse("must be one certificate, not a chain");
+  const certificate = x509CertificateOf(text);
+  if (!certificate) return refuse("must be an X.509 certificate (PEM or base64 DER)");
+  // A group's devices are those whose certificates it signed: only a CA can have signed any.
+  if (kind === "enrollmentGroup" && !certificate.ca) {
+    return refuse(
+      "must be a CA certificate (basicConstraints cA: true), the root or intermediate that signs the devices' certificates, not a device's own",
+    );
+  }
+  return { certificate: text, info: infoOf(certificate) };
 }
 
-/** DPS's info of a certificate; undefined when the text is no certificate. Thumbprints are uppercase hex. */
-export function certificateInfo(text: string): X509CertificateInfo | undefined {
+/** A certificate as DPS takes it (PEM, or base64 of its DER); undefined when the text is no certificate. */
+export function x509CertificateOf(text: string): X509Certificate | undefined {
   const trimmed = text.trim();
-  let certificate: X509Certificate;
   try {
-    certificate = new X509Certificate(
+    return new X509Certificate(
       trimmed.startsWith("-----BEGIN") ? trimmed : Buffer.from(trimmed.replace(/\s+/g, ""), "base64"),
     );
   } catch {
     return undefined;
   }
+}
+
+/** DPS's info of a certificate; undefined when the text is no certificate. Thumbprints are uppercase hex. */
+export function certificateInfo(text: string): X509CertificateInfo | undefined {
+  const certificate = x509CertificateOf(text);
+  return certificate && infoOf(certificate);
+}
+
+function infoOf(certificate: X509Certificate): X509CertificateInfo {
   const hex = (fingerprint: string): string => fingerprint.replace(/:/g, "").toUpperCase();
   return {
     subjectName: distinguishedName(certificate.subject),

@@ -1,4 +1,5 @@
-import { attestationThumbprints } from "../../lib/dps/attestation";
+import type { X509Certificate } from "node:crypto";
+import { attestationThumbprints, x509CertificateOf } from "../../lib/dps/attestation";
 import { deriveDeviceKey } from "../../lib/dps/deviceKey";
 import type { EnrollmentGroupRecord, IndividualEnrollmentRecord } from "../../lib/dps/enrollment";
 import { REGISTRATION_KEY_NAME, registrationUsernamePrefix } from "../../lib/dps/registrationProtocol";
@@ -7,6 +8,7 @@ import { describeViolations } from "../../lib/iothub/rules";
 import { verifySignature, type ParsedSasToken } from "../../lib/iothub/sas";
 import { verifySasToken } from "../authentication/sasToken";
 import type { ConnectAttempt } from "../mqtt/authenticate";
+import { chainLeadsTo, commonNameOf, LEADS_NOWHERE } from "./certificateChain";
 
 /**
  * Who a CONNECT to the DPS's device endpoint claims to register and whether it proves it, as DPS decides: the
@@ -14,8 +16,11 @@ import type { ConnectAttempt } from "../mqtt/authenticate";
  * id; the password is a SAS token over `{idScope}/registrations/{registrationId}` with `skn=registration`, signed
  * with the individual enrollment's key or, for a device of a symmetric-key enrollment group, with the key derived
  * from the group's key and the registration id (lib/dps/deviceKey.ts); or there is no password and the TLS client
- * certificate's thumbprint is one an X.509 individual enrollment registered. An individual enrollment takes
- * precedence over groups, as on DPS. A disabled enrollment still attests: its registration is refused with DPS's
+ * certificate's thumbprint is one an X.509 individual enrollment registered, or, without an individual enrollment,
+ * the certificate's chain leads to an X.509 enrollment group's signing certificate (certificateChain.ts) and the
+ * registration id is the certificate's subject common name. An individual enrollment takes precedence over groups,
+ * as on DPS; of several groups on a device's chain, the one whose certificate is closest to the leaf wins (then the
+ * first by group id). A disabled enrollment still attests: its registration is refused with DPS's
  * `disabled` status, not at CONNECT.
  */
 
@@ -40,6 +45,8 @@ export interface AttestationBackend {
   getEnrollment(registrationId: string): IndividualEnrollmentRecord | undefined;
   /** Every symmetric-key enrollment group (DPS allows at most 100). */
   symmetricKeyGroups(): EnrollmentGroupRecord[];
+  /** Every X.509 enrollment group (at most 100), in group id order. */
+  x509Groups(): EnrollmentGroupRecord[];
 }
 
 export function attestConnect(
@@ -66,6 +73,9 @@ export function attestConnect(
   const password = attempt.password?.toString("utf8");
   const enrollment = backend.getEnrollment(registrationId);
   if (password) return checkSasToken(backend, idScope, registrationId, enrollment, password, now);
+  if (!enrollment && attempt.certificateThumbprints) {
+    return checkGroupCertificate(backend, registrationId, attempt.certificateChain ?? [], now);
+  }
   return checkCertificate(registrationId, enrollment, attempt.certificateThumbprints, now);
 }
 
@@ -164,6 +174,68 @@ function checkCertificate(
         type: "selfSigned",
         primaryThumbprint: certificates!.primary.info.sha256Thumbprint,
         secondaryThumbprint: certificates!.secondary?.info.sha256Thumbprint ?? null,
+      },
+    },
+  };
+}
+
+/** A device of an X.509 enrollment group: its chain leads to the group's signing certificate, its CN is its id. */
+function checkGroupCertificate(
+  backend: AttestationBackend,
+  registrationId: string,
+  chain: readonly X509Certificate[],
+  now: Date,
+): AttestationResult {
+  const groups = backend.x509Groups();
+  if (groups.length === 0) {
+    return {
+      ok: false,
+      reason: `no X.509 individual enrollment for '${registrationId}' and no X.509 enrollment group`,
+    };
+  }
+  const leaf = chain[0];
+  if (!leaf) return { ok: false, reason: "the client certificate could not be read" };
+  if (commonNameOf(leaf) !== registrationId) {
+    return {
+      ok: false,
+      reason: "the registration id must be the client certificate's subject common name (CN)",
+    };
+  }
+  let best: { group: EnrollmentGroupRecord; links: number } | undefined;
+  // Why a chain that reaches a group's certificate was still refused (validity), for the log.
+  let refusal: string | undefined;
+  for (const group of groups) {
+    const signing = group.attestation.x509?.signingCertificates;
+    for (const entry of [signing?.primary, signing?.secondary]) {
+      const certificate = entry?.certificate ? x509CertificateOf(entry.certificate) : undefined;
+      if (!certificate) continue;
+      const verdict = chainLeadsTo(chain, certificate, now);
+      if (!verdict.ok) {
+        if (verdict.reason !== LEADS_NOWHERE)
+          refusal ??= `group '${group.enrollmentGroupId}': ${verdict.reason}`;
+        continue;
+      }
+      if (!best || verdict.links < best.links) best = { group, links: verdict.links };
+    }
+  }
+  if (!best) {
+    return {
+      ok: false,
+      reason: `the client certificate chains to no X.509 enrollment group's signing certificate${refusal ? ` (${refusal})` : ""}`,
+    };
+  }
+  return {
+    ok: true,
+    registrationId,
+    attestation: {
+      source: "enrollmentGroup",
+      group: best.group,
+      // The local hub has no CA certificate registry to authenticate a `certificateAuthority` device with: the
+      // identity registers the leaf's thumbprint instead (docs/architecture.md, Device registration).
+      credentials: {
+        type: "selfSigned",
+        primaryThumbprint: leaf.fingerprint256.replace(/:/g, ""),
+        secondaryThumbprint: null,
       },
     },
   };

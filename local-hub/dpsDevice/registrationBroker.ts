@@ -14,10 +14,11 @@ import {
 } from "../../lib/dps/registrationProtocol";
 import { isPlainObject } from "../../lib/iothub/twin";
 import { DPS_ERROR_CODES, DpsError, dpsBadRequest } from "../errors/dpsError";
-import { peerCertificateThumbprints } from "../mqtt/authenticate";
+import { peerCertificateChain, peerCertificateThumbprints } from "../mqtt/authenticate";
 import { grantAtMostQos1, publishRefusal } from "../mqtt/deviceBroker";
 import { TokenExpiry } from "../mqtt/tokenExpiry";
 import { attestConnect, type Attestation } from "./attestation";
+import { MAX_CHAIN_CERTIFICATES } from "./certificateChain";
 import { RegistrationOperations } from "./operations";
 import type { DeviceRegistrations } from "./registrations";
 
@@ -109,6 +110,7 @@ export class RegistrationBroker {
         username,
         password,
         certificateThumbprints: peerCertificateThumbprints(client.conn),
+        certificateChain: peerCertificateChain(client.conn, MAX_CHAIN_CERTIFICATES),
       },
       new Date(),
     );

@@ -1,5 +1,6 @@
 import type {
   DeviceRegistrationState,
+  EnrollmentGroupRecord,
   EnrollmentSettings,
   RegistrationSubstatus,
 } from "../../lib/dps/enrollment";
@@ -43,14 +44,19 @@ export interface DeviceRegistrationsOptions {
 export class DeviceRegistrations {
   constructor(private readonly options: DeviceRegistrationsOptions) {}
 
-  /** What attestation reads: the enrollments and symmetric-key groups of this DPS. */
+  /** What attestation reads: the enrollments and the symmetric-key and X.509 groups of this DPS. */
   readonly attestationBackend: AttestationBackend = {
     getEnrollment: (registrationId) => this.options.dps.getEnrollment(registrationId),
-    symmetricKeyGroups: () =>
-      this.options.dps
-        .listEnrollmentGroups("", 2 * DPS_LIMITS.enrollmentGroupsPerAttestation)
-        .items.filter((group) => group.attestation.type === "symmetricKey"),
+    symmetricKeyGroups: () => this.groupsOf("symmetricKey"),
+    x509Groups: () => this.groupsOf("x509"),
   };
+
+  /** DPS holds at most 100 groups per attestation kind: one page of both kinds holds them all. */
+  private groupsOf(type: "symmetricKey" | "x509"): EnrollmentGroupRecord[] {
+    return this.options.dps
+      .listEnrollmentGroups("", 2 * DPS_LIMITS.enrollmentGroupsPerAttestation)
+      .items.filter((group) => group.attestation.type === type);
+  }
 
   /**
    * Registers the device an attestation proved (at CONNECT). The enrollment is read again: it may have been

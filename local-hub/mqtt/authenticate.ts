@@ -1,4 +1,5 @@
-import type { TLSSocket } from "node:tls";
+import { X509Certificate } from "node:crypto";
+import type { DetailedPeerCertificate, TLSSocket } from "node:tls";
 import { verifySasToken } from "../authentication/sasToken";
 import { scopeAdmits } from "../authentication/tokenScope";
 import type { IdentityRef } from "../events";
@@ -25,6 +26,11 @@ export interface ConnectAttempt {
    * server requests the certificate without verifying it: a self-signed one has no chain to check).
    */
   certificateThumbprints?: { sha1: string; sha256: string; notBefore?: Date; notAfter?: Date };
+  /**
+   * The client's certificate and the issuers it presented with it, leaf first (`peerCertificateChain`); unverified.
+   * The local DPS checks it against its X.509 enrollment groups; the hub goes by thumbprint only.
+   */
+  certificateChain?: X509Certificate[];
 }
 
 /** Parses `{d}` / `{d}/{m}`. Ids cannot contain `/` (IoT Hub's id alphabet), so one slash separates them. */
@@ -145,4 +151,24 @@ export function peerCertificateThumbprints(socket: unknown): ConnectAttempt["cer
     notBefore: new Date(certificate.valid_from),
     notAfter: new Date(certificate.valid_to),
   };
+}
+
+/**
+ * The certificates the TLS client presented, leaf first, each issuer after what it issued (as OpenSSL orders the
+ * peer's chain by issuer name; nothing verified), at most `limit` of them. OpenSSL may append an issuer from the
+ * server's own trust store (the hub's CA): whoever reads the chain verifies each signature itself.
+ */
+export function peerCertificateChain(socket: unknown, limit: number): X509Certificate[] {
+  const tlsSocket = socket as Partial<TLSSocket>;
+  if (typeof tlsSocket.getPeerCertificate !== "function") return [];
+  const chain: X509Certificate[] = [];
+  const seen = new Set<string>();
+  let certificate: DetailedPeerCertificate | undefined = tlsSocket.getPeerCertificate(true);
+  // A self-signed certificate is its own issuerCertificate: stop at the first one seen twice.
+  while (certificate?.raw && chain.length < limit && !seen.has(certificate.fingerprint256)) {
+    seen.add(certificate.fingerprint256);
+    chain.push(new X509Certificate(certificate.raw));
+    certificate = certificate.issuerCertificate;
+  }
+  return chain;
 }

@@ -16,7 +16,9 @@ export interface DeviceTlsCredentials {
  * checked by the endpoint's own authentication, not by TLS: SAS clients send none, and X.509 devices present
  * self-signed certificates that no CA vouches for, which Node would drop before the MQTT CONNECT if TLS judged them
  * (`rejectUnauthorized: true`). A presented certificate is accepted only when its thumbprint is registered (the
- * hub's mqtt/authenticate.ts, the DPS's dpsDevice/attestation.ts) and it is inside its validity period.
+ * hub's mqtt/authenticate.ts, the DPS's dpsDevice/attestation.ts) or, at the DPS, when the chain it came with
+ * verifies up to an X.509 enrollment group's CA (dpsDevice/certificateChain.ts), and it is inside its validity
+ * period.
  */
 export function createDeviceTlsServer(
   credentials: DeviceTlsCredentials,

@@ -1,5 +1,5 @@
 import { Duplex } from "node:stream";
-import type { PeerCertificate, TLSSocket } from "node:tls";
+import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from "node:tls";
 import { PacketSizeCheck, type PacketRefusal } from "./packetSizeCheck";
 
 /**
@@ -24,9 +24,12 @@ export class SizeLimitedConnection extends Duplex {
     socket.on("close", () => this.destroy());
   }
 
-  /** The client's certificate: mqtt/authenticate.ts reads it from aedes' connection to match X.509 identities. */
-  getPeerCertificate(): PeerCertificate {
-    return this.socket.getPeerCertificate();
+  /**
+   * The client's certificate: mqtt/authenticate.ts reads it from aedes' connection to match X.509 identities;
+   * `detailed` adds the issuers the client presented (the local DPS follows them to an enrollment group's CA).
+   */
+  getPeerCertificate(detailed?: boolean): PeerCertificate | DetailedPeerCertificate {
+    return this.socket.getPeerCertificate(detailed === true);
   }
 
   override _read(): void {

@@ -1,4 +1,4 @@
-import { selfSignedCertificate } from "../local-hub/mqttSupport";
+import { selfSignedCertificate, testCertificateAuthority } from "../support/testCertificates";
 import {
   serializedProviders,
   startProviderServer,
@@ -50,7 +50,7 @@ const reasons = async (kind: string, inputs: Props): Promise<string[]> =>
 
 describe("check()", () => {
   it("takes a valid group and a valid individual enrollment, unchanged", async () => {
-    const ca = selfSignedCertificate("fleet-ca");
+    const ca = testCertificateAuthority("fleet-ca");
     const inputs = group({
       attestation: { type: "x509", x509: { signingCertificates: { primary: { certificate: ca.cert } } } },
       allocationPolicy: "static",
@@ -140,6 +140,14 @@ describe("check()", () => {
       "a certificate that is none",
       { type: "x509", x509: { signingCertificates: { primary: { certificate: "not a certificate" } } } },
       "attestation.x509.signingCertificates.primary.certificate: must be an X.509 certificate",
+    ],
+    [
+      "a device's own certificate (no CA) as the signing certificate",
+      {
+        type: "x509",
+        x509: { signingCertificates: { primary: { certificate: selfSignedCertificate("device-1").cert } } },
+      },
+      "attestation.x509.signingCertificates.primary.certificate: must be a CA certificate (basicConstraints cA: true)",
     ],
     [
       "an oversized certificate",
@@ -246,7 +254,7 @@ describe("diff()", () => {
       deleteBeforeReplace: false,
     });
     for (const change of [
-      { caCertificate: selfSignedCertificate("ca").cert },
+      { caCertificate: testCertificateAuthority("ca").cert },
       { capabilities: { iotEdge: true } },
     ]) {
       expect(await server.diff(providers.EnrollmentGroup, "fleet", outs(group()), group(change))).toEqual({
@@ -262,8 +270,8 @@ describe("diff()", () => {
       group({
         attestation: { type: "x509", x509: { signingCertificates: { primary: { certificate: pem } } } },
       });
-    const first = selfSignedCertificate("ca-1").cert;
-    const second = selfSignedCertificate("ca-2").cert;
+    const first = testCertificateAuthority("ca-1").cert;
+    const second = testCertificateAuthority("ca-2").cert;
     expect(
       (await server.diff(providers.EnrollmentGroup, "fleet", outs(x509(first)), x509(first))).changes,
     ).toBe("none");

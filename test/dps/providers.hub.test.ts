@@ -4,7 +4,11 @@ import { registerDevice } from "../../lib/dps/deviceClient";
 import { deriveDeviceKey } from "../../lib/dps/deviceKey";
 import { dpsServiceClient } from "../../lib/dps/serviceClient";
 import { generateKey } from "../../lib/iothub/sas";
-import { selfSignedCertificate } from "../local-hub/mqttSupport";
+import {
+  issueCertificate,
+  selfSignedCertificate,
+  testCertificateAuthority,
+} from "../support/testCertificates";
 import { useProvidersOnHub } from "../registry/providersOnHub";
 import type { Props } from "../support/providerServer";
 
@@ -199,14 +203,24 @@ describe("EnrollmentGroup", () => {
     });
   });
 
-  it("creates an X.509 group from a signing certificate; read keeps the declared certificate while DPS holds it", async () => {
-    const ca = selfSignedCertificate("fleet-ca");
+  it("creates an X.509 group from a signing certificate, a device of that CA registers through it; read keeps the declared certificate while DPS holds it", async () => {
+    const ca = testCertificateAuthority("fleet-ca");
     const inputs = group("x509-group", {
       attestation: { type: "x509", x509: { signingCertificates: { primary: { certificate: ca.cert } } } },
     });
     const { id, outs } = await createResource("EnrollmentGroup", inputs);
     expect(outs.primaryKey).toBeUndefined();
     expect((await heldGroup("x509-group")).attestation).toMatchObject({ type: "x509" });
+    const leaf = issueCertificate(ca, "x509-dev-1");
+    const result = await registerDevice({
+      provisioningHost: `${suite.hub.info.dps!.host}:${suite.hub.info.dps!.mqttPort}`,
+      idScope: suite.hub.info.dps!.idScope,
+      registrationId: "x509-dev-1",
+      certificate: { cert: leaf.cert, key: leaf.key },
+      caCertificate: suite.caPem,
+    });
+    expect(result).toMatchObject({ status: "assigned", deviceId: "x509-dev-1" });
+    expect((await suite.registry.getTwin("x509-dev-1")).responseBody.tags).toEqual(INITIAL_TWIN.tags);
     const read = await suite.server.read(suite.texts.EnrollmentGroup, id, outs);
     expect((await suite.server.diff(suite.texts.EnrollmentGroup, id, read.props, inputs)).changes).toBe(
       "none",

@@ -51,3 +51,20 @@ it.each(["EnrollmentGroup", "IndividualEnrollment"])(
     if (kind === "EnrollmentGroup") expect(entry!.inputs.enrollmentGroupId).toBe("fleet");
   },
 );
+
+it("takes an X.509 group's signing certificate as an Input (another resource's output, a file the program read)", async () => {
+  const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  const group = new EnrollmentGroup("x509-fleet", {
+    ...dps,
+    attestation: {
+      type: "x509",
+      x509: { signingCertificates: { primary: { certificate: pulumi.output(pem) } } },
+    },
+  });
+  await new Promise<void>((resolve) => group.urn.apply(() => resolve()));
+  const entry = registered.find((r) => r.inputs.enrollmentGroupId === "x509-fleet");
+  expect(entry!.inputs.attestation).toEqual({
+    type: "x509",
+    x509: { signingCertificates: { primary: { certificate: pem } } },
+  });
+});

@@ -5,6 +5,11 @@ import { attestationThumbprints, publicAttestation } from "../../lib/dps/attesta
 import { deriveDeviceKey } from "../../lib/dps/deviceKey";
 import { parseEnrollmentGroupBody, parseIndividualEnrollmentBody } from "../../lib/dps/enrollment";
 import { checkEnrollmentGroupId, checkIdScope, checkRegistrationId } from "../../lib/dps/rules";
+import {
+  issueCertificate,
+  selfSignedCertificate,
+  testCertificateAuthority,
+} from "../support/testCertificates";
 
 const HUBS = ["hub.example"];
 const key = (bytes: number): string => Buffer.alloc(bytes, 9).toString("base64");
@@ -238,6 +243,50 @@ describe("enrollment group bodies", () => {
     expect(
       refused({ clientCertificates: { primary: { certificate: certificatePem } } }).map((v) => v.field),
     ).toEqual(["attestation.x509.clientCertificates", "attestation.x509.signingCertificates"]);
+  });
+
+  it("takes only a CA as a group's signing certificate, one certificate and nothing else per field", () => {
+    const refused = (certificate: string, slot: "primary" | "secondary" = "primary") =>
+      parseEnrollmentGroupBody(
+        "g1",
+        {
+          attestation: {
+            type: "x509",
+            x509: {
+              signingCertificates: {
+                primary: { certificate: slot === "primary" ? certificate : certificatePem },
+                secondary: slot === "secondary" ? { certificate } : null,
+              },
+            },
+          },
+        },
+        HUBS,
+      ).violations;
+    const device = selfSignedCertificate("device-1");
+    expect(refused(device.cert)).toEqual([
+      {
+        field: "attestation.x509.signingCertificates.primary.certificate",
+        rule: expect.stringMatching(/^must be a CA certificate \(basicConstraints cA: true\)/),
+      },
+    ]);
+    expect(refused(issueCertificate(testCertificateAuthority("ca"), "leaf").cert, "secondary")[0].field).toBe(
+      "attestation.x509.signingCertificates.secondary.certificate",
+    );
+    expect(refused(certificatePem + certificatePem)[0].rule).toBe("must be one certificate, not a chain");
+    expect(refused(certificatePem + device.key)[0].rule).toMatch(/never a private key/);
+    expect(refused(device.key)[0].rule).toMatch(/never a private key/);
+    // An individual enrollment's client certificate is the device's own: no CA needed.
+    const individual = parseIndividualEnrollmentBody(
+      "device-1",
+      {
+        attestation: {
+          type: "x509",
+          x509: { clientCertificates: { primary: { certificate: device.cert } } },
+        },
+      },
+      HUBS,
+    );
+    expect(individual.violations).toEqual([]);
   });
 });
 

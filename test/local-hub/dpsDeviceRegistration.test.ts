@@ -9,7 +9,8 @@ import { registerDevice } from "../../lib/dps/deviceClient";
 import { dpsTopics } from "../../lib/dps/registrationProtocol";
 import { dpsServiceClient } from "../../lib/dps/serviceClient";
 import { createSasToken, generateKey } from "../../lib/iothub/sas";
-import { useSuiteHub } from "../support/suiteHub";
+import { deviceExists, useSuiteHub } from "../support/suiteHub";
+import { rejection } from "./dpsSupport";
 import {
   closed,
   connected,
@@ -59,25 +60,6 @@ async function putGroup(id: string, extra: Record<string, unknown> = {}): Promis
     initialTwin: INITIAL_TWIN,
     ...extra,
   } as unknown as EnrollmentGroup);
-}
-
-async function rejection(call: Promise<unknown>): Promise<Error & { result?: { status?: string } }> {
-  try {
-    await call;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the call to fail");
-}
-
-async function deviceExists(deviceId: string): Promise<boolean> {
-  try {
-    await suite.registry.get(deviceId);
-    return true;
-  } catch (error) {
-    if ((error as Error).name === "DeviceNotFoundError") return false;
-    throw error;
-  }
 }
 
 /** A raw MQTT client on the DPS's device endpoint, as the SDK connects (clean session, the SDK's username). */
@@ -201,7 +183,7 @@ describe("DPS device registration with the device SDK", () => {
       });
     // Another certificate with the same subject is not the registered one.
     await expect(withCertificate(selfSignedCertificate("x509-device"))).rejects.toThrow();
-    expect(await deviceExists("x509-device")).toBe(false);
+    expect(await deviceExists(suite.registry, "x509-device")).toBe(false);
 
     const result = await withCertificate(certificate);
     expect(result).toMatchObject({ deviceId: "x509-device", status: "assigned" });
@@ -237,11 +219,11 @@ describe("DPS device registration with the device SDK", () => {
     );
     const wrong = await rejection(register("fleet-sim-0100", generateKey()));
     expect(wrong.message).toMatch(/not authorized|unauthorized/i);
-    expect(await deviceExists("fleet-sim-0100")).toBe(false);
+    expect(await deviceExists(suite.registry, "fleet-sim-0100")).toBe(false);
     // A key derived from another group's key is no key of this DPS.
     const unknown = await rejection(register("stranger", deriveDeviceKey(generateKey(), "stranger")));
     expect(unknown.message).toMatch(/not authorized|unauthorized/i);
-    expect(await deviceExists("stranger")).toBe(false);
+    expect(await deviceExists(suite.registry, "stranger")).toBe(false);
     await expect(dps().getDeviceRegistrationState("stranger")).rejects.toThrow();
     await logged;
     // The SDK does not retry a refused CONNECT: one attempt, one refusal.
@@ -263,7 +245,7 @@ describe("DPS device registration with the device SDK", () => {
     // azure-iot-provisioning-device 1.9 knows no `disabled` status: it fails with "status is disabled".
     expect(error.message).toBe("status is disabled");
     expect(error.result).toMatchObject({ status: "disabled" });
-    expect(await deviceExists("paused-1")).toBe(false);
+    expect(await deviceExists(suite.registry, "paused-1")).toBe(false);
   });
 
   it("re-registration keeps the device's data by DPS's default policy (migrateDeviceData)", async () => {
@@ -354,8 +336,8 @@ describe("the DPS device endpoint and hostile input", () => {
       expect(answer.body).toMatchObject({ errorCode: 400004, message: expect.stringMatching(message) });
     }
     await end(client);
-    expect(await deviceExists("raw-bad")).toBe(false);
-    expect(await deviceExists("raw-other")).toBe(false);
+    expect(await deviceExists(suite.registry, "raw-bad")).toBe(false);
+    expect(await deviceExists(suite.registry, "raw-other")).toBe(false);
   });
 
   it("closes the connection of an oversized register request as soon as its header arrives", async () => {
@@ -375,7 +357,7 @@ describe("the DPS device endpoint and hostile input", () => {
     );
     await gone;
     await logged;
-    expect(await deviceExists("raw-big")).toBe(false);
+    expect(await deviceExists(suite.registry, "raw-big")).toBe(false);
   });
 
   it("closes the connection of a publish to another topic or with QoS 2; refuses other subscriptions", async () => {
@@ -394,7 +376,7 @@ describe("the DPS device endpoint and hostile input", () => {
     const qos2Logged = suite.hub.waitForOutput(/dps: raw-qos2 published with QoS 2/);
     qos2.publish(dpsTopics.register("1"), JSON.stringify({ registrationId: "raw-qos2" }), { qos: 2 });
     await qos2Gone;
-    expect(await deviceExists("raw-qos2")).toBe(false);
+    expect(await deviceExists(suite.registry, "raw-qos2")).toBe(false);
     await qos2Logged;
   });
 
@@ -436,7 +418,7 @@ describe("the DPS device endpoint and hostile input", () => {
     });
     await expect(connected(borrowed)).rejects.toMatchObject({ code: 5 });
     await end(borrowed);
-    expect(await deviceExists("raw-scope")).toBe(false);
-    expect(await deviceExists("raw-borrow")).toBe(false);
+    expect(await deviceExists(suite.registry, "raw-scope")).toBe(false);
+    expect(await deviceExists(suite.registry, "raw-borrow")).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import BetterSqlite3 from "better-sqlite3";
 import { SymmetricKeySecurityClient } from "azure-iot-security-symmetric-key";
 import { deriveDeviceKey } from "../../lib/dps/deviceKey";
@@ -9,6 +10,11 @@ import { DeviceRegistrations } from "../../local-hub/dpsDevice/registrations";
 import { DpsError } from "../../local-hub/errors/dpsError";
 import { DpsStore } from "../../local-hub/persistence/dpsStore";
 import { IdentityStore } from "../../local-hub/persistence/identityStore";
+import {
+  issueCertificate,
+  testCertificateAuthority,
+  type TestCertificate,
+} from "../support/testCertificates";
 
 // The registration flow on its own, in memory: attestation of a CONNECT (the SAS token the real
 // azure-iot-security-symmetric-key client makes) and what registering does to the hub's registry and the DPS's
@@ -162,6 +168,72 @@ describe("DPS device attestation", () => {
     const own = enrollment.attestation.symmetricKey!.primaryKey;
     expect((await attest(context, "solo", own)).ok).toBe(true);
     expect((await attest(context, "solo", deriveDeviceKey(GROUP_KEY, "solo"))).ok).toBe(false);
+  });
+});
+
+describe("DPS device attestation with X.509 enrollment groups", () => {
+  const ca = testCertificateAuthority("fleet-ca");
+  /** A CONNECT with no password and `device`'s chain as the TLS client certificate. */
+  const attestCertificate = (
+    context: ReturnType<typeof setup>,
+    registrationId: string,
+    chain: TestCertificate[],
+  ) => {
+    const certificates = chain.map((certificate) => new X509Certificate(certificate.cert));
+    return attestConnect(
+      context.registrations.attestationBackend,
+      context.idScope,
+      {
+        clientId: registrationId,
+        username: username(context.idScope, registrationId),
+        password: undefined,
+        certificateThumbprints: { sha1: chain[0].sha1, sha256: chain[0].sha256 },
+        certificateChain: certificates,
+      },
+      new Date(),
+    );
+  };
+  const putX509Group = (context: ReturnType<typeof setup>, id: string) =>
+    context.dps.putEnrollmentGroup(
+      parseEnrollmentGroupBody(
+        id,
+        {
+          attestation: { type: "x509", x509: { signingCertificates: { primary: { certificate: ca.cert } } } },
+        },
+        [HUB],
+      ).input!,
+      "absent",
+    );
+
+  it("says so when there is no X.509 group at all (symmetric-key groups do not take certificates)", () => {
+    const context = setup();
+    context.putGroup("fleet");
+    expect(attestCertificate(context, "dev-1", [issueCertificate(ca, "dev-1")])).toEqual({
+      ok: false,
+      reason: "no X.509 individual enrollment for 'dev-1' and no X.509 enrollment group",
+    });
+  });
+
+  it("attests a device of the group's CA as the group's, its identity credential the leaf's thumbprint", () => {
+    const context = setup();
+    putX509Group(context, "x509-fleet");
+    const leaf = issueCertificate(ca, "dev-2");
+    const result = attestCertificate(context, "dev-2", [leaf]);
+    expect(result.ok && result.attestation).toMatchObject({
+      source: "enrollmentGroup",
+      group: { enrollmentGroupId: "x509-fleet" },
+      credentials: { type: "selfSigned", primaryThumbprint: leaf.sha256, secondaryThumbprint: null },
+    });
+  });
+
+  it("goes by the individual enrollment of the registration id before any group", () => {
+    const context = setup();
+    putX509Group(context, "x509-fleet");
+    context.putEnrollment("dev-3"); // a symmetric-key one: the group, which would take the device, is not asked
+    expect(attestCertificate(context, "dev-3", [issueCertificate(ca, "dev-3")])).toEqual({
+      ok: false,
+      reason: "no X.509 individual enrollment for 'dev-3'",
+    });
   });
 });
 

@@ -1,4 +1,3 @@
-import { createHash, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import {
@@ -9,9 +8,13 @@ import {
 } from "azure-iot-device";
 import { Mqtt } from "azure-iot-device-mqtt";
 import type { Registry } from "azure-iothub";
-import forge from "node-forge";
 import { createSasToken } from "../../lib/iothub/sas";
 import type { HubInfo } from "../../local-hub/stateDir";
+import {
+  selfSignedCertificate as selfSignedTestCertificate,
+  type TestCertificate,
+  type Validity,
+} from "../support/testCertificates";
 import { openModuleClient as openVerifyModuleClient } from "../../verify/moduleClient";
 
 /** What the device-API suites share: identities, SDK clients and raw MQTT clients against a test hub. */
@@ -221,41 +224,11 @@ export async function openDeviceClientWithCertificate(
 }
 
 /**
- * A self-signed client certificate (node-forge) and its SHA-1 / SHA-256 thumbprints, as IoT Hub registers them;
- * valid from a minute ago for a day unless `validity` says otherwise.
+ * A self-signed client certificate and its SHA-1 / SHA-256 thumbprints, as IoT Hub registers them; valid from a
+ * minute ago for a day unless `validity` says otherwise (test/support/testCertificates.ts).
  */
-export function selfSignedCertificate(
-  commonName: string,
-  validity: { notBefore: Date; notAfter: Date } = {
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + 24 * 3600_000),
-  },
-): {
-  cert: string;
-  key: string;
-  sha1: string;
-  sha256: string;
-} {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const certificate = forge.pki.createCertificate();
-  certificate.publicKey = forge.pki.publicKeyFromPem(
-    publicKey.export({ type: "spki", format: "pem" }).toString(),
-  );
-  certificate.serialNumber = "01";
-  certificate.validity.notBefore = validity.notBefore;
-  certificate.validity.notAfter = validity.notAfter;
-  const attributes = [{ name: "commonName", value: commonName }];
-  certificate.setSubject(attributes);
-  certificate.setIssuer(attributes);
-  const keyPem = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
-  certificate.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
-  const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(certificate)).getBytes(), "binary");
-  return {
-    cert: forge.pki.certificateToPem(certificate),
-    key: keyPem,
-    sha1: createHash("sha1").update(der).digest("hex").toUpperCase(),
-    sha256: createHash("sha256").update(der).digest("hex").toUpperCase(),
-  };
+export function selfSignedCertificate(commonName: string, validity?: Validity): TestCertificate {
+  return selfSignedTestCertificate(commonName, { validity });
 }
 
 /**

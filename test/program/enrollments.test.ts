@@ -1,4 +1,5 @@
 import { parseStackConfig, StackConfigError } from "../../components/config";
+import { issueCertificate, testCertificateAuthority } from "../support/testCertificates";
 import { FAKE_POLICY_KEY, fakeCloud } from "./support/fakeCloud";
 import { isSecretInput, plainInputs, runProgram, type Registration } from "./support/runProgram";
 
@@ -8,6 +9,7 @@ import { isSecretInput, plainInputs, runProgram, type Registration } from "./sup
  */
 
 const GROUP_KEY = Buffer.alloc(32, 9).toString("base64");
+const FLEET_CA = testCertificateAuthority("fleet-ca");
 
 const fleetGroup = {
   enrollmentGroupId: "fleet-a",
@@ -51,6 +53,23 @@ describe("enrollment groups in the stack config", () => {
     expect(isSecretInput(group.inputs.serviceConnectionString)).toBe(true);
     expect(isSecretInput(group.inputs.attestation)).toBe(true);
     expect(group.additionalSecretOutputs).toEqual(expect.arrayContaining(["primaryKey", "secondaryKey"]));
+  });
+
+  it("take an X.509 group whose signing certificate is a CA, in plain config (a certificate is no secret)", async () => {
+    const x509Group = {
+      enrollmentGroupId: "x509-fleet",
+      attestation: {
+        type: "x509",
+        x509: { signingCertificates: { primary: { certificate: FLEET_CA.cert } } },
+      },
+    };
+    const run = await runProgram({
+      stack: "local",
+      config: { target: "local", dps: {}, enrollmentGroups: [x509Group] },
+      engine: fakeCloud(),
+    });
+    const [group] = byType(run.registrations, "EnrollmentGroup");
+    expect(plainInputs(group.inputs)).toMatchObject(x509Group);
   });
 
   it("make nothing of the DPS without `dps`", async () => {
@@ -111,6 +130,24 @@ describe("enrollment groups in the stack config", () => {
       "a wrong attestation",
       { dps: {}, enrollmentGroups: [{ ...fleetGroup, attestation: { type: "tpm" } }] },
       "iothub-provisioner:enrollmentGroups[0].attestation.type: tpm is not supported by the local DPS",
+    ],
+    [
+      "a device's certificate as an X.509 group's signing certificate",
+      {
+        dps: {},
+        enrollmentGroups: [
+          {
+            ...fleetGroup,
+            attestation: {
+              type: "x509",
+              x509: {
+                signingCertificates: { primary: { certificate: issueCertificate(FLEET_CA, "dev").cert } },
+              },
+            },
+          },
+        ],
+      },
+      "iothub-provisioner:enrollmentGroups[0].attestation.x509.signingCertificates.primary.certificate: must be a CA certificate",
     ],
     [
       "a group id twice",

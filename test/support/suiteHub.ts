@@ -50,3 +50,14 @@ export function useSuiteHub(options: StartHubOptions = {}): SuiteHub {
   });
   return suite;
 }
+
+/** Whether the hub has the device (e.g. none after a refused registration). */
+export async function deviceExists(registry: Registry, deviceId: string): Promise<boolean> {
+  try {
+    await registry.get(deviceId);
+    return true;
+  } catch (error) {
+    if ((error as Error).name === "DeviceNotFoundError") return false;
+    throw error;
+  }
+}

@@ -5,7 +5,7 @@ import { dpsServiceClient } from "../../lib/dps/serviceClient";
 import { generateKey } from "../../lib/iothub/sas";
 import type { EnrollmentReport } from "../../verify/enrollment";
 import { startHub, type TestHub } from "../support/hubProcess";
-import { hubRegistry } from "../support/suiteHub";
+import { deviceExists, hubRegistry } from "../support/suiteHub";
 import { runVerify } from "./runVerify";
 
 /**
@@ -20,15 +20,7 @@ const GROUP_KEY = generateKey();
 
 const dps = () => dpsServiceClient(hub.info.dps!.connectionString, readFileSync(hub.info.caFile, "utf8"));
 
-async function exists(deviceId: string): Promise<boolean> {
-  try {
-    await registry.get(deviceId);
-    return true;
-  } catch (error) {
-    if ((error as Error).name === "DeviceNotFoundError") return false;
-    throw error;
-  }
-}
+const exists = (deviceId: string): Promise<boolean> => deviceExists(registry, deviceId);
 
 async function registrationExists(registrationId: string): Promise<boolean> {
   try {
