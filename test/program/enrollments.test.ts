@@ -128,7 +128,7 @@ describe("enrollment groups in the stack config", () => {
     expect(cloud.resourceCount()).toBe(0);
   });
 
-  it("refuse `dps` on the azure target, which makes no DPS resource yet", () => {
+  it("refuse `dps` on the azure target without its name, naming the field and the rule", () => {
     expect(() =>
       parseStackConfig({
         target: "azure",
@@ -138,8 +138,8 @@ describe("enrollment groups in the stack config", () => {
     ).toThrow(
       new StackConfigError([
         {
-          field: "iothub-provisioner:dps",
-          rule: "is for the local target only so far (the azure target makes no DPS resource yet)",
+          field: "iothub-provisioner:dps.name",
+          rule: "is required on the azure target (the DPS's name: 3-64 letters, digits or hyphens, unique in Azure)",
         },
       ]).message,
     );
