@@ -7,7 +7,13 @@ import {
   FAKE_POLICY_KEY,
   fakeCloud,
 } from "./support/fakeCloud";
-import { isSecretInput, plainInputs, runProgram, type Registration } from "./support/runProgram";
+import {
+  appearsInClear,
+  isSecretInput,
+  onlyRegistration,
+  plainInputs,
+  runProgram,
+} from "./support/runProgram";
 
 /**
  * The stack config's `dps` on the azure target, under mocks (azure-native cannot reach Azure here): a DPS resource
@@ -32,22 +38,7 @@ const azureDpsConfig = {
 const DPS_TYPE = "azure-native:deviceprovisioningservices:IotDpsResource";
 const DPS_KEYS = "azure-native:deviceprovisioningservices:listIotDpsResourceKeysForKeyName";
 
-function only(registrations: Registration[], type: string): Registration {
-  const found = registrations.filter((registration) => registration.type === type);
-  expect(found).toHaveLength(1);
-  return found[0];
-}
-
-/** True when `needle` occurs in `value` anywhere outside a secret wrapper. */
-function appearsInClear(value: unknown, needle: string): boolean {
-  if (isSecretInput(value)) return false;
-  if (typeof value === "string") return value.includes(needle);
-  if (Array.isArray(value)) return value.some((item) => appearsInClear(item, needle));
-  if (value !== null && typeof value === "object") {
-    return Object.values(value).some((item) => appearsInClear(item, needle));
-  }
-  return false;
-}
+const only = onlyRegistration;
 
 describe("dps on the azure target", () => {
   it("makes a DPS in the hub's resource group, linked to the hub through the DPS link's policy", async () => {

@@ -1,6 +1,12 @@
 import { parseStackConfig, StackConfigError } from "../../components/config";
 import { FAKE_POLICY_KEY, fakeCloud } from "./support/fakeCloud";
-import { isSecretInput, plainInputs, runProgram, type Registration } from "./support/runProgram";
+import {
+  isSecretInput,
+  plainInputs,
+  runProgram,
+  type Registration,
+  appearsInClear,
+} from "./support/runProgram";
 
 /**
  * The stack config's `dps` and `enrollmentGroups`, under mocks: the local target's DPS and an EnrollmentGroup
@@ -15,17 +21,6 @@ const fleetGroup = {
   initialTwin: { tags: { site: "north" }, properties: { desired: { interval: 10 } } },
   capabilities: { iotEdge: false },
 };
-
-/** True when `needle` occurs in `value` anywhere outside a secret wrapper. */
-function appearsInClear(value: unknown, needle: string): boolean {
-  if (isSecretInput(value)) return false;
-  if (typeof value === "string") return value.includes(needle);
-  if (Array.isArray(value)) return value.some((item) => appearsInClear(item, needle));
-  if (value !== null && typeof value === "object") {
-    return Object.values(value).some((item) => appearsInClear(item, needle));
-  }
-  return false;
-}
 
 const byType = (registrations: Registration[], type: string): Registration[] =>
   registrations.filter((registration) => registration.type === `pulumi-nodejs:dynamic/iothub:${type}`);
