@@ -15,11 +15,9 @@ export interface AzureDpsArgs {
   hubConnectionString: pulumi.Input<string>;
   /** The linked hub's region. */
   hubLocation: pulumi.Input<string>;
+  /** The hub's tags (`hub.tags`), so the two resources are found together. */
   tags?: Record<string, string>;
 }
-
-/** Where devices register with any DPS in Azure's public cloud (its `deviceProvisioningHostName`). */
-export const AZURE_GLOBAL_PROVISIONING_HOST = "global.azure-devices-provisioning.net";
 
 /**
  * The DPS's shared access policies, each with only what its one user needs: the enrollment resources read and
@@ -87,6 +85,7 @@ export class AzureDps extends pulumi.ComponentResource implements DpsOutputs {
     this.provisioningService = service;
     this.idScope = pulumi.unsecret(service.properties.idScope);
     this.serviceHostName = serviceHostName;
+    // `global.azure-devices-provisioning.net` in Azure's public cloud: where every DPS's devices register.
     this.provisioningHost = pulumi.unsecret(service.properties.deviceProvisioningHostName);
     this.enrollmentConnectionString = policyConnectionString(AZURE_DPS_POLICIES.enrollments.keyName);
     this.verifyConnectionString = policyConnectionString(AZURE_DPS_POLICIES.verify.keyName);
