@@ -78,17 +78,17 @@ function stackDps(): DpsOutputs | undefined {
   if (config.target === "local") {
     return localDpsOutputs(new LocalDps("dps", { stateDir: path.resolve(config.localHub.stateDir) }));
   }
-  const azureHub = hub as AzureHub;
-  if (config.dps.name === undefined || azureHub.dpsLinkConnectionString === undefined) {
+  // The config's rules (components/dpsConfig.ts) leave nothing else here: a name, and auth sas.
+  if (!(hub instanceof AzureHub) || config.dps.name === undefined || !hub.dpsLinkConnectionString) {
     throw new pulumi.RunError("iothub-provisioner:dps: the azure target needs dps.name and auth sas");
   }
   return new AzureDps("dps", {
     name: config.dps.name,
     sku: config.dps.sku,
-    resourceGroupName: azureHub.resourceGroup.name,
-    location: azureHub.resourceGroup.location,
-    hubConnectionString: azureHub.dpsLinkConnectionString,
-    hubLocation: azureHub.iotHub.location,
+    resourceGroupName: hub.resourceGroup.name,
+    location: hub.resourceGroup.location,
+    hubConnectionString: hub.dpsLinkConnectionString,
+    hubLocation: hub.iotHub.location,
     tags: config.hub.tags,
   });
 }
