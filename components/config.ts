@@ -51,6 +51,12 @@ export const PROVISIONER_RIGHTS = ["RegistryWrite", "ServiceConnect"] as const;
 /** Azure's name for the owner policy, created only when `hub.ownerPolicy` is true. */
 export const OWNER_POLICY_NAME = "iothubowner";
 
+/**
+ * The hub policy the azure target's DPS links the hub with (made only with `dps`): a key of its own, so the
+ * provisioner's policy can be renewed or removed without cutting DPS off.
+ */
+export const DPS_LINK_POLICY_NAME = "provisioningservice";
+
 const TARGETS = ["azure", "local"] as const;
 
 /** A twin section this stack owns (tags or desired properties), checked by IoT Hub's rules for it. */
@@ -332,6 +338,16 @@ function crossKeyViolations(raw: Record<string, unknown>): RuleViolation[] {
     violations.push({
       field: configPath(["policyName"]),
       rule: `must not be ${OWNER_POLICY_NAME} when hub.ownerPolicy is true (that name is the owner policy's)`,
+    });
+  }
+  if (
+    raw.target === "azure" &&
+    raw.dps !== undefined &&
+    (raw.policyName ?? "provisioner") === DPS_LINK_POLICY_NAME
+  ) {
+    violations.push({
+      field: configPath(["policyName"]),
+      rule: `must not be ${DPS_LINK_POLICY_NAME} when dps is declared on the azure target (that name is the DPS link's policy)`,
     });
   }
   violations.push(...entraKeyViolations(raw));

@@ -14,7 +14,10 @@ import { closedObject, type SchemaPath } from "./schemaViolations";
  */
 
 export const dpsSchema = closedObject({
-  /** The DPS's name on Azure (3-64 letters, digits or hyphens); the local target uses the local hub's DPS. */
+  /**
+   * The DPS's name on Azure (3-64 letters, digits or hyphens; required there, dpsConfigViolations). The local
+   * target uses the local hub's DPS and does not read it, so a stack can switch target by one key.
+   */
   name: z
     .string()
     .regex(/^[A-Za-z0-9-]{3,64}$/, "must be 3-64 letters, digits or hyphens")
@@ -49,8 +52,9 @@ export interface EnrollmentGroupConfig {
 }
 
 /**
- * The rules beyond each key's shape, on the raw values: `dps` is required with groups, the azure target has no
- * DPS resource yet, each group's settings by the provider's rules, ids unique, DPS's 100 groups per attestation.
+ * The rules beyond each key's shape, on the raw values: `dps` is required with groups, the azure target needs
+ * `dps.name` and auth sas, each group's settings by the provider's rules, ids unique, DPS's 100 groups per
+ * attestation.
  */
 export function dpsConfigViolations(
   raw: Record<string, unknown>,
@@ -58,12 +62,7 @@ export function dpsConfigViolations(
 ): RuleViolation[] {
   const violations: RuleViolation[] = [];
   const groups = Array.isArray(raw.enrollmentGroups) ? raw.enrollmentGroups : [];
-  if (raw.dps !== undefined && raw.target === "azure") {
-    violations.push({
-      field: configPath(["dps"]),
-      rule: "is for the local target only so far (the azure target makes no DPS resource yet)",
-    });
-  }
+  if (raw.target === "azure") violations.push(...azureDpsViolations(raw, configPath));
   if (groups.length > 0 && raw.dps === undefined) {
     violations.push({
       field: configPath(["dps"]),
@@ -99,6 +98,35 @@ export function dpsConfigViolations(
         rule: `may hold at most ${DPS_LIMITS.enrollmentGroupsPerAttestation} groups per attestation type (${count} are ${type})`,
       });
     }
+  }
+  return violations;
+}
+
+/**
+ * The azure target's DPS: a resource of its own, so it needs a name; and its link to the hub is a hub shared
+ * access policy, which an `auth: entra` hub (disableLocalAuth) refuses. DPS can link a hub through a managed
+ * identity only in API versions later than the one @pulumi/azure-native 3.28 uses (2023-03-01-preview), so the
+ * combination is refused rather than made into a DPS that cannot provision.
+ */
+function azureDpsViolations(
+  raw: Record<string, unknown>,
+  configPath: (path: SchemaPath) => string,
+): RuleViolation[] {
+  if (!isPlainObject(raw.dps)) return [];
+  const violations: RuleViolation[] = [];
+  if (raw.dps.name === undefined) {
+    violations.push({
+      field: configPath(["dps", "name"]),
+      rule: "is required on the azure target (the DPS's name: 3-64 letters, digits or hyphens, unique in Azure)",
+    });
+  }
+  if (raw.auth === "entra") {
+    violations.push({
+      field: configPath(["dps"]),
+      rule:
+        "cannot go with auth: entra on the azure target: DPS links the hub through a hub shared access policy " +
+        "(RegistryWrite, ServiceConnect), which the hub's disableLocalAuth turns off",
+    });
   }
   return violations;
 }

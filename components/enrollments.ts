@@ -3,13 +3,15 @@ import { EnrollmentGroup } from "./dps";
 import type { EnrollmentGroupConfig } from "./dpsConfig";
 import type { RegistryProviderOptions } from "./registry";
 
-/** What the component needs: the DPS (the local target's LocalDps) and the checked groups of the stack config. */
+/** What the component needs: the DPS (either target's DpsOutputs) and the checked groups of the stack config. */
 export interface EnrollmentsArgs {
-  /** The DPS's service connection string (secret). */
+  /** The DPS's service connection string (secret): a policy with enrollment read and write. */
   serviceConnectionString: pulumi.Input<string>;
-  /** The CA the DPS's certificate chains to (the local hub's), trusted besides the system CAs. */
-  caCertificate?: pulumi.Input<string>;
+  /** The CA the DPS's certificate chains to when it is no public one (the local hub's), besides the system CAs. */
+  caCertificate?: pulumi.Input<string | undefined>;
   enrollmentGroups: EnrollmentGroupConfig[];
+  /** The hubs a group that names none allocates to: the stack's hub (host names). */
+  defaultIotHubs?: pulumi.Input<string>[];
   /** Retry budget and pacing of the service calls (the stack's `registry` options). */
   serviceCalls?: RegistryProviderOptions;
 }
@@ -30,7 +32,8 @@ export class Enrollments extends pulumi.ComponentResource {
     super("iothub-provisioner:dps:Enrollments", name, {}, opts);
     const dps = {
       serviceConnectionString: pulumi.secret(args.serviceConnectionString),
-      caCertificate: args.caCertificate,
+      // Undefined on Azure (an Output of undefined is an absent input): the system CAs.
+      caCertificate: args.caCertificate as pulumi.Input<string> | undefined,
       serviceCalls: args.serviceCalls,
     };
     this.groups = args.enrollmentGroups.map(
@@ -38,7 +41,12 @@ export class Enrollments extends pulumi.ComponentResource {
         new EnrollmentGroup(
           enrollmentGroupResourceName(name, group.enrollmentGroupId),
           // Declared keys come from a config secret, read in plain text: secret again as an input.
-          { ...dps, ...group, attestation: pulumi.secret(group.attestation) },
+          {
+            ...dps,
+            ...group,
+            iotHubs: group.iotHubs ?? args.defaultIotHubs,
+            attestation: pulumi.secret(group.attestation),
+          },
           { parent: this },
         ),
     );

@@ -19,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
     const { runEnrollmentCheck } = await import("./enrollmentCommand");
     return runEnrollmentCheck(options.enrollment, options);
   }
-  const outputs = await loadStackOutputs(options.source!, options.allKeys);
+  const outputs = await loadStackOutputs(options.source!, { allKeys: options.allKeys });
   const trust = resolveTrust(options.ca, outputs.caFile);
 
   // The Azure SDKs take most of the start-up time: load them only once there is something to check.

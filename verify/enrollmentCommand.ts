@@ -1,13 +1,23 @@
 import { renderEnrollmentJson, renderEnrollmentTable, verifyEnrollment } from "./enrollment";
-import { localEnrollmentTarget } from "./enrollmentTarget";
+import { localEnrollmentTarget, stackEnrollmentTarget } from "./enrollmentTarget";
+import { loadStackOutputs } from "./loadOutputs";
 import type { EnrollmentOptions, VerifyOptions } from "./options";
 
-/** `verify --enrollment GROUP --simulate N`: prints the report; 0 when every simulated device passed, else 1. */
+/**
+ * `verify --enrollment GROUP --simulate N`: prints the report; 0 when every simulated device passed, else 1. The DPS
+ * is the stack's when stack outputs are given (`--stack`, `--outputs`), else the local hub's of `--state`.
+ */
 export async function runEnrollmentCheck(
   enrollment: EnrollmentOptions,
   options: VerifyOptions,
 ): Promise<number> {
-  const { target, groupKey, desired } = await localEnrollmentTarget(enrollment, options.ca);
+  const { target, groupKey, desired } = options.source
+    ? await stackEnrollmentTarget(
+        await loadStackOutputs(options.source, { enrollment: enrollment.enrollmentGroupId }),
+        enrollment,
+        options.ca,
+      )
+    : await localEnrollmentTarget(enrollment, options.ca);
   const report = await verifyEnrollment(target, {
     enrollmentGroupId: enrollment.enrollmentGroupId,
     simulate: enrollment.simulate,

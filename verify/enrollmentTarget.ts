@@ -1,3 +1,4 @@
+import type { ProvisioningServiceClient } from "azure-iot-provisioning-service";
 import type { EnrollmentGroup } from "azure-iot-provisioning-service/dist/interfaces";
 import { dpsServiceClient } from "../lib/dps/serviceClient";
 import { serviceRegistry } from "../lib/iothub/serviceClient";
@@ -7,19 +8,61 @@ import type { EnrollmentTarget } from "./enrollment";
 import { describeError } from "./failures";
 import { InputError } from "./inputError";
 import { GROUP_KEY_VARIABLE, type EnrollmentOptions } from "./options";
+import type { StackOutputs } from "./outputs";
+import { serviceSideRegistry } from "./serviceAccess";
 import { resolveTrust } from "./trust";
+
+/** Where an enrollment run goes, the group's key and the desired properties every device must receive. */
+export interface EnrollmentSetup {
+  target: EnrollmentTarget;
+  groupKey: string;
+  desired: TwinDocument;
+}
+
+/**
+ * The stack's DPS, from its outputs (`dps`, `dpsServiceConnectionString`; the contract in
+ * lib/iothub/stackOutputs.ts): devices register at its provisioning host (on Azure
+ * global.azure-devices-provisioning.net:8883, trusted with the system CAs) and connect to the hub they are assigned
+ * (through `dps.gatewayHostName` when the hub's MQTT is not on 8883); their identities are deleted through the
+ * outputs' hub access, as verify's canary patch reaches the hub.
+ */
+export async function stackEnrollmentTarget(
+  outputs: StackOutputs,
+  options: EnrollmentOptions,
+  ca: string | undefined,
+): Promise<EnrollmentSetup> {
+  const { dps: dpsOutput, dpsServiceConnectionString } = outputs;
+  // parseStackOutputs with the enrollment rule has made sure of both.
+  if (!dpsOutput || !dpsServiceConnectionString) throw new InputError("the stack outputs name no DPS");
+  const trust = resolveTrust(ca, outputs.caFile);
+  const dps = dpsServiceClient(dpsServiceConnectionString, trust.caPem);
+  const group = await readEnrollmentGroup(
+    dps,
+    options,
+    `the DPS ${dpsOutput.serviceHostName} (id scope ${dpsOutput.idScope})`,
+  );
+  return {
+    target: {
+      provisioningHost: dpsOutput.provisioningHost,
+      idScope: dpsOutput.idScope,
+      gatewayHostName: dpsOutput.gatewayHostName,
+      caPem: trust.caPem,
+      dps,
+      registry: serviceSideRegistry(outputs, trust.caPem),
+    },
+    ...group,
+  };
+}
 
 /**
  * The local DPS an enrollment run talks to, from the state dir's hub.json: the DPS's device endpoint and id
  * scope, its owner connection string (to read the group and to delete the simulated registrations), the hub's
- * owner connection string (to delete their identities) and MQTT endpoint, and the CA. The group must exist and use
- * symmetric keys; its key is `--group-key` / IOTHUB_DPS_GROUP_KEY when given, else its primary key as the DPS's
- * service API hands it out (GET .../attestationmechanism). Anything missing is an InputError (exit 2): nothing ran.
+ * owner connection string (to delete their identities) and MQTT endpoint, and the CA.
  */
 export async function localEnrollmentTarget(
   options: EnrollmentOptions,
   ca: string | undefined,
-): Promise<{ target: EnrollmentTarget; groupKey: string; desired: TwinDocument }> {
+): Promise<EnrollmentSetup> {
   let info: HubInfo | undefined;
   try {
     info = findRunningHub(options.stateDir);
@@ -39,15 +82,41 @@ export async function localEnrollmentTarget(
   }
   const trust = resolveTrust(ca, info.caFile);
   const dps = dpsServiceClient(dpsInfo.connectionString, trust.caPem);
+  const group = await readEnrollmentGroup(
+    dps,
+    options,
+    `the DPS ${dpsInfo.hostName} (id scope ${dpsInfo.idScope})`,
+  );
+  return {
+    target: {
+      provisioningHost: `${dpsInfo.host}:${dpsInfo.mqttPort}`,
+      idScope: dpsInfo.idScope,
+      gatewayHostName: `${info.host}:${info.mqttPort}`,
+      caPem: trust.caPem,
+      dps,
+      registry: serviceRegistry(info.connectionString, trust.caPem),
+    },
+    ...group,
+  };
+}
+
+/**
+ * The group an enrollment run registers through: it must exist and use symmetric keys; its key is `--group-key` /
+ * IOTHUB_DPS_GROUP_KEY when given, else its primary key as the DPS's service API hands it out (POST
+ * .../attestationmechanism). Anything missing is an InputError (exit 2): nothing ran.
+ */
+async function readEnrollmentGroup(
+  dps: ProvisioningServiceClient,
+  options: EnrollmentOptions,
+  dpsLabel: string,
+): Promise<Omit<EnrollmentSetup, "target">> {
   const id = options.enrollmentGroupId;
   let group: EnrollmentGroup;
   try {
     group = (await dps.getEnrollmentGroup(id)).responseBody;
   } catch (error) {
     if ((error as { response?: { statusCode?: number } }).response?.statusCode === 404) {
-      throw new InputError(
-        `--enrollment ${id}: the DPS ${dpsInfo.hostName} (id scope ${dpsInfo.idScope}) has no such enrollment group`,
-      );
+      throw new InputError(`--enrollment ${id}: ${dpsLabel} has no such enrollment group`);
     }
     throw error;
   }
@@ -65,16 +134,5 @@ export async function localEnrollmentTarget(
     );
   }
   const initialTwin = group.initialTwin as { properties?: { desired?: TwinDocument } } | undefined;
-  return {
-    target: {
-      provisioningHost: `${dpsInfo.host}:${dpsInfo.mqttPort}`,
-      idScope: dpsInfo.idScope,
-      gatewayHostName: `${info.host}:${info.mqttPort}`,
-      caPem: trust.caPem,
-      dps,
-      registry: serviceRegistry(info.connectionString, trust.caPem),
-    },
-    groupKey,
-    desired: initialTwin?.properties?.desired ?? {},
-  };
+  return { groupKey, desired: initialTwin?.properties?.desired ?? {} };
 }

@@ -1,18 +1,21 @@
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { InputError } from "./inputError";
-import { parseStackOutputs, type StackOutputs } from "./outputs";
+import { parseStackOutputs, type OutputsRules, type StackOutputs } from "./outputs";
 
 /** Where the stack outputs come from: `--stack NAME`, `--outputs FILE`, or `--outputs -` (standard input). */
 export type OutputsSource = { stack: string } | { file: string };
 
-/** The stack outputs from `source`; `allKeys` requires every module's previous connection string (--all-keys). */
-export async function loadStackOutputs(source: OutputsSource, allKeys = false): Promise<StackOutputs> {
+/** The stack outputs from `source`, by the contract's rules and those of what verify checks (OutputsRules). */
+export async function loadStackOutputs(
+  source: OutputsSource,
+  rules: OutputsRules = {},
+): Promise<StackOutputs> {
   const text =
     "stack" in source ? await readPulumiStackOutputs(source.stack) : await readOutputsFile(source.file);
   const label =
     "stack" in source ? `stack ${source.stack}` : source.file === "-" ? "standard input" : source.file;
-  return parseStackOutputs(text, label, allKeys);
+  return parseStackOutputs(text, label, rules);
 }
 
 async function readOutputsFile(file: string): Promise<string> {

@@ -7,7 +7,7 @@ import { InputError } from "./inputError";
 import type { OutputsSource } from "./loadOutputs";
 
 export interface VerifyOptions {
-  /** Where the stack outputs are; absent with `--enrollment` (which reads the local DPS instead). */
+  /** Where the stack outputs are; with `--enrollment` optional (absent: the local DPS of `--state`'s hub.json). */
   source?: OutputsSource;
   /** `--enrollment GROUP --simulate N`: simulated devices register through the group and get its initial twin. */
   enrollment?: EnrollmentOptions;
@@ -30,7 +30,7 @@ export interface EnrollmentOptions {
   simulate: number;
   /** Leave their registrations and device identities in place. */
   keep: boolean;
-  /** The local hub's state dir, whose hub.json names the running DPS (default .iothub-local). */
+  /** Without stack outputs: the local hub's state dir, whose hub.json names the running DPS (default .iothub-local). */
   stateDir: string;
   /** The group's key, from `--group-key` or IOTHUB_DPS_GROUP_KEY; else read from the DPS's service API. */
   groupKey?: string;
@@ -45,7 +45,8 @@ export const DEFAULT_TIMEOUT_SECONDS = 30;
 export const DEFAULT_CONCURRENCY = 8;
 
 export const USAGE = `Usage: npm run verify -- (--stack NAME | --outputs FILE|-) [options]
-       npm run verify -- --enrollment GROUP --simulate N [--state DIR] [--group-key KEY] [--keep] [options]
+       npm run verify -- --enrollment GROUP --simulate N [--stack NAME | --outputs FILE | --state DIR]
+                         [--group-key KEY] [--keep] [options]
 
 Proves that every module in the stack outputs connects as itself over MQTT, holds its declared desired
 properties, and receives a live desired-property patch.
@@ -59,10 +60,12 @@ properties, and receives a live desired-property patch.
   --watch DEVICE/MODULE  stay connected as that module and print each desired patch until Ctrl+C
   --all-keys           check each module with its previous key too (previousConnectionString: the key
                        active before the last rotation), one after the other
-  --enrollment GROUP   register simulated devices through the local DPS's enrollment group GROUP, connect each
-                       to the hub it was assigned and check it received the group's initial desired twin
+  --enrollment GROUP   register simulated devices through the DPS's enrollment group GROUP, connect each to the
+                       hub it was assigned and check it received the group's initial desired twin; the DPS is
+                       the stack's (dps in the outputs of --stack or --outputs), else the local hub's of --state
   --simulate N         how many simulated devices (registration ids GROUP-sim-0001, ...; at most ${MAX_SIMULATED_DEVICES})
-  --state DIR          the local hub's state dir, whose hub.json names the DPS (default .iothub-local)
+  --state DIR          without --stack/--outputs: the local hub's state dir, whose hub.json names the DPS
+                       (default .iothub-local)
   --group-key KEY      the group's symmetric key (else $${GROUP_KEY_VARIABLE}, else read from the DPS)
   --keep               keep the simulated devices' registrations and identities (default: deleted after)
   -h, --help           this text
@@ -99,12 +102,23 @@ export function parseVerifyOptions(argv: string[], env: NodeJS.ProcessEnv = proc
   const help = values.help === true;
   const enrollment = parseEnrollmentOptions(values, env);
   if (enrollment) {
-    for (const flag of ["stack", "outputs", "watch", "all-keys"] as const) {
+    for (const flag of ["watch", "all-keys"] as const) {
       if (values[flag] !== undefined && values[flag] !== false) {
-        throw new InputError(`--${flag}: does not go with --enrollment (which reads the local DPS)`, true);
+        throw new InputError(
+          `--${flag}: does not go with --enrollment (which checks devices, not modules)`,
+          true,
+        );
       }
     }
+    const source = outputsSource(values);
+    if (source && values.state !== undefined) {
+      throw new InputError(
+        `--state: does not go with --${"stack" in source ? "stack" : "outputs"} (the stack outputs name the DPS)`,
+        true,
+      );
+    }
     return {
+      ...(source && { source }),
       enrollment,
       ca: checkCa(values.ca),
       json: values.json === true,
@@ -114,18 +128,11 @@ export function parseVerifyOptions(argv: string[], env: NodeJS.ProcessEnv = proc
       help,
     };
   }
-  if (values.stack !== undefined && values.outputs !== undefined) {
-    throw new InputError("give either --stack NAME or --outputs FILE, not both", true);
-  }
-  if (values.stack === undefined && values.outputs === undefined && !help) {
+  const source = outputsSource(values);
+  if (source === undefined && !help) {
     throw new InputError("say where the stack outputs are: --stack NAME or --outputs FILE", true);
   }
-  if (values.stack === "") throw new InputError("--stack: needs a stack name", true);
-  if (values.outputs === "")
-    throw new InputError("--outputs: needs a file path (or - for standard input)", true);
   checkCa(values.ca);
-  const source: OutputsSource =
-    values.stack !== undefined ? { stack: values.stack } : { file: values.outputs ?? "-" };
   return {
     source,
     ca: values.ca,
@@ -136,6 +143,19 @@ export function parseVerifyOptions(argv: string[], env: NodeJS.ProcessEnv = proc
     allKeys: values["all-keys"] === true,
     help,
   };
+}
+
+/** `--stack NAME` or `--outputs FILE` (one of them, each non-empty); undefined when neither is given. */
+function outputsSource(values: { stack?: string; outputs?: string }): OutputsSource | undefined {
+  if (values.stack !== undefined && values.outputs !== undefined) {
+    throw new InputError("give either --stack NAME or --outputs FILE, not both", true);
+  }
+  if (values.stack === "") throw new InputError("--stack: needs a stack name", true);
+  if (values.outputs === "")
+    throw new InputError("--outputs: needs a file path (or - for standard input)", true);
+  if (values.stack !== undefined) return { stack: values.stack };
+  if (values.outputs !== undefined) return { file: values.outputs };
+  return undefined;
 }
 
 function positiveNumber(text: string | undefined, flag: string, fallback: number, integer: boolean): number {

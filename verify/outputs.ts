@@ -11,12 +11,21 @@ import { InputError } from "./inputError";
 
 export type { ConfigurationOutput, ModuleOutput, StackOutputs } from "../lib/iothub/stackOutputs";
 
+/** What verify checks of the outputs, and so which of its own rules apply. */
+export interface OutputsRules {
+  /** `--all-keys`: every module has a previous connection string. */
+  allKeys?: boolean;
+  /** `--enrollment GROUP`: the outputs' DPS declares that group (modules may then be none). */
+  enrollment?: string;
+}
+
 /**
  * The stack outputs in `text`, or an InputError listing every violation. `allKeys` (`--all-keys`) adds the rule
  * that every module has a previous connection string: outputs of a program before rotation, or an X.509 module,
- * have none.
+ * have none. `enrollment` replaces the rule that something is declared to verify by the rule that the stack's DPS
+ * declares that group.
  */
-export function parseStackOutputs(text: string, source: string, allKeys = false): StackOutputs {
+export function parseStackOutputs(text: string, source: string, rules: OutputsRules = {}): StackOutputs {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -27,8 +36,10 @@ export function parseStackOutputs(text: string, source: string, allKeys = false)
   const violations: RuleViolation[] = [...(reading.violations ?? [])];
   const declared = json as { modules?: unknown; deployments?: unknown; configurations?: unknown } | null;
   const empty = (list: unknown): boolean => !Array.isArray(list) || list.length === 0;
-  // An edge fleet may declare no module of its own (its deployments run them): then those are what is verified.
-  if (
+  if (rules.enrollment !== undefined) {
+    violations.push(...enrollmentViolations(reading.outputs, rules.enrollment));
+  } else if (
+    // An edge fleet may declare no module of its own (its deployments run them): then those are what is verified.
     Array.isArray(declared?.modules) &&
     declared.modules.length === 0 &&
     empty(declared.deployments) &&
@@ -39,7 +50,7 @@ export function parseStackOutputs(text: string, source: string, allKeys = false)
       rule: "is empty (and no deployment or configuration is declared), so there is nothing to verify",
     });
   }
-  if (allKeys) {
+  if (rules.allKeys) {
     reading.outputs?.modules.forEach((module, index) => {
       if (module.previousConnectionString !== undefined) return;
       violations.push({
@@ -54,6 +65,24 @@ export function parseStackOutputs(text: string, source: string, allKeys = false)
   }
   const problems = violations.map((violation) => `${violation.field}: ${violation.rule}`);
   throw new InputError(`${source}: invalid stack outputs:\n  - ${problems.join("\n  - ")}`);
+}
+
+/** `--enrollment GROUP` on stack outputs: they must name the stack's DPS, and the group among its groups. */
+function enrollmentViolations(outputs: StackOutputs | undefined, group: string): RuleViolation[] {
+  if (!outputs) return [];
+  if (!outputs.dps) {
+    return [
+      {
+        field: "dps",
+        rule: "is absent: the stack declares no DPS (iothub-provisioner:dps), so --enrollment has none to use",
+      },
+    ];
+  }
+  if (outputs.dps.enrollmentGroups.includes(group)) return [];
+  const declared = outputs.dps.enrollmentGroups.join(", ") || "none";
+  return [
+    { field: "dps.enrollmentGroups", rule: `does not hold ${group} (the stack declares: ${declared})` },
+  ];
 }
 
 /** Where the module client connects: GatewayHostName (may carry `:port`) or HostName, port 8883 by default. */

@@ -1,14 +1,12 @@
 import { performance } from "node:perf_hooks";
-import type { Registry } from "azure-iothub";
-import { hubAccessRegistry, type HubAccess } from "../lib/iothub/serviceClient";
 import { checkConfiguration, type ConfigurationResult } from "./configurationCheck";
 import { expectedDesired } from "./expectedDesired";
-import { InputError } from "./inputError";
 import { checkModule, type ModuleResult } from "./moduleCheck";
 import type { ModuleOutput, StackOutputs } from "./outputs";
 import { mapWithConcurrency } from "./pool";
 import { Progress } from "./progress";
 import { buildReport, type VerifyReport } from "./report";
+import { serviceSideRegistry } from "./serviceAccess";
 import type { Trust } from "./trust";
 
 export interface RunOptions {
@@ -64,24 +62,4 @@ export async function verifyModules(
     (entry) => checkConfiguration(entry, { registry, timeoutSeconds: options.timeoutSeconds }),
   );
   return buildReport(outputs.hostName, results, performance.now() - started, configurations);
-}
-
-/**
- * How verify's service side (the canary patch) reaches the hub: the outputs' policy key, or with auth entra the
- * same credential as the providers (the outputs' settings; the client secret from AZURE_CLIENT_SECRET, on Azure
- * DefaultAzureCredential). Modules connect with their own SAS keys either way.
- */
-export function serviceAccessOf(outputs: StackOutputs): HubAccess {
-  if (outputs.auth === "entra") return { auth: "entra", hostName: outputs.hostName, entra: outputs.entra };
-  return { auth: "sas", serviceConnectionString: outputs.serviceConnectionString ?? "" };
-}
-
-/** The Registry of the service side; a credential that cannot be made (no client secret) is an input error. */
-function serviceSideRegistry(outputs: StackOutputs, caPem: string | undefined): Registry {
-  try {
-    return hubAccessRegistry(serviceAccessOf(outputs), caPem);
-  } catch (error) {
-    if (outputs.auth !== "entra") throw error;
-    throw new InputError(`the stack uses auth entra: ${(error as Error).message}`);
-  }
 }

@@ -4,10 +4,16 @@ import * as iothub from "@pulumi/azure-native/iothub";
 import * as resources from "@pulumi/azure-native/resources";
 import { findRole } from "../../lib/iothub/dataPlaneRoles";
 import type { EntraCredentialSettings } from "../../lib/iothub/entraCredential";
-import { serviceConnectionString } from "../../lib/iothub/sas";
 import type { HubAuthMode } from "../../lib/iothub/serviceClient";
-import { AzureHubConfig, DEFAULT_ENTRA_ROLES, OWNER_POLICY_NAME, type EntraConfig } from "../config";
+import {
+  AzureHubConfig,
+  DEFAULT_ENTRA_ROLES,
+  DPS_LINK_POLICY_NAME,
+  OWNER_POLICY_NAME,
+  type EntraConfig,
+} from "../config";
 import { HubOutputs } from "./hubOutputs";
+import { listedKeyConnectionString } from "./listedKeyConnectionString";
 
 /** What the Azure target needs: the hub's settings from stack config and how the provisioner authenticates. */
 export interface AzureHubArgs {
@@ -18,18 +24,25 @@ export interface AzureHubArgs {
   auth?: HubAuthMode;
   /** With auth entra: which principal gets which roles (default: the deploying principal, DEFAULT_ENTRA_ROLES). */
   entra?: EntraConfig;
+  /** The stack declares a DPS (auth sas only, the config's rule): the hub gets the DPS link's policy too. */
+  linksDps?: boolean;
 }
 
 // azure-native's enum value for exactly the provisioner's rights.
 const PROVISIONER_ACCESS_RIGHTS = iothub.AccessRights.RegistryWrite_ServiceConnect;
 const OWNER_ACCESS_RIGHTS = iothub.AccessRights.RegistryRead_RegistryWrite_ServiceConnect_DeviceConnect;
+// What a DPS needs of a linked hub, as Microsoft's "How to link and manage IoT hubs" (iot-dps) says: "RegistryWrite
+// and ServiceConnect" (it creates the device and writes its initial twin). The same rights as the provisioner's,
+// on a key of its own.
+const DPS_LINK_ACCESS_RIGHTS = iothub.AccessRights.RegistryWrite_ServiceConnect;
 
 /**
  * A resource group and an IoT hub in Azure.
  *
  * Auth sas: the hub's shared access policies are exactly the provisioner policy (and the owner policy when
- * configured): `authorizationPolicies` replaces Azure's default list, so nothing broader is left behind. Its
- * connection string is read back with listIotHubResourceKeysForKeyName and kept secret.
+ * configured, and the DPS link's policy when the stack declares a DPS): `authorizationPolicies` replaces Azure's
+ * default list, so nothing broader is left behind. Connection strings are read back with
+ * listIotHubResourceKeysForKeyName and kept secret.
  *
  * Auth entra: `disableLocalAuth: true` (no shared access policy reaches the service API; devices keep their SAS
  * keys and X.509), no provisioner policy and no connection string; the principal (the configured `principalId`,
@@ -49,6 +62,8 @@ export class AzureHub extends pulumi.ComponentResource implements HubOutputs {
   readonly iotHub: iothub.IotHubResource;
   /** The principal's data-plane role assignments at the hub's scope (auth entra). */
   readonly roleAssignments: authorization.RoleAssignment[];
+  /** The DPS link's policy's connection string (secret), when `linksDps`: what the DPS's `iotHubs` entry takes. */
+  readonly dpsLinkConnectionString: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: AzureHubArgs, opts?: pulumi.ComponentResourceOptions) {
     super("iothub-provisioner:hub:AzureHub", name, {}, opts);
@@ -69,6 +84,9 @@ export class AzureHub extends pulumi.ComponentResource implements HubOutputs {
       : [{ keyName: policyName, rights: PROVISIONER_ACCESS_RIGHTS }];
     if (hub.ownerPolicy)
       authorizationPolicies.push({ keyName: OWNER_POLICY_NAME, rights: OWNER_ACCESS_RIGHTS });
+    const linksDps = args.linksDps === true && !entra;
+    if (linksDps)
+      authorizationPolicies.push({ keyName: DPS_LINK_POLICY_NAME, rights: DPS_LINK_ACCESS_RIGHTS });
 
     const iotHub = new iothub.IotHubResource(
       `${name}-iothub`,
@@ -97,26 +115,25 @@ export class AzureHub extends pulumi.ComponentResource implements HubOutputs {
       this.roleAssignments = dataPlaneRoleAssignments(name, iotHub, args.entra, this);
       this.registryDependencies = this.roleAssignments;
       this.serviceConnectionString = undefined;
+      this.dpsLinkConnectionString = undefined;
       // DefaultAzureCredential in the provider process: nothing to carry but the tenant, when configured.
       this.entra = pulumi.secret(args.entra?.tenantId ? { tenantId: args.entra.tenantId } : {});
       this.registerOutputs({ hostName });
       return;
     }
 
-    const keys = iothub.listIotHubResourceKeysForKeyNameOutput(
-      { keyName: policyName, resourceGroupName: resourceGroup.name, resourceName: iotHub.name },
-      { parent: this },
-    );
-    // The invoke's keys are not marked secret by azure-native: the connection string is wrapped here.
-    const connectionString = pulumi.secret(
-      pulumi.all([hostName, keys.primaryKey]).apply(([host, key]) => {
-        if (!key) throw new Error(`IoT hub ${hub.name}: policy ${policyName} has no primary key`);
-        return serviceConnectionString(host, policyName, key);
-      }),
-    );
+    const policyConnectionString = (keyName: string): pulumi.Output<string> => {
+      const keys = iothub.listIotHubResourceKeysForKeyNameOutput(
+        { keyName, resourceGroupName: resourceGroup.name, resourceName: iotHub.name },
+        { parent: this },
+      );
+      return listedKeyConnectionString(`IoT hub ${hub.name}`, hostName, keyName, keys.primaryKey);
+    };
+    const connectionString = policyConnectionString(policyName);
     this.roleAssignments = [];
     this.registryDependencies = [];
     this.serviceConnectionString = connectionString;
+    this.dpsLinkConnectionString = linksDps ? policyConnectionString(DPS_LINK_POLICY_NAME) : undefined;
     this.entra = undefined;
     this.registerOutputs({ hostName, serviceConnectionString: connectionString });
   }

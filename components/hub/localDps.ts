@@ -1,6 +1,7 @@
 import { projectProvider } from "../registry/lazyProvider";
 import { plainOutput, secretOutput, type DeclaredOutputs } from "../registry/providerKit";
 import { registryResourceClass } from "../registry/registryResource";
+import type { DpsOutputs } from "./dpsOutputs";
 
 /** The inputs of the local DPS resource, as its provider receives them. */
 export interface LocalDpsInputs {
@@ -39,3 +40,18 @@ export class LocalDps extends registryResourceClass<LocalDpsInputs, LocalDpsOutp
   outputs: LOCAL_DPS_OUTPUTS,
   secretInputs: [],
 }) {}
+
+/**
+ * The local DPS as the program's DpsOutputs. The local hub's DPS has the owner policy in hub.json, which serves the
+ * enrollment resources and verify alike (a local hub is its user's own).
+ */
+export function localDpsOutputs(dps: LocalDps): DpsOutputs {
+  return {
+    idScope: dps.idScope,
+    serviceHostName: dps.hostName,
+    provisioningHost: dps.provisioningHost,
+    enrollmentConnectionString: dps.serviceConnectionString,
+    verifyConnectionString: dps.serviceConnectionString,
+    caCertificate: dps.caCertificate,
+  };
+}

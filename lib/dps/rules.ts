@@ -21,6 +21,19 @@ export const DPS_LIMITS = {
 } as const;
 
 /**
+ * DPS's shared access rights (Microsoft's "Control access to Azure IoT Hub Device Provisioning Service"): a policy
+ * grants any set of them. The local DPS's policies and the Azure target's DPS policies name them alike.
+ */
+export const DPS_RIGHTS = [
+  "ServiceConfig",
+  "EnrollmentRead",
+  "EnrollmentWrite",
+  "RegistrationStatusRead",
+  "RegistrationStatusWrite",
+] as const;
+export type DpsRight = (typeof DPS_RIGHTS)[number];
+
+/**
  * DPS: "a case-insensitive string (up to 128 characters long) of alphanumeric characters plus the special
  * characters '-', '.', '_', ':'. The last character must be alphanumeric or dash". DPS keeps them lowercase; the
  * local DPS refuses uppercase rather than folding it, so a key derived from the id the user typed is the key the

@@ -6,6 +6,7 @@ import {
   type ConfigurationContent,
   type ConfigurationKind,
 } from "./configuration";
+import { checkEnrollmentGroupId, checkIdScope } from "../dps/rules";
 import { checkEntraCredentialSettings, type EntraCredentialSettings } from "./entraCredential";
 import { checkDeviceId, checkModuleId, type RuleViolation } from "./rules";
 import { checkServiceConnectionString, parseConnectionString } from "./sas";
@@ -55,6 +56,23 @@ export interface ConfigurationOutput<Computed = string, Content = ConfigurationC
   content: Content;
 }
 
+/**
+ * The stack's Device Provisioning Service (extension: present when the stack config declares `dps`), what
+ * `verify --enrollment` registers simulated devices through. `Computed` as in ModuleOutput.
+ */
+export interface DpsOutput<Computed = string> {
+  /** The DPS's id scope (`0ne` and 8 hex digits). */
+  idScope: Computed;
+  /** The DPS's service API host name (its connection strings' HostName). */
+  serviceHostName: Computed;
+  /** Where devices register, `host[:port]`: `global.azure-devices-provisioning.net` on Azure (port 8883). */
+  provisioningHost: Computed;
+  /** The hub's MQTT endpoint `host:port` for the devices DPS assigns to it, when not 8883 (the local hub). */
+  gatewayHostName?: Computed;
+  /** The enrollment group ids the stack declares, in config order. */
+  enrollmentGroups: string[];
+}
+
 export interface StackOutputs {
   hostName: string;
   /** Secret: the provisioner policy's connection string. Auth sas only: absent with auth entra. */
@@ -74,6 +92,13 @@ export interface StackOutputs {
   deployments?: ConfigurationOutput[];
   /** Extension: one entry per declared ADM configuration, in config order (absent = none). */
   configurations?: ConfigurationOutput[];
+  /** Extension: the stack's DPS (absent = none declared). */
+  dps?: DpsOutput;
+  /**
+   * Secret, with `dps`: the DPS connection string verify uses (reads the groups and their keys, deletes the
+   * simulated devices' registrations).
+   */
+  dpsServiceConnectionString?: string;
 }
 
 /** The Entra credential settings without the client secret: what the stack outputs may carry. */
@@ -150,12 +175,69 @@ export function readStackOutputs(json: unknown): StackOutputsReading {
   }
   const deployments = readConfigurations(json, "deployments", violations);
   const configurations = readConfigurations(json, "configurations", violations);
+  const dps = readDps(json, violations);
   if (violations.length > 0 || hostName === undefined) return { violations };
-  if (auth === "entra") {
-    return { outputs: { hostName, auth, entra: entra ?? {}, caFile, modules, deployments, configurations } };
-  }
+  const extensions = { caFile, modules, deployments, configurations, ...dps };
+  if (auth === "entra") return { outputs: { hostName, auth, entra: entra ?? {}, ...extensions } };
   if (serviceConnectionString === undefined) return { violations };
-  return { outputs: { hostName, serviceConnectionString, caFile, modules, deployments, configurations } };
+  return { outputs: { hostName, serviceConnectionString, ...extensions } };
+}
+
+/** `dps` (absent or null: none) and, with it, the secret `dpsServiceConnectionString`, by the contract's rules. */
+function readDps(
+  json: Record<string, unknown>,
+  violations: RuleViolation[],
+): Pick<StackOutputs, "dps" | "dpsServiceConnectionString"> {
+  const value = json.dps;
+  if (value === undefined || value === null) return {};
+  if (!isPlainObject(value)) {
+    violations.push({
+      field: "dps",
+      rule: "must be an object {idScope, serviceHostName, provisioningHost, enrollmentGroups}",
+    });
+    return {};
+  }
+  const before = violations.length;
+  violations.push(...checkIdScope(value.idScope, "dps.idScope"));
+  for (const key of ["serviceHostName", "provisioningHost"] as const) {
+    if (typeof value[key] !== "string" || value[key] === "") {
+      violations.push({ field: `dps.${key}`, rule: "must be a non-empty string" });
+    }
+  }
+  if (value.gatewayHostName !== undefined && value.gatewayHostName !== null) {
+    if (typeof value.gatewayHostName !== "string" || value.gatewayHostName === "") {
+      violations.push({ field: "dps.gatewayHostName", rule: "must be a non-empty string when present" });
+    }
+  }
+  const groups = value.enrollmentGroups;
+  if (!Array.isArray(groups)) {
+    violations.push({ field: "dps.enrollmentGroups", rule: "must be an array of enrollment group ids" });
+  } else {
+    const seen = new Set<unknown>();
+    groups.forEach((id, index) => {
+      const field = `dps.enrollmentGroups[${index}]`;
+      const found = checkEnrollmentGroupId(id, field);
+      violations.push(...found);
+      if (found.length === 0 && seen.has(id))
+        violations.push({ field, rule: `${String(id)} is listed twice` });
+      seen.add(id);
+    });
+  }
+  const connectionString = requireSecretString(json, "dpsServiceConnectionString", violations);
+  if (connectionString !== undefined) {
+    violations.push(...checkServiceConnectionString(connectionString, "dpsServiceConnectionString"));
+  }
+  if (violations.length > before || connectionString === undefined) return {};
+  return {
+    dps: {
+      idScope: value.idScope as string,
+      serviceHostName: value.serviceHostName as string,
+      provisioningHost: value.provisioningHost as string,
+      ...(typeof value.gatewayHostName === "string" && { gatewayHostName: value.gatewayHostName }),
+      enrollmentGroups: groups as string[],
+    },
+    dpsServiceConnectionString: connectionString,
+  };
 }
 
 /** `deployments` or `configurations` (absent or null: none): each entry by the contract's rules, ids unique. */

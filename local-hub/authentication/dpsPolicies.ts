@@ -1,18 +1,10 @@
+import { DPS_RIGHTS, type DpsRight } from "../../lib/dps/rules";
 import type { PolicyFamily } from "./policyStore";
 
 /**
- * The local DPS's shared access policies: DPS's rights (a policy grants any set of them) and its one default
- * policy, `provisioningserviceowner`, with all of them. They live in hub.db's `dps_policies`, beside the hub's.
+ * The local DPS's shared access policies: DPS's rights (lib/dps/rules.ts) and its one default policy,
+ * `provisioningserviceowner`, with all of them. They live in hub.db's `dps_policies`, beside the hub's.
  */
-export const DPS_RIGHTS = [
-  "ServiceConfig",
-  "EnrollmentRead",
-  "EnrollmentWrite",
-  "RegistrationStatusRead",
-  "RegistrationStatusWrite",
-] as const;
-export type DpsRight = (typeof DPS_RIGHTS)[number];
-
 export const DPS_OWNER_POLICY = "provisioningserviceowner";
 
 export const DPS_POLICIES: PolicyFamily<DpsRight> = {

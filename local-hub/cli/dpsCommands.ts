@@ -1,10 +1,10 @@
 import type { Command } from "commander";
 import { resolve } from "node:path";
 import { deriveDeviceKey } from "../../lib/dps/deviceKey";
-import { checkEnrollmentGroupId, checkRegistrationId } from "../../lib/dps/rules";
+import { checkEnrollmentGroupId, checkRegistrationId, DPS_RIGHTS } from "../../lib/dps/rules";
 import { checkKey, type RuleViolation } from "../../lib/iothub/rules";
 import { serviceConnectionString } from "../../lib/iothub/sas";
-import { DPS_OWNER_POLICY, DPS_POLICIES, DPS_RIGHTS } from "../authentication/dpsPolicies";
+import { DPS_OWNER_POLICY, DPS_POLICIES } from "../authentication/dpsPolicies";
 import { checkNewPolicy, parseRights, PolicyStore } from "../authentication/policyStore";
 import { DpsStore } from "../persistence/dpsStore";
 import { readHubInfo } from "../stateDir";

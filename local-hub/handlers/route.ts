@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { DataAction } from "../../lib/iothub/dataPlaneRoles";
-import type { DpsRight } from "../authentication/dpsPolicies";
+import type { DpsRight } from "../../lib/dps/rules";
 import type { Right } from "../authentication/rights";
 import type { OperationClass } from "../chaos/operationClass";
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { dpsGrants, type DpsRight } from "../authentication/dpsPolicies";
+import type { DpsRight } from "../../lib/dps/rules";
+import { dpsGrants } from "../authentication/dpsPolicies";
 import type { PolicyStore, SharedAccessPolicy } from "../authentication/policyStore";
 import { verifySasToken } from "../authentication/sasToken";
 import type { Chaos } from "../chaos";

@@ -86,3 +86,83 @@ describe("readStackOutputs: deployments and configurations", () => {
     expect(reading.violations?.map((v) => `${v.field}: ${v.rule}`).join("\n")).toContain(expected);
   });
 });
+
+describe("readStackOutputs: the DPS", () => {
+  const dps = {
+    idScope: "0ne000A1B2C",
+    serviceHostName: "my-dps.azure-devices-provisioning.net",
+    provisioningHost: "global.azure-devices-provisioning.net",
+    enrollmentGroups: ["fleet-a", "fleet-b"],
+  };
+  const dpsServiceConnectionString = `HostName=my-dps.azure-devices-provisioning.net;SharedAccessKeyName=verify;SharedAccessKey=${"B".repeat(44)}`;
+
+  it("reads it with its connection string, and outputs without it as none", () => {
+    expect(readStackOutputs({ ...base, dps, dpsServiceConnectionString }).outputs).toMatchObject({
+      dps,
+      dpsServiceConnectionString,
+    });
+    const local = { ...dps, provisioningHost: "127.0.0.2:8883", gatewayHostName: "127.0.0.1:8883" };
+    expect(readStackOutputs({ ...base, dps: local, dpsServiceConnectionString }).outputs?.dps).toEqual(local);
+    const none = readStackOutputs({ ...base, dps: null }).outputs;
+    expect(none).toBeDefined();
+    expect(none).not.toHaveProperty("dps");
+    expect(none).not.toHaveProperty("dpsServiceConnectionString");
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ["a dps that is no object", { dps: "my-dps" }, "dps: must be an object"],
+    ["an id scope DPS never hands out", { dps: { ...dps, idScope: "0ne-1" } }, "dps.idScope: must be 0ne"],
+    ["no service host", { dps: { ...dps, serviceHostName: "" } }, "dps.serviceHostName: must be a non-empty"],
+    [
+      "no provisioning host",
+      { dps: { ...dps, provisioningHost: 8883 } },
+      "dps.provisioningHost: must be a non-empty",
+    ],
+    [
+      "a gateway that is no string",
+      { dps: { ...dps, gatewayHostName: ["x"] } },
+      "dps.gatewayHostName: must be a non-empty string",
+    ],
+    [
+      "groups that are no list",
+      { dps: { ...dps, enrollmentGroups: "fleet-a" } },
+      "dps.enrollmentGroups: must be",
+    ],
+    [
+      "a group id DPS refuses",
+      { dps: { ...dps, enrollmentGroups: ["Fleet A"] } },
+      "dps.enrollmentGroups[0]: may contain only",
+    ],
+    [
+      "an oversized group id",
+      { dps: { ...dps, enrollmentGroups: ["g".repeat(129)] } },
+      "dps.enrollmentGroups[0]: must be at most 128",
+    ],
+    [
+      "a group listed twice",
+      { dps: { ...dps, enrollmentGroups: ["fleet-a", "fleet-a"] } },
+      "dps.enrollmentGroups[1]: fleet-a is listed twice",
+    ],
+    [
+      "no connection string with it",
+      { dps, dpsServiceConnectionString: undefined },
+      "dpsServiceConnectionString: must be",
+    ],
+    [
+      "a hidden connection string",
+      { dps, dpsServiceConnectionString: "[secret]" },
+      'dpsServiceConnectionString: is hidden as "[secret]"',
+    ],
+    [
+      "a connection string without a key",
+      { dps, dpsServiceConnectionString: "HostName=my-dps;SharedAccessKeyName=verify" },
+      "dpsServiceConnectionString: must hold SharedAccessKey",
+    ],
+  ])("refuses %s, naming the field", (_case, overrides, expected) => {
+    const reading = readStackOutputs({ ...base, dpsServiceConnectionString, ...overrides });
+    expect(reading.outputs).toBeUndefined();
+    const described = (reading.violations ?? []).map((violation) => `${violation.field}: ${violation.rule}`);
+    expect(described).toEqual(expect.arrayContaining([expect.stringContaining(expected)]));
+    expect(described.join("\n")).not.toContain("B".repeat(44));
+  });
+});

@@ -3,7 +3,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseStackConfig, StackConfigError } from "../../components/config";
 import { fakeCloud } from "./support/fakeCloud";
-import { isSecretInput, plainInputs, runProgram, type Registration } from "./support/runProgram";
+import {
+  isSecretInput,
+  plainInputs,
+  runProgram,
+  type Registration,
+  appearsInClear,
+} from "./support/runProgram";
 
 /**
  * The stack config's `deployments` and `configurations`, under mocks: the resources the program makes of them,
@@ -57,17 +63,6 @@ const admConfig = {
     },
   ],
 };
-
-/** True when `needle` occurs in `value` anywhere outside a secret wrapper. */
-function appearsInClear(value: unknown, needle: string): boolean {
-  if (isSecretInput(value)) return false;
-  if (typeof value === "string") return value.includes(needle);
-  if (Array.isArray(value)) return value.some((item) => appearsInClear(item, needle));
-  if (value !== null && typeof value === "object") {
-    return Object.values(value).some((item) => appearsInClear(item, needle));
-  }
-  return false;
-}
 
 const byType = (registrations: Registration[], type: string): Registration[] =>
   registrations.filter((registration) => registration.type === `pulumi-nodejs:dynamic/iothub:${type}`);

@@ -1,7 +1,13 @@
 import { parseStackConfig, StackConfigError } from "../../components/config";
 import { issueCertificate, testCertificateAuthority } from "../support/testCertificates";
 import { FAKE_POLICY_KEY, fakeCloud } from "./support/fakeCloud";
-import { isSecretInput, plainInputs, runProgram, type Registration } from "./support/runProgram";
+import {
+  isSecretInput,
+  plainInputs,
+  runProgram,
+  type Registration,
+  appearsInClear,
+} from "./support/runProgram";
 
 /**
  * The stack config's `dps` and `enrollmentGroups`, under mocks: the local target's DPS and an EnrollmentGroup
@@ -17,17 +23,6 @@ const fleetGroup = {
   initialTwin: { tags: { site: "north" }, properties: { desired: { interval: 10 } } },
   capabilities: { iotEdge: false },
 };
-
-/** True when `needle` occurs in `value` anywhere outside a secret wrapper. */
-function appearsInClear(value: unknown, needle: string): boolean {
-  if (isSecretInput(value)) return false;
-  if (typeof value === "string") return value.includes(needle);
-  if (Array.isArray(value)) return value.some((item) => appearsInClear(item, needle));
-  if (value !== null && typeof value === "object") {
-    return Object.values(value).some((item) => appearsInClear(item, needle));
-  }
-  return false;
-}
 
 const byType = (registrations: Registration[], type: string): Registration[] =>
   registrations.filter((registration) => registration.type === `pulumi-nodejs:dynamic/iothub:${type}`);
@@ -165,7 +160,7 @@ describe("enrollment groups in the stack config", () => {
     expect(cloud.resourceCount()).toBe(0);
   });
 
-  it("refuse `dps` on the azure target, which makes no DPS resource yet", () => {
+  it("refuse `dps` on the azure target without its name, naming the field and the rule", () => {
     expect(() =>
       parseStackConfig({
         target: "azure",
@@ -175,8 +170,8 @@ describe("enrollment groups in the stack config", () => {
     ).toThrow(
       new StackConfigError([
         {
-          field: "iothub-provisioner:dps",
-          rule: "is for the local target only so far (the azure target makes no DPS resource yet)",
+          field: "iothub-provisioner:dps.name",
+          rule: "is required on the azure target (the DPS's name: 3-64 letters, digits or hyphens, unique in Azure)",
         },
       ]).message,
     );

@@ -8,7 +8,15 @@ import {
   FAKE_PREVIOUS_KEY,
   fakeCloud,
 } from "./support/fakeCloud";
-import { PROJECT_DIR, isSecretInput, plainInputs, runProgram, type Registration } from "./support/runProgram";
+import {
+  PROJECT_DIR,
+  isSecretInput,
+  plainInputs,
+  runProgram,
+  type Registration,
+  appearsInClear,
+  onlyRegistration,
+} from "./support/runProgram";
 
 /**
  * The program's resource graph for both targets, under mocks (azure-native cannot reach Azure here and the
@@ -36,21 +44,7 @@ function byType(registrations: Registration[], type: string): Registration[] {
   return registrations.filter((registration) => registration.type === type);
 }
 
-function only(registrations: Registration[], type: string): Registration {
-  const found = byType(registrations, type);
-  expect(found).toHaveLength(1);
-  return found[0];
-}
-
-/** True when `needle` occurs in `value` anywhere outside a secret wrapper. */
-function appearsInClear(value: unknown, needle: string): boolean {
-  if (isSecretInput(value)) return false;
-  if (typeof value === "string") return value.includes(needle);
-  if (Array.isArray(value)) return value.some((item) => appearsInClear(item, needle));
-  if (value !== null && typeof value === "object")
-    return Object.values(value).some((item) => appearsInClear(item, needle));
-  return false;
-}
+const only = onlyRegistration;
 
 const REGISTRY_TYPES = [
   "pulumi-nodejs:dynamic/iothub:DeviceIdentity",

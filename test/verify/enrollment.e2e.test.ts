@@ -140,3 +140,78 @@ describe("verify --enrollment", () => {
     expect(await exists("line-a-sim-0001")).toBe(false);
   });
 });
+
+describe("verify --enrollment on stack outputs", () => {
+  /** The stack outputs a local stack with `dps` exports (index.ts), from the running hub. */
+  const stackOutputs = (overrides: Record<string, unknown> = {}) => ({
+    hostName: hub.info.hostName,
+    serviceConnectionString: hub.info.connectionString,
+    caFile: hub.info.caFile,
+    modules: [],
+    dps: {
+      idScope: hub.info.dps!.idScope,
+      serviceHostName: hub.info.dps!.hostName,
+      provisioningHost: `${hub.info.dps!.host}:${hub.info.dps!.mqttPort}`,
+      gatewayHostName: `${hub.info.host}:${hub.info.mqttPort}`,
+      enrollmentGroups: ["line-a"],
+    },
+    dpsServiceConnectionString: hub.info.dps!.connectionString,
+    ...overrides,
+  });
+  const verifyOutputs = (outputs: unknown, ...args: string[]) =>
+    runVerify(
+      ["--enrollment", "line-a", "--outputs", "-", ...args],
+      { ...process.env, IOTHUB_DPS_GROUP_KEY: "" },
+      JSON.stringify(outputs),
+    );
+
+  it("registers through the DPS the outputs name, connects through their gateway, and cleans up", async () => {
+    const result = await verifyOutputs(stackOutputs(), "--simulate", "2", "--json");
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as EnrollmentReport;
+    expect(report).toMatchObject({ ok: true, idScope: hub.info.dps!.idScope, total: 2, passed: 2 });
+    for (const device of report.devices) {
+      expect(device.passedSteps).toEqual(["register", "connect", "readTwin", "checkDesired", "cleanup"]);
+      expect(await exists(device.registrationId)).toBe(false);
+      expect(await registrationExists(device.registrationId)).toBe(false);
+    }
+  });
+
+  it("refuses outputs that cannot say where to register, with exit 2, before anything registers", async () => {
+    const cases: Array<[unknown, string[], RegExp]> = [
+      [
+        stackOutputs({ dps: undefined, dpsServiceConnectionString: undefined }),
+        [],
+        /dps: is absent: the stack declares no DPS/,
+      ],
+      [
+        stackOutputs(),
+        ["--enrollment", "line-b"],
+        /dps.enrollmentGroups: does not hold line-b \(the stack declares: line-a\)/,
+      ],
+      [
+        stackOutputs({ dpsServiceConnectionString: "[secret]" }),
+        [],
+        /dpsServiceConnectionString: is hidden as "\[secret\]"/,
+      ],
+      [
+        stackOutputs({ dps: { ...stackOutputs().dps, idScope: "scope" } }),
+        [],
+        /dps.idScope: must be 0ne followed by 8 hex digits/,
+      ],
+      [stackOutputs(), ["--state", hub.stateDir], /--state: does not go with --outputs/],
+    ];
+    for (const [outputs, args, message] of cases) {
+      const result = await runVerify(
+        ["--enrollment", "line-a", "--outputs", "-", "--simulate", "1", ...args],
+        process.env,
+        JSON.stringify(outputs),
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).not.toContain(hub.info.dps!.connectionString);
+    }
+    expect(await exists("line-a-sim-0001")).toBe(false);
+  });
+});

@@ -59,3 +59,35 @@ describe("parseVerifyOptions", () => {
     expect((caught as Error).message).toMatch(message);
   });
 });
+
+describe("parseVerifyOptions: --enrollment", () => {
+  const enrollment = ["--enrollment", "line-a", "--simulate", "2"];
+
+  it("reads the DPS from stack outputs when --stack or --outputs is given, else from --state's hub", () => {
+    expect(parseVerifyOptions([...enrollment, "--stack", "dev"], {})).toMatchObject({
+      source: { stack: "dev" },
+      enrollment: { enrollmentGroupId: "line-a", simulate: 2 },
+    });
+    expect(parseVerifyOptions([...enrollment, "--outputs", "-"], {})).toMatchObject({
+      source: { file: "-" },
+    });
+    const local = parseVerifyOptions([...enrollment, "--state", "hub-state"], {});
+    expect(local.source).toBeUndefined();
+    expect(local.enrollment?.stateDir).toMatch(/hub-state$/);
+  });
+
+  it.each<[string[], string]>([
+    [
+      ["--stack", "dev", "--state", "x"],
+      "--state: does not go with --stack (the stack outputs name the DPS)",
+    ],
+    [["--outputs", "o.json", "--state", "x"], "--state: does not go with --outputs"],
+    [["--stack", "dev", "--outputs", "o.json"], "give either --stack NAME or --outputs FILE, not both"],
+    [["--stack", ""], "--stack: needs a stack name"],
+    [["--outputs", ""], "--outputs: needs a file path"],
+    [["--stack", "dev", "--watch", "d/m"], "--watch: does not go with --enrollment"],
+  ])("refuses %j", (extra, message) => {
+    expect(() => parseVerifyOptions([...enrollment, ...extra], {})).toThrow(message);
+    expect(() => parseVerifyOptions([...enrollment, ...extra], {})).toThrow(InputError);
+  });
+});

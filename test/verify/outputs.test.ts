@@ -79,7 +79,7 @@ describe("parseStackOutputs", () => {
     expect(parsed.modules[1]).not.toHaveProperty("previousConnectionString");
     let message = "";
     try {
-      parseStackOutputs(JSON.stringify(withPrevious), "outputs.json", true);
+      parseStackOutputs(JSON.stringify(withPrevious), "outputs.json", { allKeys: true });
     } catch (error) {
       message = (error as Error).message;
     }

@@ -3,12 +3,15 @@
  * graph tests, the registry providers. It answers like the real services would, and records what it was asked.
  */
 import type * as PulumiModule from "@pulumi/pulumi";
-import type { MockEngine } from "./runProgram";
+import { plainInputs, type MockEngine } from "./runProgram";
 
 export const FAKE_POLICY_KEY = Buffer.alloc(32, 7).toString("base64");
 /** The key of the identities' previous connection strings (the key active before the last rotation). */
 export const FAKE_PREVIOUS_KEY = Buffer.alloc(32, 9).toString("base64");
 export const FAKE_LOCAL_HOST = "127.0.0.42";
+/** The keys of an Azure DPS's policies, and its id scope, as azure-native answers for them. */
+export const FAKE_DPS_KEY = Buffer.alloc(32, 5).toString("base64");
+export const FAKE_DPS_ID_SCOPE = "0ne000A1B2C";
 /** The deploying principal and its subscription, as azure-native's getClientConfig answers for it. */
 export const FAKE_CLIENT_CONFIG = {
   clientId: "0a0a0a0a-1111-2222-3333-444444444444",
@@ -113,6 +116,23 @@ export function fakeCloud(): FakeCloud {
               caCertificate: FAKE_CA_PEM,
             },
           };
+        case "azure-native:deviceprovisioningservices:IotDpsResource": {
+          // The linked hub's connection string makes the whole `properties` input a secret.
+          const properties = (plainInputs(inputs.properties) ?? {}) as Record<string, unknown>;
+          return {
+            id: `/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Devices/provisioningServices/${String(inputs.provisioningServiceName)}`,
+            state: {
+              ...inputs,
+              name: inputs.provisioningServiceName,
+              properties: {
+                ...properties,
+                idScope: FAKE_DPS_ID_SCOPE,
+                serviceOperationsHostName: `${String(inputs.provisioningServiceName)}.azure-devices-provisioning.net`,
+                deviceProvisioningHostName: "global.azure-devices-provisioning.net",
+              },
+            },
+          };
+        }
         case "azure-native:authorization:RoleAssignment":
           return {
             id: `${String(inputs.scope)}/providers/Microsoft.Authorization/roleAssignments/${args.name}`,
@@ -131,6 +151,14 @@ export function fakeCloud(): FakeCloud {
           primaryKey: FAKE_POLICY_KEY,
           secondaryKey: FAKE_POLICY_KEY,
           rights: "RegistryWrite, ServiceConnect",
+        };
+      }
+      if (args.token === "azure-native:deviceprovisioningservices:listIotDpsResourceKeysForKeyName") {
+        return {
+          keyName: args.inputs.keyName,
+          primaryKey: FAKE_DPS_KEY,
+          secondaryKey: FAKE_DPS_KEY,
+          rights: "EnrollmentRead, EnrollmentWrite",
         };
       }
       if (args.token === "azure-native:authorization:getClientConfig") return { ...FAKE_CLIENT_CONFIG };

@@ -69,6 +69,24 @@ export function isSecretInput(value: unknown): value is { value: unknown } {
   );
 }
 
+/** True when `needle` occurs in `value` anywhere outside a secret wrapper (a key the engine would hold in clear). */
+export function appearsInClear(value: unknown, needle: string): boolean {
+  if (isSecretInput(value)) return false;
+  if (typeof value === "string") return value.includes(needle);
+  if (Array.isArray(value)) return value.some((item) => appearsInClear(item, needle));
+  if (value !== null && typeof value === "object") {
+    return Object.values(value).some((item) => appearsInClear(item, needle));
+  }
+  return false;
+}
+
+/** The one registration of `type` (the test fails unless there is exactly one). */
+export function onlyRegistration(registrations: Registration[], type: string): Registration {
+  const found = registrations.filter((registration) => registration.type === type);
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
 /** Inputs with secrets unwrapped: what a provider receives from the engine. */
 export function plainInputs(value: unknown): unknown {
   if (isSecretInput(value)) return plainInputs(value.value);
