@@ -2,7 +2,7 @@
 // once for the whole tree, which is far cheaper than type-checking every suite with azure-native in the graph.
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: "node",
+  testEnvironment: "<rootDir>/test/support/nodeEnvironment.js",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
   transform: {
