@@ -3,13 +3,14 @@ import { readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import { Client as DeviceClient } from "azure-iot-device";
-import { Mqtt as DeviceMqtt } from "azure-iot-device-mqtt";
 import { dpsProviders } from "../components/dps/providers";
 import { Enrollments } from "../components/enrollments";
 import { Fleet, deviceResourceName } from "../components/fleet";
 import { providers } from "../components/registry/providers";
 import { registerDevice } from "../lib/dps/deviceClient";
 import { deriveDeviceKey } from "../lib/dps/deviceKey";
+import { deviceMqttTrusting } from "../lib/iothub/deviceMqttTrust";
+import { identityConnectionString } from "../lib/iothub/sas";
 import { PROJECT_ROOT, startHub, type TestHub } from "../test/support/hubProcess";
 import { startProviderServer, type Props, type ProviderServer } from "../test/support/providerServer";
 import { ensureSuiteCa } from "./support/benchHub";
@@ -229,6 +230,7 @@ async function dpsHalf({ options, texts, program, stack }: BenchRun): Promise<Ha
     const info = hub.info;
     const dps = info.dps!;
     const ca = readFileSync(info.caFile, "utf8");
+    const deviceMqtt = deviceMqttTrusting(ca);
     const time = new Date().toISOString();
     const encrypter = passphraseEncrypter();
     const group = await createResource(server, texts.EnrollmentGroup, program.group, {
@@ -257,12 +259,16 @@ async function dpsHalf({ options, texts, program, stack }: BenchRun): Promise<Ha
         });
         registrationMs.push(performance.now() - registering);
         const connecting = performance.now();
+        // As verify's simulated devices connect: one TLS context for the hub's CA, not one per connection.
         const client = DeviceClient.fromConnectionString(
-          `HostName=${result.assignedHub};DeviceId=${result.deviceId};SharedAccessKey=${key};` +
-            `GatewayHostName=${info.host}:${info.mqttPort}`,
-          DeviceMqtt,
+          identityConnectionString({
+            hostName: result.assignedHub,
+            deviceId: result.deviceId,
+            key,
+            gatewayHostName: `${info.host}:${info.mqttPort}`,
+          }),
+          deviceMqtt,
         );
-        await client.setOptions({ ca });
         await client.open();
         try {
           const twin = await client.getTwin();

@@ -6,6 +6,7 @@ import type { ProvisioningServiceClient } from "azure-iot-provisioning-service";
 import type { Registry } from "azure-iothub";
 import { registerDevice } from "../lib/dps/deviceClient";
 import { deriveDeviceKey } from "../lib/dps/deviceKey";
+import { identityConnectionString } from "../lib/iothub/sas";
 import type { TwinDocument } from "../lib/iothub/twin";
 import { compareDesired, describeMismatch, type DesiredMismatch } from "./desired";
 import { describeError, withTimeout } from "./failures";
@@ -193,8 +194,12 @@ async function checkAssignedDevice(
   ) => void,
 ): Promise<void> {
   const client = DeviceClient.fromConnectionString(
-    `HostName=${assignedHub};DeviceId=${deviceId};SharedAccessKey=${key}` +
-      (target.gatewayHostName ? `;GatewayHostName=${target.gatewayHostName}` : ""),
+    identityConnectionString({
+      hostName: assignedHub,
+      deviceId,
+      key,
+      gatewayHostName: target.gatewayHostName,
+    }),
     target.caPem ? deviceMqttTrusting(target.caPem) : DeviceMqtt,
   );
   client.on("error", () => undefined);
