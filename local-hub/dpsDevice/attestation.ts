@@ -3,7 +3,7 @@ import { attestationThumbprints, x509CertificateOf } from "../../lib/dps/attesta
 import { deriveDeviceKey } from "../../lib/dps/deviceKey";
 import type { EnrollmentGroupRecord, IndividualEnrollmentRecord } from "../../lib/dps/enrollment";
 import { REGISTRATION_KEY_NAME, registrationUsernamePrefix } from "../../lib/dps/registrationProtocol";
-import { checkRegistrationId } from "../../lib/dps/rules";
+import { checkRegistrationId, DPS_LIMITS } from "../../lib/dps/rules";
 import { describeViolations } from "../../lib/iothub/rules";
 import { verifySignature, type ParsedSasToken } from "../../lib/iothub/sas";
 import { verifySasToken } from "../authentication/sasToken";
@@ -207,7 +207,7 @@ function checkGroupCertificate(
   for (const group of groups) {
     const signing = group.attestation.x509?.signingCertificates;
     for (const entry of [signing?.primary, signing?.secondary]) {
-      const certificate = entry?.certificate ? x509CertificateOf(entry.certificate) : undefined;
+      const certificate = entry?.certificate ? signingCertificateOf(entry.certificate) : undefined;
       if (!certificate) continue;
       const verdict = chainLeadsTo(chain, certificate, now);
       if (!verdict.ok) {
@@ -239,4 +239,20 @@ function checkGroupCertificate(
       },
     },
   };
+}
+
+/**
+ * A group's signing certificate, parsed once: every certificate CONNECT is judged against every X.509 group (up to
+ * 100, two certificates each), and the stored PEM of a group changes only when the group does. Keyed by the text,
+ * so a changed group is parsed afresh; bounded by DPS's group limit (cleared when a fleet's changes outgrow it).
+ */
+const signingCertificates = new Map<string, X509Certificate | undefined>();
+const SIGNING_CERTIFICATES_KEPT = 4 * DPS_LIMITS.enrollmentGroupsPerAttestation;
+
+function signingCertificateOf(text: string): X509Certificate | undefined {
+  if (signingCertificates.has(text)) return signingCertificates.get(text);
+  if (signingCertificates.size >= SIGNING_CERTIFICATES_KEPT) signingCertificates.clear();
+  const certificate = x509CertificateOf(text);
+  signingCertificates.set(text, certificate);
+  return certificate;
 }
