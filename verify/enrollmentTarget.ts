@@ -1,4 +1,5 @@
 import type { ProvisioningServiceClient } from "azure-iot-provisioning-service";
+import type { Registry } from "azure-iothub";
 import type { EnrollmentGroup } from "azure-iot-provisioning-service/dist/interfaces";
 import { dpsServiceClient } from "../lib/dps/serviceClient";
 import { serviceRegistry } from "../lib/iothub/serviceClient";
@@ -35,23 +36,12 @@ export async function stackEnrollmentTarget(
   // parseStackOutputs with the enrollment rule has made sure of both.
   if (!dpsOutput || !dpsServiceConnectionString) throw new InputError("the stack outputs name no DPS");
   const trust = resolveTrust(ca, outputs.caFile);
-  const dps = dpsServiceClient(dpsServiceConnectionString, trust.caPem);
-  const group = await readEnrollmentGroup(
-    dps,
+  return enrollmentSetup(
+    { connectionString: dpsServiceConnectionString, ...dpsOutput },
+    trust.caPem,
+    () => serviceSideRegistry(outputs, trust.caPem),
     options,
-    `the DPS ${dpsOutput.serviceHostName} (id scope ${dpsOutput.idScope})`,
   );
-  return {
-    target: {
-      provisioningHost: dpsOutput.provisioningHost,
-      idScope: dpsOutput.idScope,
-      gatewayHostName: dpsOutput.gatewayHostName,
-      caPem: trust.caPem,
-      dps,
-      registry: serviceSideRegistry(outputs, trust.caPem),
-    },
-    ...group,
-  };
 }
 
 /**
@@ -81,20 +71,51 @@ export async function localEnrollmentTarget(
     );
   }
   const trust = resolveTrust(ca, info.caFile);
-  const dps = dpsServiceClient(dpsInfo.connectionString, trust.caPem);
+  const hubConnectionString = info.connectionString;
+  return enrollmentSetup(
+    {
+      connectionString: dpsInfo.connectionString,
+      serviceHostName: dpsInfo.hostName,
+      idScope: dpsInfo.idScope,
+      provisioningHost: `${dpsInfo.host}:${dpsInfo.mqttPort}`,
+      gatewayHostName: `${info.host}:${info.mqttPort}`,
+    },
+    trust.caPem,
+    () => serviceRegistry(hubConnectionString, trust.caPem),
+    options,
+  );
+}
+
+/** What either DPS gives an enrollment run: its service API (a connection string) and where devices go. */
+interface DpsEndpoint {
+  connectionString: string;
+  serviceHostName: string;
+  idScope: string;
+  provisioningHost: string;
+  gatewayHostName?: string;
+}
+
+/** The run's target on `endpoint`, once its group is read; `registry` reaches the hub the devices are assigned. */
+async function enrollmentSetup(
+  endpoint: DpsEndpoint,
+  caPem: string | undefined,
+  registry: () => Registry,
+  options: EnrollmentOptions,
+): Promise<EnrollmentSetup> {
+  const dps = dpsServiceClient(endpoint.connectionString, caPem);
   const group = await readEnrollmentGroup(
     dps,
     options,
-    `the DPS ${dpsInfo.hostName} (id scope ${dpsInfo.idScope})`,
+    `the DPS ${endpoint.serviceHostName} (id scope ${endpoint.idScope})`,
   );
   return {
     target: {
-      provisioningHost: `${dpsInfo.host}:${dpsInfo.mqttPort}`,
-      idScope: dpsInfo.idScope,
-      gatewayHostName: `${info.host}:${info.mqttPort}`,
-      caPem: trust.caPem,
+      provisioningHost: endpoint.provisioningHost,
+      idScope: endpoint.idScope,
+      gatewayHostName: endpoint.gatewayHostName,
+      caPem,
       dps,
-      registry: serviceRegistry(info.connectionString, trust.caPem),
+      registry: registry(),
     },
     ...group,
   };
